@@ -1,0 +1,40 @@
+"""tunelab: hyperparameter optimization that finds good settings and says how good they are."""
+
+from __future__ import annotations
+
+from ._frozen import FrozenTrial as FrozenTrial
+from ._frozen import StudyDirection as StudyDirection
+from ._frozen import TrialState as TrialState
+from ._space import Categorical as Categorical
+from ._space import Distribution as Distribution
+from ._space import Float as Float
+from ._space import Int as Int
+from ._study import Study as Study
+from ._study import create_study as create_study
+from ._study import delete_study as delete_study
+from ._study import get_all_study_summaries as get_all_study_summaries
+from ._study import load_study as load_study
+from ._trial import Trial as Trial
+from .exceptions import InvalidParameterError as InvalidParameterError
+from .exceptions import TrialPruned as TrialPruned
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Categorical",
+    "Distribution",
+    "Float",
+    "FrozenTrial",
+    "Int",
+    "InvalidParameterError",
+    "Study",
+    "StudyDirection",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "create_study",
+    "delete_study",
+    "get_all_study_summaries",
+    "load_study",
+    "__version__",
+]

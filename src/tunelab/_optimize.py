@@ -1,0 +1,157 @@
+"""The one optimize loop: keep the executor's slots filled, record every outcome, stop cleanly."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._frozen import FrozenTrial, StudyDirection, TrialState
+from ._progress import ProgressBar
+from ._validation import fail, is_int, positive_int_or_none, positive_number_or_none
+from .exceptions import GridExhausted, InvalidParameterError, WorkerLostError
+from .execution import Executor, InlineExecutor, Outcome, ProcessExecutor
+
+if TYPE_CHECKING:
+    from ._study import Callback, Study
+
+logger = logging.getLogger("tunelab")
+
+TRACEBACK_ATTR = "fail_traceback"
+
+
+def _check_catch(catch: Any) -> tuple[type[BaseException], ...]:
+    items = catch if isinstance(catch, tuple) else (catch,)
+    for item in items:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise fail("catch", "Study.optimize", "an exception class or a tuple of them", catch)
+    return items
+
+
+def _n_workers(n_jobs: Any) -> int:
+    if not is_int(n_jobs) or n_jobs == 0 or n_jobs < -1:
+        raise fail("n_jobs", "Study.optimize", "a positive int or -1 (all cores)", n_jobs)
+    if n_jobs == -1:
+        import os
+
+        return os.cpu_count() or 1
+    return int(n_jobs)
+
+
+def run_optimize(
+    study: Study,
+    objective: Callable[[Any], Any],
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    callbacks: Sequence[Callback],
+    catch: Any,
+    show_progress_bar: bool,
+    executor: Executor | None,
+) -> None:
+    owner = "Study.optimize"
+    if not callable(objective):
+        raise fail("objective", owner, "a callable taking a trial", objective)
+    n_trials = positive_int_or_none(n_trials, "n_trials", owner)
+    timeout = positive_number_or_none(timeout, "timeout", owner)
+    caught = _check_catch(catch)
+    for cb in callbacks:
+        if not callable(cb):
+            raise fail("callbacks", owner, "a list of callables (study, trial)", cb)
+    if executor is None:
+        workers = _n_workers(n_jobs)
+        executor = InlineExecutor() if workers == 1 else ProcessExecutor(workers)
+    elif not isinstance(executor, Executor):
+        raise fail("executor", owner, "a tunelab Executor or None", executor)
+    elif n_jobs != 1:
+        raise InvalidParameterError(
+            "Study.optimize got both 'n_jobs' and 'executor'; the executor decides the "
+            "parallelism. Drop n_jobs."
+        )
+
+    study._stop_flag = False
+    executor.start(objective)  # before any thread exists: worker processes may be forked
+    progress = ProgressBar(show_progress_bar, n_trials, timeout)
+    began = time.monotonic()
+    deadline = None if timeout is None else began + timeout
+    started = 0
+    error: BaseException | None = None
+    try:
+        while True:
+            while (
+                executor.free_slots() > 0
+                and not study._stop_flag
+                and (n_trials is None or started < n_trials)
+                and (deadline is None or time.monotonic() < deadline)
+            ):
+                try:
+                    trial = study.ask()
+                except GridExhausted:
+                    study.stop()
+                    break
+                started += 1
+                executor.submit(trial)
+            if not executor.running():
+                break
+            for outcome in executor.wait(timeout=None):
+                frozen = _record(study, outcome)
+                progress.update(frozen, _best(study), time.monotonic() - began)
+                for cb in callbacks:
+                    cb(study, frozen)
+                if outcome.error is not None and not _is_caught(outcome.error, caught):
+                    error = outcome.error
+            if error is not None:
+                _abandon(study, executor, f"stopped because trial raised {type(error).__name__}")
+                raise error
+    except KeyboardInterrupt:
+        _abandon(study, executor, "interrupted (KeyboardInterrupt)")
+        raise
+    finally:
+        executor.shutdown(cancel=True)
+        progress.close()
+
+
+def _is_caught(error: BaseException, caught: tuple[type[BaseException], ...]) -> bool:
+    return isinstance(error, WorkerLostError) or isinstance(error, caught)
+
+
+def _abandon(study: Study, executor: Executor, reason: str) -> None:
+    """Fail trials still running so the study never keeps RUNNING trials nobody owns."""
+    for trial in executor.running():
+        if trial.state == TrialState.RUNNING:
+            try:
+                study.tell(trial, state=TrialState.FAIL, fail_reason=reason)
+            except Exception:  # already finished by its own outcome: nothing to do
+                logger.debug("trial %s was already finished", trial.number)
+
+
+def _record(study: Study, outcome: Outcome) -> FrozenTrial:
+    trial = outcome.trial
+    if outcome.kind == "values":
+        frozen = study.tell(trial, outcome.values)
+    elif outcome.kind == "pruned":
+        frozen = study.tell(trial, state=TrialState.PRUNED)
+    else:
+        if outcome.traceback:
+            try:
+                study._set_trial_system_attr(trial._frozen, TRACEBACK_ATTR, outcome.traceback)
+            except Exception:
+                logger.debug("could not store the traceback of trial %s", trial.number)
+        frozen = study.tell(trial, state=TrialState.FAIL, fail_reason=outcome.error_text)
+        logger.warning(
+            "Trial %d failed with parameters %s: %s", trial.number, trial.params, outcome.error_text
+        )
+    gc.collect(0)
+    return frozen
+
+
+def _best(study: Study) -> float | None:
+    if len(study.directions) != 1:
+        return None
+    done = [t.values[0] for t in study.get_trials((TrialState.COMPLETE,)) if t.values]
+    if not done:
+        return None
+    return max(done) if study.directions[0] == StudyDirection.MAXIMIZE else min(done)

@@ -1,0 +1,393 @@
+"""Search-space distributions: validation, membership, and the map to and from the unit interval.
+
+Every distribution maps its values onto [0, 1] so that quasi-random and model-based samplers can
+work in one cube. Log-scaled ranges are uniform in log space; integer and stepped ranges widen by
+half a step on each side so every grid value owns an equal share of the interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._validation import is_int, is_real
+from .exceptions import InvalidParameterError
+
+CategoricalChoice = None | bool | int | float | str
+
+
+def _bound_error(name: str, message: str) -> InvalidParameterError:
+    where = f"Parameter {name!r}: " if name else ""
+    return InvalidParameterError(where + message)
+
+
+class Distribution:
+    """Common behaviour of Float, Int and Categorical (frozen dataclasses)."""
+
+    def to_unit(self, value: Any) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def from_unit(self, u: float) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_internal(self, value: Any) -> float:
+        """The float stored in the database (categoricals store the choice's index)."""
+        return float(value)
+
+    def to_external(self, internal: float) -> Any:
+        return internal
+
+    def contains(self, value: Any) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def is_single(self) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def check(self, name: str = "") -> Distribution:
+        """Re-run validation with the parameter's name in the message."""
+        try:
+            return type(self)(**{k: v for k, v in self.to_dict().items() if k != "type"})
+        except InvalidParameterError as exc:
+            raise _bound_error(name, str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Float(Distribution):
+    """A real number in ``[low, high]``; ``log=True`` samples uniformly in log space."""
+
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+
+    def __post_init__(self) -> None:
+        for label, bound in (("low", self.low), ("high", self.high)):
+            if not is_real(bound) or not math.isfinite(bound):
+                raise InvalidParameterError(
+                    f"`{label}` must be a finite number, got {label}={bound!r}."
+                )
+        if self.low > self.high:
+            raise InvalidParameterError(
+                f"`low <= high` must hold, got low={self.low!r}, high={self.high!r}. "
+                "Swap the bounds."
+            )
+        if self.log and self.low <= 0:
+            raise InvalidParameterError(
+                f"`low > 0` must hold when log=True, got low={self.low!r}. "
+                "Use a positive lower bound or log=False."
+            )
+        if self.step is not None:
+            if self.log:
+                raise InvalidParameterError(
+                    f"`step` cannot be combined with log=True, got step={self.step!r}. "
+                    "Drop one of them."
+                )
+            if not is_real(self.step) or not math.isfinite(self.step) or self.step <= 0:
+                raise InvalidParameterError(f"`step > 0` must hold, got step={self.step!r}.")
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+        if self.step is not None:
+            object.__setattr__(self, "step", float(self.step))
+            # A range that is not a whole number of steps ends at the last step inside it.
+            n = math.floor((self.high - self.low) / self.step + 1e-9)
+            object.__setattr__(self, "high", self.low + n * self.step)
+
+    @property
+    def n_steps(self) -> int | None:
+        if self.step is None:
+            return None
+        return int(round((self.high - self.low) / self.step)) + 1
+
+    def is_single(self) -> bool:
+        return self.low == self.high
+
+    def contains(self, value: Any) -> bool:
+        if not is_real(value) or not math.isfinite(value):
+            return False
+        if not (
+            self.low - 1e-12 * max(1.0, abs(self.low))
+            <= value
+            <= self.high + 1e-12 * max(1.0, abs(self.high))
+        ):
+            return False
+        if self.step is not None:
+            k = (value - self.low) / self.step
+            return abs(k - round(k)) < 1e-6
+        return True
+
+    def _edges(self) -> tuple[float, float]:
+        if self.step is not None:
+            return self.low - self.step / 2, self.high + self.step / 2
+        if self.log:
+            return math.log(self.low), math.log(self.high)
+        return self.low, self.high
+
+    def to_unit(self, value: Any) -> float:
+        lo, hi = self._edges()
+        if hi == lo:
+            return 0.5
+        x = math.log(value) if self.log else float(value)
+        return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+    def from_unit(self, u: float) -> float:
+        lo, hi = self._edges()
+        x = lo + min(1.0, max(0.0, float(u))) * (hi - lo)
+        if self.step is not None:
+            k = min(self.n_steps - 1, max(0, round((x - self.low) / self.step)))  # type: ignore[operator]
+            return self.round_to_step(self.low + k * self.step)
+        value = math.exp(x) if self.log else x
+        return min(self.high, max(self.low, value))
+
+    def round_to_step(self, value: float) -> float:
+        if self.step is None:
+            return float(value)
+        k = round((value - self.low) / self.step)
+        # Round away float noise of `low + k * step` (0.30000000000000004 prints as 0.3).
+        return float(round(self.low + k * self.step, 12))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "float",
+            "low": self.low,
+            "high": self.high,
+            "log": self.log,
+            "step": self.step,
+        }
+
+
+@dataclass(frozen=True)
+class Int(Distribution):
+    """An integer in ``[low, high]`` on a grid of ``step``; ``log=True`` needs ``low >= 1``."""
+
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+
+    def __post_init__(self) -> None:
+        for label, bound in (("low", self.low), ("high", self.high)):
+            if not is_int(bound):
+                if is_real(bound) and math.isfinite(bound) and float(bound).is_integer():
+                    object.__setattr__(self, label, int(bound))
+                    continue
+                raise InvalidParameterError(f"`{label}` must be an integer, got {label}={bound!r}.")
+        if self.low > self.high:
+            raise InvalidParameterError(
+                f"`low <= high` must hold, got low={self.low!r}, high={self.high!r}. "
+                "Swap the bounds."
+            )
+        if not is_int(self.step) or self.step <= 0:
+            raise InvalidParameterError(f"`step > 0` must hold, got step={self.step!r}.")
+        if self.log and self.step != 1:
+            raise InvalidParameterError(
+                f"`step` cannot be combined with log=True, got step={self.step!r}. "
+                "Drop one of them."
+            )
+        if self.log and self.low < 1:
+            raise InvalidParameterError(
+                f"`low >= 1` must hold when log=True, got low={self.low!r}. "
+                "Use a positive lower bound or log=False."
+            )
+        object.__setattr__(self, "low", int(self.low))
+        object.__setattr__(self, "step", int(self.step))
+        object.__setattr__(
+            self, "high", int(self.low + (int(self.high) - self.low) // self.step * self.step)
+        )
+
+    @property
+    def n_steps(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def is_single(self) -> bool:
+        return self.low == self.high
+
+    def contains(self, value: Any) -> bool:
+        if not is_real(value) or not math.isfinite(value) or not float(value).is_integer():
+            return False
+        return self.low <= value <= self.high and (int(value) - self.low) % self.step == 0
+
+    def _edges(self) -> tuple[float, float]:
+        if self.log:
+            return math.log(self.low - 0.5), math.log(self.high + 0.5)
+        return self.low - self.step / 2, self.high + self.step / 2
+
+    def to_unit(self, value: Any) -> float:
+        lo, hi = self._edges()
+        x = math.log(value) if self.log else float(value)
+        return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+    def from_unit(self, u: float) -> int:
+        lo, hi = self._edges()
+        x = lo + min(1.0, max(0.0, float(u))) * (hi - lo)
+        value = math.exp(x) if self.log else x
+        return self.round_to_step(value)
+
+    def round_to_step(self, value: float) -> int:
+        k = round((value - self.low) / self.step)
+        return int(min(self.high, max(self.low, self.low + k * self.step)))
+
+    def to_internal(self, value: Any) -> float:
+        return float(value)
+
+    def to_external(self, internal: float) -> int:
+        return int(round(internal))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "int",
+            "low": self.low,
+            "high": self.high,
+            "log": self.log,
+            "step": self.step,
+        }
+
+
+@dataclass(frozen=True)
+class Categorical(Distribution):
+    """One of a fixed list of choices (None, bool, int, float or str, so they store as JSON)."""
+
+    choices: tuple[CategoricalChoice, ...] = field()
+
+    def __init__(self, choices: Sequence[CategoricalChoice]) -> None:
+        if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence):
+            raise InvalidParameterError(
+                f"`choices` must be a list or tuple of values, got {choices!r}."
+            )
+        if len(choices) == 0:
+            raise InvalidParameterError(
+                "`choices` must not be empty, got []. Give at least one choice."
+            )
+        for choice in choices:
+            if choice is not None and not isinstance(choice, (bool, int, float, str)):
+                raise InvalidParameterError(
+                    f"each choice must be None, bool, int, float or str (so it can be stored), "
+                    f"got {choice!r} of type {type(choice).__name__}. Use a string key and map it "
+                    "to the object inside the objective."
+                )
+        seen: list[Any] = []
+        for choice in choices:
+            if any(_same_choice(choice, other) for other in seen):
+                raise InvalidParameterError(f"`choices` must be unique, got {choice!r} twice.")
+            seen.append(choice)
+        object.__setattr__(self, "choices", tuple(choices))
+
+    def is_single(self) -> bool:
+        return len(self.choices) == 1
+
+    def index(self, value: Any) -> int:
+        for i, choice in enumerate(self.choices):
+            if _same_choice(choice, value):
+                return i
+        raise InvalidParameterError(f"{value!r} is not one of the choices {list(self.choices)!r}.")
+
+    def contains(self, value: Any) -> bool:
+        return any(_same_choice(choice, value) for choice in self.choices)
+
+    def to_internal(self, value: Any) -> float:
+        return float(self.index(value))
+
+    def to_external(self, internal: float) -> CategoricalChoice:
+        return self.choices[int(round(internal))]
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.choices)
+
+    def from_unit(self, u: float) -> CategoricalChoice:
+        i = min(len(self.choices) - 1, max(0, int(math.floor(float(u) * len(self.choices)))))
+        return self.choices[i]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "categorical", "choices": list(self.choices)}
+
+    def check(self, name: str = "") -> Distribution:
+        return self
+
+
+def _same_choice(a: Any, b: Any) -> bool:
+    # True == 1 in Python; as choices they are different things.
+    return type(a) is type(b) and (
+        a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+    )
+
+
+def distribution_from_dict(data: Mapping[str, Any]) -> Distribution:
+    kind = data.get("type")
+    args = {k: v for k, v in data.items() if k != "type"}
+    if kind == "float":
+        return Float(**args)
+    if kind == "int":
+        return Int(**args)
+    if kind == "categorical":
+        return Categorical(args["choices"])
+    raise InvalidParameterError(f"Unknown distribution type {kind!r} in {dict(data)!r}.")
+
+
+def distribution_from_json(text: str) -> Distribution:
+    return distribution_from_dict(json.loads(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Declarative spaces. A space is a dict {name: Distribution | {choice: sub-space, ...}}: a dict
+# value is a conditional categorical whose chosen branch adds that branch's parameters.
+# ---------------------------------------------------------------------------------------------
+
+SpaceNode = Distribution | Mapping[str, Any]
+
+
+def validate_space(
+    space: Mapping[str, Any], owner: str = "Study.ask", _seen: set[str] | None = None
+) -> None:
+    """Check a declarative space once, naming the first bad parameter."""
+    if not isinstance(space, Mapping):
+        raise InvalidParameterError(
+            f"The 'space' parameter of {owner} must be a dict of name -> distribution. "
+            f"Got {space!r} instead."
+        )
+    seen = set() if _seen is None else _seen
+    for name, node in space.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterError(f"Parameter names must be non-empty strings, got {name!r}.")
+        if isinstance(node, Distribution):
+            if name in seen:
+                raise InvalidParameterError(
+                    f"Parameter {name!r} appears twice in the space; give each branch's "
+                    "parameters their own names."
+                )
+            seen.add(name)
+            continue
+        if isinstance(node, Mapping):
+            if not node:
+                raise InvalidParameterError(
+                    f"Parameter {name!r}: a conditional branch dict must name at least one choice."
+                )
+            Categorical(list(node.keys()))
+            seen.add(name)
+            for sub in node.values():
+                if sub is None:
+                    continue
+                validate_space(sub, owner, seen)
+            continue
+        raise InvalidParameterError(
+            f"Parameter {name!r}: expected a tunelab distribution (Float, Int, Categorical) or a "
+            f"dict of choice -> sub-space, got {node!r}."
+        )
+
+
+def unconditional_part(space: Mapping[str, Any]) -> dict[str, Distribution]:
+    """The parameters every trial of this space has: what a sampler can suggest jointly."""
+    flat: dict[str, Distribution] = {}
+    for name, node in space.items():
+        if isinstance(node, Distribution):
+            flat[name] = node
+        else:
+            flat[name] = Categorical(list(node.keys()))
+    return flat

@@ -1,0 +1,516 @@
+"""Study: the one object users need. Ask, tell, optimize, and read the results."""
+
+from __future__ import annotations
+
+import math
+import uuid
+import warnings
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from numbers import Real
+from typing import TYPE_CHECKING, Any
+
+from ._frozen import FrozenTrial, StudyDirection, TrialState
+from ._space import Distribution, unconditional_part, validate_space
+from ._trial import FIXED_PARAMS_ATTR, Trial
+from ._validation import fail, seed_or_none
+from .exceptions import (
+    GridExhausted,
+    InvalidParameterError,
+    StaleTrialError,
+    TrialAlreadyFinishedError,
+)
+from .pruners import BasePruner, NopPruner
+from .samplers import BaseSampler
+from .storage import BaseStorage, get_storage
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .execution import Executor
+
+ObjectiveFunc = Callable[[Trial], float | Sequence[float]]
+Callback = Callable[["Study", FrozenTrial], None]
+
+SAMPLER_ATTR = "sampler"
+
+
+def _parse_directions(
+    direction: str | StudyDirection | None,
+    directions: Sequence[str | StudyDirection] | None,
+    owner: str,
+) -> list[StudyDirection]:
+    if direction is not None and directions is not None:
+        raise InvalidParameterError(f"{owner} takes either 'direction' or 'directions', not both.")
+    raw = [direction or "minimize"] if directions is None else list(directions)
+    if not raw:
+        raise fail("directions", owner, "a non-empty list of 'minimize'/'maximize'", directions)
+    parsed = []
+    for item in raw:
+        if isinstance(item, StudyDirection):
+            parsed.append(item)
+            continue
+        if not isinstance(item, str) or item.lower() not in ("minimize", "maximize"):
+            name = "direction" if directions is None else "directions"
+            raise fail(name, owner, "'minimize' or 'maximize'", item)
+        parsed.append(StudyDirection(item.lower()))
+    return parsed
+
+
+class Study:
+    """A named optimization: its trials live in ``storage``; ``sampler`` proposes, ``pruner``
+    stops early. Create one with :func:`create_study` or :func:`load_study`."""
+
+    def __init__(
+        self,
+        study_name: str,
+        storage: BaseStorage,
+        sampler: BaseSampler | None = None,
+        pruner: BasePruner | None = None,
+    ) -> None:
+        self._storage = storage
+        self._study_id = storage.get_study_id(study_name)
+        self.study_name = study_name
+        self.directions = storage.get_study_directions(self._study_id)
+        self.sampler = sampler if sampler is not None else _default_sampler(None)
+        self.pruner = pruner if pruner is not None else NopPruner()
+        self._stop_flag = False
+        self._space_seen: set[int] = set()
+        self._space: dict[str, Distribution] | None = None
+        self._known_distributions: dict[str, Distribution] = {}
+        self._known_seen: set[int] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_space_seen"], state["_space"] = set(), None
+        return state
+
+    # -- properties ----------------------------------------------------------------------------
+    @property
+    def storage(self) -> BaseStorage:
+        return self._storage
+
+    @property
+    def direction(self) -> StudyDirection:
+        if len(self.directions) != 1:
+            raise ValueError("This study has several objectives; use `directions`.")
+        return self.directions[0]
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial in number order (finished ones are shared, read-only records)."""
+        return self.get_trials()
+
+    def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+        return self._storage.get_all_trials(self._study_id, states)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return self._storage.get_study_attrs(self._study_id)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._storage.set_study_attr(self._study_id, key, value)
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        if len(self.directions) != 1:
+            raise ValueError(
+                "A study with several objectives has no single best trial; use `best_trials`."
+            )
+        best: FrozenTrial | None = None
+        maximize = self.directions[0] == StudyDirection.MAXIMIZE
+        for t in self.get_trials((TrialState.COMPLETE,)):
+            v = t.values[0]  # type: ignore[index]
+            if best is None:
+                best = t
+            elif (v > best.values[0]) if maximize else (v < best.values[0]):  # type: ignore[index]
+                best = t
+        if best is None:
+            raise ValueError(
+                f"Study {self.study_name!r} has no completed trial yet; run optimize() or tell() "
+                "a value first."
+            )
+        return best
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front of completed trials (for one objective: the best trial)."""
+        done = self.get_trials((TrialState.COMPLETE,))
+        signs = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self.directions]
+        keyed = [(t, [s * v for s, v in zip(signs, t.values)]) for t in done]  # type: ignore[arg-type]
+        front = []
+        for t, a in keyed:
+            dominated = any(
+                all(x <= y for x, y in zip(b, a)) and any(x < y for x, y in zip(b, a))
+                for _, b in keyed
+            )
+            if not dominated:
+                front.append(t)
+        return front
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    # -- internal helpers used by Trial and samplers -------------------------------------------
+    def _intersection_search_space(self) -> dict[str, Distribution]:
+        """Parameters (with equal distributions) shared by every finished trial, incrementally."""
+        for t in self.get_trials((TrialState.COMPLETE, TrialState.PRUNED)):
+            if t.trial_id in self._space_seen:
+                continue
+            self._space_seen.add(t.trial_id)
+            if self._space is None:
+                self._space = dict(t.distributions)
+            else:
+                self._space = {n: d for n, d in self._space.items() if t.distributions.get(n) == d}
+        return dict(self._space or {})
+
+    def _check_distribution(self, name: str, distribution: Distribution) -> None:
+        known = self._known_distributions.get(name)
+        if known is None:
+            # Only a name this process has not seen needs a look at the newer trials.
+            for t in self.get_trials():
+                if t.trial_id in self._known_seen:
+                    continue
+                if t.state.is_finished():
+                    self._known_seen.add(t.trial_id)
+                for n, d in t.distributions.items():
+                    self._known_distributions.setdefault(n, d)
+            known = self._known_distributions.setdefault(name, distribution)
+        if known != distribution:
+            raise InvalidParameterError(
+                f"Parameter {name!r} is {distribution!r} here but was {known!r} in earlier "
+                "trials of this study. One name keeps one distribution within a study: use a new "
+                "name, or a new study, for the new range."
+            )
+
+    def _set_trial_param(
+        self, trial: FrozenTrial, name: str, value: Any, distribution: Distribution
+    ) -> None:
+        self._storage.set_trial_param(
+            trial.trial_id, name, distribution.to_internal(value), distribution
+        )
+        trial.params[name] = value
+        trial.distributions[name] = distribution
+
+    def _set_intermediate_value(self, trial: FrozenTrial, step: int, value: float) -> None:
+        self._storage.set_trial_intermediate_value(trial.trial_id, step, value)
+        trial.intermediate_values[step] = value
+
+    def _set_trial_attr(self, trial: FrozenTrial, key: str, value: Any, *, system: bool) -> None:
+        self._storage.set_trial_attr(trial.trial_id, key, value, system=system)
+        (trial.system_attrs if system else trial.user_attrs)[key] = value
+
+    def _set_trial_system_attr(self, trial: FrozenTrial, key: str, value: Any) -> None:
+        self._set_trial_attr(trial, key, value, system=True)
+
+    # -- ask / tell ----------------------------------------------------------------------------
+    def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
+        """Start a trial. With a declarative ``space`` every parameter is drawn now and is in
+        ``trial.params``; without one, the objective draws them through ``trial.suggest_*``."""
+        declared = None
+        if space is not None:
+            validate_space(space, "Study.ask")
+            declared = unconditional_part(space)
+        if not self.sampler.has_more(self):
+            raise GridExhausted(f"{self.sampler!r} has nothing left to propose.")
+        frozen = self._storage.claim_waiting_trial(self._study_id)
+        if frozen is None:
+            frozen = self._storage.create_trial(self._study_id)
+        self._set_trial_system_attr(frozen, SAMPLER_ATTR, type(self.sampler).__name__)
+        self.sampler.before_trial(self, frozen)
+        trial = Trial(self, frozen, declared)
+        if space is not None:
+            try:
+                _draw_declared(trial, space)
+            except Exception as exc:
+                self.tell(trial, state=TrialState.FAIL, fail_reason=_reason(exc))
+                raise
+        return trial
+
+    def tell(
+        self,
+        trial: Trial | FrozenTrial | int,
+        values: float | Sequence[float] | None = None,
+        state: TrialState | None = None,
+        *,
+        fail_reason: str | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial with its value(s), or with ``state=TrialState.PRUNED``/``FAIL``."""
+        frozen = self._resolve_trial(trial)
+        if state is None:
+            if values is None:
+                raise InvalidParameterError(
+                    "Study.tell needs the objective value(s) or a state; got neither. "
+                    "Pass values=..., or state=TrialState.FAIL (or PRUNED)."
+                )
+            state = TrialState.COMPLETE
+        if not isinstance(state, TrialState) or not state.is_finished():
+            raise fail("state", "Study.tell", "TrialState.COMPLETE, PRUNED or FAIL", state)
+        stored_values: list[float] | None = None
+        if state == TrialState.COMPLETE:
+            stored_values, problem = self._check_values(values)
+            if problem is not None:
+                state, fail_reason = TrialState.FAIL, problem
+                warnings.warn(f"Trial {frozen.number} failed: {problem}", stacklevel=2)
+        elif state == TrialState.PRUNED:
+            if values is not None:
+                stored_values, _ = self._check_values(values)
+            elif frozen.intermediate_values and len(self.directions) == 1:
+                last = frozen.intermediate_values[max(frozen.intermediate_values)]
+                stored_values = None if math.isnan(last) else [last]
+        try:
+            finished = self._storage.finish_trial(
+                frozen.trial_id, state, stored_values, fail_reason
+            )
+        except StaleTrialError as exc:
+            warnings.warn(f"{exc} The late result was not stored.", stacklevel=2)
+            return self._storage.get_trial(frozen.trial_id)
+        self.sampler.after_trial(self, finished)
+        return finished
+
+    def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
+        if isinstance(values, Real) and not isinstance(values, bool):
+            seq: list[Any] = [values]
+        elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
+            seq = list(values)
+        elif hasattr(values, "item") and getattr(values, "size", 0) == 1:
+            seq = [values.item()]  # a numpy scalar or one-element array
+        else:
+            return None, (
+                f"the objective returned {values!r} ({type(values).__name__}); "
+                "it must return a float (or one float per objective)"
+            )
+        if len(seq) != len(self.directions):
+            raise InvalidParameterError(
+                f"The study has {len(self.directions)} objective(s) but {len(seq)} value(s) were "
+                f"given: {values!r}. Return one value per direction."
+            )
+        floats = []
+        for v in seq:
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                return None, f"the objective returned {v!r}, which is not a number"
+            if math.isnan(f):
+                return None, "the objective returned NaN"
+            floats.append(f)
+        return floats, None
+
+    def _resolve_trial(self, trial: Trial | FrozenTrial | int) -> FrozenTrial:
+        if isinstance(trial, Trial):
+            if trial.study is not self and trial.study._study_id != self._study_id:
+                raise InvalidParameterError(f"{trial!r} belongs to another study.")
+            return trial._frozen
+        if isinstance(trial, FrozenTrial):
+            number = trial.number
+        elif isinstance(trial, int) and not isinstance(trial, bool):
+            number = trial
+        else:
+            raise fail("trial", "Study.tell", "a Trial, a FrozenTrial or a trial number", trial)
+        for t in self.get_trials():
+            if t.number == number:
+                if t.state.is_finished():
+                    raise TrialAlreadyFinishedError(
+                        f"Trial {number} is already finished ({t.state.name}); it cannot be told again."
+                    )
+                return t
+        raise InvalidParameterError(
+            f"Study {self.study_name!r} has no trial numbered {number}; tell() takes a trial from ask()."
+        )
+
+    def enqueue_trial(
+        self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None
+    ) -> None:
+        """Queue a trial whose parameters are fixed in advance; the next ask() runs it."""
+        if not isinstance(params, Mapping):
+            raise fail("params", "Study.enqueue_trial", "a dict of parameter values", params)
+        template = FrozenTrial(
+            number=-1,
+            state=TrialState.WAITING,
+            user_attrs=dict(user_attrs or {}),
+            system_attrs={FIXED_PARAMS_ATTR: dict(params)},
+        )
+        self._storage.create_trial(self._study_id, template)
+
+    def add_trial(self, trial: FrozenTrial) -> FrozenTrial:
+        """Add a finished trial evaluated elsewhere (for warm starts)."""
+        if not trial.state.is_finished():
+            raise fail("trial", "Study.add_trial", "a finished trial", trial.state)
+        return self._storage.create_trial(self._study_id, trial)
+
+    def stop(self) -> None:
+        """Ask a running optimize() to start no new trial; running ones finish."""
+        self._stop_flag = True
+
+    # -- optimize ------------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: ObjectiveFunc,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        callbacks: Iterable[Callback] | None = None,
+        catch: type[BaseException] | tuple[type[BaseException], ...] = (),
+        show_progress_bar: bool = False,
+        *,
+        executor: Executor | None = None,
+    ) -> None:
+        """Run ``objective`` on new trials until ``n_trials`` ran, ``timeout`` seconds passed,
+        the sampler ran out (a finished grid) or ``stop()`` was called.
+
+        ``n_jobs > 1`` runs trials in that many worker processes (real CPU parallelism; the
+        objective must be picklable); ``-1`` uses every core.
+        """
+        from ._optimize import run_optimize
+
+        run_optimize(
+            self,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_jobs=n_jobs,
+            callbacks=list(callbacks or []),
+            catch=catch,
+            show_progress_bar=show_progress_bar,
+            executor=executor,
+        )
+
+    # -- reporting -----------------------------------------------------------------------------
+    def trials_dataframe(self) -> pd.DataFrame:
+        """One row per trial: number, value(s), state, times, ``params_*`` and ``user_attrs_*``."""
+        import pandas as pd
+
+        rows = []
+        for t in self.get_trials():
+            row: dict[str, Any] = {"number": t.number}
+            if len(self.directions) == 1:
+                row["value"] = t.values[0] if t.values else None
+            else:
+                for i in range(len(self.directions)):
+                    row[f"values_{i}"] = t.values[i] if t.values else None
+            row.update(
+                datetime_start=t.datetime_start,
+                datetime_complete=t.datetime_complete,
+                duration=t.duration,
+                state=t.state.name,
+            )
+            for k, v in t.params.items():
+                row[f"params_{k}"] = v
+            for k, v in t.user_attrs.items():
+                row[f"user_attrs_{k}"] = v
+            row["fail_reason"] = t.fail_reason
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def explain_sampler(self) -> str:
+        """One sentence on how this study chooses its trials."""
+        return self.sampler.describe()
+
+    def __repr__(self) -> str:
+        return f"Study(study_name={self.study_name!r}, storage={self._storage!r})"
+
+
+def _draw_declared(trial: Trial, space: Mapping[str, Any]) -> None:
+    for name, node in space.items():
+        if isinstance(node, Distribution):
+            trial.suggest(name, node)
+            continue
+        choice = trial.suggest(name, unconditional_part({name: node})[name])
+        branch = node[choice]
+        if branch:
+            _draw_declared(trial, branch)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _default_sampler(seed: int | None) -> BaseSampler:
+    from .samplers import RandomSampler
+
+    return RandomSampler(seed=seed)
+
+
+def create_study(
+    study_name: str | None = None,
+    storage: str | BaseStorage | None = None,
+    direction: str | StudyDirection | None = None,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
+    load_if_exists: bool = False,
+    seed: int | None = None,
+    *,
+    directions: Sequence[str | StudyDirection] | None = None,
+) -> Study:
+    """Create a study (or, with ``load_if_exists=True``, continue one with the same name).
+
+    ``seed`` seeds the default sampler; pass a seed to your own sampler instead of here.
+    """
+    owner = "create_study"
+    parsed = _parse_directions(direction, directions, owner)
+    seed = seed_or_none(seed, "seed", owner)
+    if sampler is not None and not isinstance(sampler, BaseSampler):
+        raise fail("sampler", owner, "a tunelab sampler or None", sampler)
+    if pruner is not None and not isinstance(pruner, BasePruner):
+        raise fail("pruner", owner, "a tunelab pruner or None", pruner)
+    if sampler is not None and seed is not None:
+        raise InvalidParameterError(
+            "create_study got both 'sampler' and 'seed'; the seed only seeds the default "
+            "sampler. Pass it to your sampler instead, e.g. RandomSampler(seed=...)."
+        )
+    if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
+        raise fail("study_name", owner, "a non-empty string or None", study_name)
+    backend = get_storage(storage)
+    name = study_name or f"study-{uuid.uuid4().hex[:12]}"
+    from .exceptions import DuplicatedStudyError
+
+    try:
+        backend.create_study(name, parsed)
+    except DuplicatedStudyError:
+        if not load_if_exists:
+            raise
+        existing = backend.get_study_directions(backend.get_study_id(name))
+        if existing != parsed:
+            raise InvalidParameterError(
+                f"Study {name!r} exists with directions {[d.value for d in existing]}, not "
+                f"{[d.value for d in parsed]}. Use another name or the stored directions."
+            ) from None
+    return Study(name, backend, sampler if sampler is not None else _default_sampler(seed), pruner)
+
+
+def load_study(
+    study_name: str | None = None,
+    storage: str | BaseStorage | None = None,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
+    seed: int | None = None,
+) -> Study:
+    """Open an existing study. With one study in the storage, ``study_name`` may be omitted."""
+    if storage is None:
+        raise fail("storage", "load_study", "a database URL or a storage object", storage)
+    backend = get_storage(storage)
+    if study_name is None:
+        names = [s.study_name for s in backend.list_studies()]
+        if len(names) != 1:
+            raise InvalidParameterError(
+                f"load_study needs a study_name: the storage holds {len(names)} studies "
+                f"({', '.join(repr(n) for n in names[:5])}{'...' if len(names) > 5 else ''})."
+            )
+        study_name = names[0]
+    backend.get_study_id(study_name)
+    return Study(study_name, backend, sampler or _default_sampler(seed), pruner)
+
+
+def delete_study(study_name: str, storage: str | BaseStorage) -> None:
+    backend = get_storage(storage)
+    backend.delete_study(backend.get_study_id(study_name))
+
+
+def get_all_study_summaries(storage: str | BaseStorage) -> list[Any]:
+    return get_storage(storage).list_studies()

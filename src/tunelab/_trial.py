@@ -1,0 +1,183 @@
+"""The live trial an objective receives: define-by-run ``suggest_*``, ``report``, ``should_prune``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._frozen import FrozenTrial, TrialState
+from ._space import Categorical, CategoricalChoice, Distribution, Float, Int
+from ._validation import is_int, is_real
+from .exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    from ._study import Study
+
+FIXED_PARAMS_ATTR = "fixed_params"
+
+
+class Trial:
+    """One evaluation of the objective. Get values with ``suggest_*``; report progress with
+    ``report``; ask ``should_prune`` and raise ``TrialPruned`` to stop early."""
+
+    def __init__(
+        self,
+        study: Study,
+        frozen: FrozenTrial,
+        declared_space: Mapping[str, Distribution] | None = None,
+    ) -> None:
+        self.study = study
+        self._frozen = frozen
+        self._declared_space = declared_space
+        self._joint: dict[str, Any] | None = None
+        self._joint_space: dict[str, Distribution] = {}
+
+    # -- what the objective sees ---------------------------------------------------------------
+    @property
+    def number(self) -> int:
+        return self._frozen.number
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._frozen.params)
+
+    @property
+    def distributions(self) -> dict[str, Distribution]:
+        return dict(self._frozen.distributions)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._frozen.user_attrs)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        return dict(self._frozen.system_attrs)
+
+    @property
+    def datetime_start(self) -> datetime | None:
+        return self._frozen.datetime_start
+
+    @property
+    def intermediate_values(self) -> dict[int, float]:
+        return dict(self._frozen.intermediate_values)
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
+    ) -> float:
+        return self.suggest(name, _named(name, lambda: Float(low, high, log=log, step=step)))
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, log: bool = False, step: int = 1
+    ) -> int:
+        return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoice]
+    ) -> CategoricalChoice:
+        return self.suggest(name, _named(name, lambda: Categorical(choices)))
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        """Suggest a value for ``name`` from any tunelab distribution."""
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterError(f"Parameter names must be non-empty strings, got {name!r}.")
+        if not isinstance(distribution, Distribution):
+            raise InvalidParameterError(
+                f"Parameter {name!r}: expected a tunelab distribution, got {distribution!r}."
+            )
+        known = self._frozen.distributions.get(name)
+        if known is not None:
+            if known != distribution:
+                raise InvalidParameterError(
+                    f"Parameter {name!r} was already suggested in trial {self.number} as "
+                    f"{known!r}; it cannot be suggested again as {distribution!r}."
+                )
+            return self._frozen.params[name]
+        self.study._check_distribution(name, distribution)
+        value = self._choose(name, distribution)
+        self.study._set_trial_param(self._frozen, name, value, distribution)
+        return value
+
+    def _choose(self, name: str, distribution: Distribution) -> Any:
+        fixed = self._frozen.system_attrs.get(FIXED_PARAMS_ATTR, {})
+        if name in fixed:
+            value = fixed[name]
+            if not distribution.contains(value):
+                raise InvalidParameterError(
+                    f"Parameter {name!r}: the enqueued value {value!r} lies outside "
+                    f"{distribution!r}."
+                )
+            if isinstance(distribution, Int):
+                return int(value)
+            if isinstance(distribution, Float):
+                return distribution.round_to_step(float(value))
+            return value
+        if distribution.is_single():
+            return distribution.from_unit(0.5)
+        joint = self._joint_sample()
+        if name in joint and self._joint_space.get(name) == distribution:
+            return joint[name]
+        return self.study.sampler.sample_one(self.study, self._frozen, name, distribution)
+
+    def _joint_sample(self) -> dict[str, Any]:
+        if self._joint is None:
+            sampler = self.study.sampler
+            if self._declared_space is not None:
+                space = dict(self._declared_space)
+            else:
+                space = sampler.infer_search_space(self.study, self._frozen)
+            space = {n: d for n, d in space.items() if not d.is_single()}
+            self._joint_space = space
+            self._joint = sampler.sample_joint(self.study, self._frozen, space) if space else {}
+        return self._joint
+
+    def report(self, value: float, step: int) -> None:
+        """Record an intermediate objective value at ``step`` (an epoch, a fold, a round)."""
+        if not is_real(value):
+            raise InvalidParameterError(
+                f"The 'value' parameter of Trial.report must be a number. Got {value!r} instead."
+            )
+        if not is_int(step) or step < 0:
+            raise InvalidParameterError(
+                "The 'step' parameter of Trial.report must be a non-negative int. "
+                f"Got {step!r} instead."
+            )
+        if len(self.study.directions) > 1:
+            raise InvalidParameterError(
+                "Trial.report takes one value; this study has several objectives. Use "
+                "Trial.report_values(values, step)."
+            )
+        self.study._set_intermediate_value(self._frozen, int(step), float(value))
+
+    def should_prune(self) -> bool:
+        """True when the study's pruner says this trial should stop now."""
+        return bool(self.study.pruner.prune(self.study, self._frozen))
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.study._set_trial_attr(self._frozen, key, value, system=False)
+
+    def heartbeat(self) -> None:
+        """Renew this trial's lease (storages with leases fail trials whose lease runs out)."""
+        self.study._storage.heartbeat(self._frozen.trial_id)
+
+    @property
+    def state(self) -> TrialState:
+        return self._frozen.state
+
+    def freeze(self) -> FrozenTrial:
+        return self._frozen.copy()
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self._frozen.params!r})"
+
+
+def _named(name: str, build: Any) -> Distribution:
+    try:
+        return build()
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"Parameter {name!r}: {exc}") from None
+
+
+def is_nan(value: float) -> bool:
+    return isinstance(value, float) and math.isnan(value)

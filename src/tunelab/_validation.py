@@ -1,0 +1,64 @@
+"""One place, one message shape for argument checks (modelled on scikit-learn's).
+
+"The 'n_trials' parameter of Study.optimize must be a positive int or None. Got -3 instead."
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+from .exceptions import InvalidParameterError
+
+
+def fail(param: str, owner: str, rule: str, value: Any, hint: str = "") -> InvalidParameterError:
+    message = f"The {param!r} parameter of {owner} must be {rule}. Got {value!r} instead."
+    if hint:
+        message += f" {hint}"
+    return InvalidParameterError(message)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def positive_int_or_none(value: Any, param: str, owner: str) -> int | None:
+    if value is None:
+        return None
+    if not is_int(value) or value <= 0:
+        raise fail(param, owner, "a positive int or None", value)
+    return int(value)
+
+
+def positive_number_or_none(value: Any, param: str, owner: str) -> float | None:
+    if value is None:
+        return None
+    if not is_real(value) or not math.isfinite(value) or value <= 0:
+        raise fail(param, owner, "a positive number of seconds or None", value)
+    return float(value)
+
+
+def finite_number(value: Any, param: str, owner: str) -> float:
+    if not is_real(value) or not math.isfinite(value):
+        raise fail(param, owner, "a finite number", value)
+    return float(value)
+
+
+def one_of(value: Any, options: tuple[str, ...], param: str, owner: str) -> str:
+    if value not in options:
+        rule = "one of " + ", ".join(repr(o) for o in options)
+        raise fail(param, owner, rule, value)
+    return value
+
+
+def seed_or_none(value: Any, param: str, owner: str) -> int | None:
+    if value is None:
+        return None
+    if not is_int(value) or value < 0:
+        raise fail(param, owner, "a non-negative int or None", value)
+    return int(value)

@@ -1,0 +1,199 @@
+"""Run trials in local worker processes (``n_jobs > 1``): real CPU parallelism for Python code.
+
+Each worker is a long-lived process with a pipe to the driver. The objective is pickled once with
+cloudpickle (lambdas and closures work); each trial's ``suggest``/``report``/``should_prune`` is a
+round trip to the driver, which owns the sampler, the pruner and the storage. A worker that dies
+(killed, out of memory) fails its trial with the reason and is replaced.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import sys
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
+
+from .._validation import is_int
+from ..exceptions import InvalidParameterError, ObjectiveNotPicklableError, WorkerLostError
+from ._base import Executor, Outcome, describe_error, run_objective
+from ._remote_trial import RemoteTrial, serve_call
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    from .._trial import Trial
+
+
+def _ship(objective: Callable[[Any], Any]) -> bytes:
+    import cloudpickle
+
+    try:
+        return cloudpickle.dumps(objective)
+    except Exception as exc:
+        raise ObjectiveNotPicklableError(
+            f"n_jobs > 1 runs the objective in worker processes, so it must be picklable, but "
+            f"{objective!r} is not ({type(exc).__name__}: {exc}). Create unpicklable things "
+            "(open files, locks, connections, clients) inside the objective instead of capturing "
+            "them, or run with n_jobs=1."
+        ) from exc
+
+
+def _worker_main(conn: Connection, payload: bytes) -> None:
+    # Ctrl-C reaches the whole process group; the driver decides what happens to trials.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    objective = pickle.loads(payload)
+
+    def call(method: str, args: tuple[Any, ...]) -> Any:
+        conn.send(("call", method, args))
+        status, result = conn.recv()
+        if status == "error":
+            raise result
+        return result
+
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        number, params, user_attrs, start = message
+        trial = RemoteTrial(call, number, params, user_attrs, start)
+        kind, values, error, tb = run_objective(objective, trial)
+        text = describe_error(error) if error is not None else None
+        try:
+            conn.send(("done", kind, values, error, text, tb))
+        except Exception:  # an unpicklable exception or return value
+            conn.send(("done", "error", None, None, text or f"unpicklable result {values!r}", tb))
+
+
+class _Worker:
+    def __init__(self, context: Any, payload: bytes) -> None:
+        self.conn, child = context.Pipe(duplex=True)
+        self.process: BaseProcess = context.Process(
+            target=_worker_main, args=(child, payload), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.trial: Trial | None = None
+        self.started_at = 0.0
+
+
+class ProcessExecutor(Executor):
+    """``n_workers`` local processes. ``start_method`` defaults to fork where the platform has it
+    (fast start, no re-import of ``__main__``), else spawn."""
+
+    def __init__(self, n_workers: int, start_method: str | None = None) -> None:
+        if not is_int(n_workers) or n_workers < 1:
+            raise InvalidParameterError(
+                f"The 'n_workers' parameter of ProcessExecutor must be a positive int. Got {n_workers!r} instead."
+            )
+        self.n_workers = int(n_workers)
+        if start_method is None:
+            start_method = (
+                "fork"
+                if "fork" in mp.get_all_start_methods() and sys.platform != "darwin"
+                else "spawn"
+            )
+        self._context = mp.get_context(start_method)
+        self._payload = b""
+        self._workers: list[_Worker] = []
+
+    def start(self, objective: Callable[[Any], Any]) -> None:
+        self._payload = _ship(objective)
+        self._workers = [_Worker(self._context, self._payload) for _ in range(self.n_workers)]
+
+    def free_slots(self) -> int:
+        return sum(1 for w in self._workers if w.trial is None)
+
+    def submit(self, trial: Trial) -> None:
+        worker = next(w for w in self._workers if w.trial is None)
+        worker.trial = trial
+        worker.started_at = time.monotonic()
+        worker.conn.send((trial.number, trial.params, trial.user_attrs, trial.datetime_start))
+
+    def running(self) -> list[Trial]:
+        return [w.trial for w in self._workers if w.trial is not None]
+
+    def wait(self, timeout: float | None) -> list[Outcome]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        outcomes: list[Outcome] = []
+        while not outcomes:
+            busy = [w for w in self._workers if w.trial is not None]
+            if not busy:
+                return outcomes
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            handles: dict[Any, _Worker] = {}
+            for w in busy:
+                handles[w.conn] = w
+                handles[w.process.sentinel] = w
+            ready = wait(list(handles), remaining)
+            if not ready:
+                return outcomes
+            for handle in ready:
+                worker = handles[handle]
+                if worker.trial is None:
+                    continue
+                outcome = self._serve(worker, handle is worker.conn)
+                if outcome is not None:
+                    outcomes.append(outcome)
+        return outcomes
+
+    def _serve(self, worker: _Worker, conn_ready: bool) -> Outcome | None:
+        trial = worker.trial
+        assert trial is not None
+        try:
+            if not conn_ready and not worker.conn.poll():
+                raise EOFError
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            return self._lost(worker)
+        if message[0] == "call":
+            _, method, args = message
+            worker.conn.send(serve_call(trial, method, args))
+            return None
+        _, kind, values, error, text, tb = message
+        worker.trial = None
+        if kind == "error" and error is None:
+            error = RuntimeError(text)
+        if error is not None and tb:
+            error.add_note(f"Traceback in worker process:\n{tb}")
+        return Outcome(trial, kind, values, error, text, tb)
+
+    def _lost(self, worker: _Worker) -> Outcome:
+        trial = worker.trial
+        assert trial is not None
+        worker.process.join(timeout=1)
+        code = worker.process.exitcode
+        text = f"worker lost: process {worker.process.pid} exited with code {code} during the trial"
+        index = self._workers.index(worker)
+        worker.conn.close()
+        self._workers[index] = _Worker(self._context, self._payload)
+        return Outcome(trial, "error", None, WorkerLostError(text), text, None)
+
+    def shutdown(self, *, cancel: bool) -> None:
+        for w in self._workers:
+            if w.process.is_alive():
+                if cancel and w.trial is not None:
+                    w.process.terminate()
+                else:
+                    try:
+                        w.conn.send(None)
+                    except OSError:
+                        pass
+        for w in self._workers:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
+        self._workers = []
+
+
+def default_n_workers(n_jobs: int) -> int:
+    return os.cpu_count() or 1 if n_jobs == -1 else n_jobs

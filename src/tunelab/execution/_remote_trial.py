@@ -1,0 +1,95 @@
+"""The trial an objective sees inside a worker: a proxy whose calls the driver answers.
+
+Validation of arguments happens here, in the worker, so a bad ``suggest_float`` raises where the
+user wrote it; everything that needs the study (sampling, storage, pruning) goes to the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from .._space import Categorical, CategoricalChoice, Distribution, Float, Int
+from .._trial import _named
+
+# The only Trial methods a worker may invoke on the driver.
+REMOTE_METHODS = frozenset({"suggest", "report", "should_prune", "set_user_attr", "heartbeat"})
+
+
+class RemoteTrial:
+    """Stands in for :class:`tunelab.Trial` in another process or on another machine."""
+
+    def __init__(
+        self,
+        call: Callable[[str, tuple[Any, ...]], Any],
+        number: int,
+        params: dict[str, Any],
+        user_attrs: dict[str, Any],
+        datetime_start: datetime | None,
+    ) -> None:
+        self._call = call
+        self.number = number
+        self._params = dict(params)
+        self._user_attrs = dict(user_attrs)
+        self._intermediate: dict[int, float] = {}
+        self.datetime_start = datetime_start
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._user_attrs)
+
+    @property
+    def intermediate_values(self) -> dict[int, float]:
+        return dict(self._intermediate)
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
+    ) -> float:
+        return self.suggest(name, _named(name, lambda: Float(low, high, log=log, step=step)))
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, log: bool = False, step: int = 1
+    ) -> int:
+        return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoice]
+    ) -> CategoricalChoice:
+        return self.suggest(name, _named(name, lambda: Categorical(choices)))
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        value = self._call("suggest", (name, distribution))
+        self._params[name] = value
+        return value
+
+    def report(self, value: float, step: int) -> None:
+        self._call("report", (value, step))
+        self._intermediate[int(step)] = float(value)
+
+    def should_prune(self) -> bool:
+        return bool(self._call("should_prune", ()))
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._call("set_user_attr", (key, value))
+        self._user_attrs[key] = value
+
+    def heartbeat(self) -> None:
+        self._call("heartbeat", ())
+
+    def __repr__(self) -> str:
+        return f"RemoteTrial(number={self.number}, params={self._params!r})"
+
+
+def serve_call(trial: Any, method: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+    """Run a worker's call on the driver's live trial; errors travel back to the worker."""
+    if method not in REMOTE_METHODS:
+        return "error", RuntimeError(f"Trial.{method} cannot be called from a worker.")
+    try:
+        return "ok", getattr(trial, method)(*args)
+    except Exception as exc:
+        return "error", exc

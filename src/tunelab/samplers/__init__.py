@@ -1,0 +1,8 @@
+"""Search strategies. Each module holds one sampler; this package re-exports them."""
+
+from ._base import BaseSampler as BaseSampler
+from ._grid import GridSampler as GridSampler
+from ._qmc import QMCSampler as QMCSampler
+from ._random import RandomSampler as RandomSampler
+
+__all__ = ["BaseSampler", "GridSampler", "QMCSampler", "RandomSampler"]

@@ -1,0 +1,120 @@
+"""Exhaustive grid search: every point exactly once, then the study stops."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._space import Categorical, Distribution, Float, Int
+from .._validation import seed_or_none
+from ..exceptions import GridExhausted, InvalidParameterError
+from ._base import BaseSampler, fresh_seed
+
+if TYPE_CHECKING:
+    from .._frozen import FrozenTrial
+    from .._study import Study
+
+GRID_ATTR = "grid_id"
+
+
+def _values_of(name: str, spec: Any) -> list[Any]:
+    if isinstance(spec, Categorical):
+        return list(spec.choices)
+    if isinstance(spec, Int):
+        return list(range(spec.low, spec.high + 1, spec.step))
+    if isinstance(spec, Float):
+        if spec.step is None:
+            raise InvalidParameterError(
+                f"Parameter {name!r}: a continuous Float has no grid; give it a `step` or list "
+                "the values to try."
+            )
+        return [spec.round_to_step(spec.low + i * spec.step) for i in range(spec.n_steps or 0)]
+    if isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
+        values = list(spec)
+        if not values:
+            raise InvalidParameterError(f"Parameter {name!r}: the grid needs at least one value.")
+        return values
+    raise InvalidParameterError(
+        f"Parameter {name!r}: a grid takes a list of values, Int, Categorical or stepped Float; "
+        f"got {spec!r}."
+    )
+
+
+class GridSampler(BaseSampler):
+    """Tries every combination of ``grid`` once, in a shuffled (seeded) order.
+
+    ``grid`` maps each parameter to its values: a list, or a distribution with finite support
+    (``Int``, ``Categorical``, ``Float`` with ``step``). Each trial records its grid point in the
+    system attribute ``grid_id``; points held by running trials are skipped, so parallel
+    workers never evaluate the same point twice. When every point is taken, the study stops.
+    """
+
+    def __init__(self, grid: Mapping[str, Any], seed: int | None = None) -> None:
+        if not isinstance(grid, Mapping) or not grid:
+            raise InvalidParameterError(
+                "The 'grid' parameter of GridSampler must be a non-empty dict of name -> values. "
+                f"Got {grid!r} instead."
+            )
+        self.grid = {name: _values_of(name, spec) for name, spec in grid.items()}
+        self.seed = seed_or_none(seed, "seed", "GridSampler")
+        self._names = sorted(self.grid)
+        self._points = list(itertools.product(*(self.grid[n] for n in self._names)))
+        order = np.random.default_rng(self.seed if self.seed is not None else fresh_seed())
+        self._order = [int(i) for i in order.permutation(len(self._points))]
+
+    @property
+    def n_points(self) -> int:
+        return len(self._points)
+
+    def _taken(self, study: Study) -> set[int]:
+        return {
+            t.system_attrs[GRID_ATTR] for t in study.get_trials() if GRID_ATTR in t.system_attrs
+        }
+
+    def has_more(self, study: Study) -> bool:
+        return len(self._taken(study)) < len(self._points)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        taken = self._taken(study)
+        for grid_id in self._order:
+            if grid_id not in taken:
+                study._set_trial_system_attr(trial, GRID_ATTR, grid_id)
+                return
+        raise GridExhausted(f"All {len(self._points)} grid points have been tried.")
+
+    def after_trial(self, study: Study, trial: FrozenTrial) -> None:
+        if not self.has_more(study):
+            study.stop()
+
+    def _value(self, trial: FrozenTrial, name: str, distribution: Distribution) -> Any:
+        if name not in self.grid:
+            raise InvalidParameterError(
+                f"Parameter {name!r} is not in the grid {self._names!r}; add its values to "
+                "GridSampler(grid=...)."
+            )
+        point = self._points[trial.system_attrs[GRID_ATTR]]
+        value = point[self._names.index(name)]
+        if not distribution.contains(value):
+            raise InvalidParameterError(
+                f"Parameter {name!r}: grid value {value!r} lies outside {distribution!r}."
+            )
+        return value
+
+    def infer_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, Distribution]:
+        return {}
+
+    def sample_joint(
+        self, study: Study, trial: FrozenTrial, search_space: Mapping[str, Distribution]
+    ) -> dict[str, Any]:
+        return {name: self._value(trial, name, d) for name, d in search_space.items()}
+
+    def sample_one(
+        self, study: Study, trial: FrozenTrial, name: str, distribution: Distribution
+    ) -> Any:
+        return self._value(trial, name, distribution)
+
+    def describe(self) -> str:
+        return f"GridSampler tries each of the {len(self._points)} grid points once."

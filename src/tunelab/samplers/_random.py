@@ -1,0 +1,44 @@
+"""Uniform random search: the baseline every other sampler must beat."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._space import Distribution
+from .._validation import seed_or_none
+from ._base import BaseSampler, fresh_seed, sample_uniform, trial_rng
+
+if TYPE_CHECKING:
+    from .._frozen import FrozenTrial
+    from .._study import Study
+
+
+class RandomSampler(BaseSampler):
+    """Draws each parameter independently and uniformly (log-uniformly for log ranges).
+
+    A parameter's value depends only on ``(seed, trial number, parameter name)``, so a seeded
+    study gives the same suggestions sequentially or in parallel.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed_or_none(seed, "seed", "RandomSampler")
+        self._seed = self.seed if self.seed is not None else fresh_seed()
+
+    def infer_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, Distribution]:
+        return {}  # nothing to gain from joint draws, and inference costs a pass over trials
+
+    def sample_joint(
+        self, study: Study, trial: FrozenTrial, search_space: Mapping[str, Distribution]
+    ) -> dict[str, Any]:
+        return {
+            name: self.sample_one(study, trial, name, dist) for name, dist in search_space.items()
+        }
+
+    def sample_one(
+        self, study: Study, trial: FrozenTrial, name: str, distribution: Distribution
+    ) -> Any:
+        return sample_uniform(distribution, trial_rng(self._seed, trial.number, name))
+
+    def describe(self) -> str:
+        return "RandomSampler draws every parameter uniformly at random."

@@ -1,0 +1,126 @@
+"""The storage interface: the single source of truth that every sampler, pruner and worker reads.
+
+Rules every backend keeps (the contract suite in ``tunelab.testing`` checks them):
+- trial numbers within a study are assigned atomically: 0, 1, 2, ... with no gap or duplicate;
+- a finished trial (COMPLETE, PRUNED, FAIL) is immutable: any later write raises;
+- a trial finished by someone else (a reaper) raises StaleTrialError for the late writer;
+- objective values and intermediate values keep +inf, -inf and NaN exactly.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .._frozen import FrozenTrial, StudyDirection, TrialState
+from .._space import Distribution
+
+
+@dataclass
+class StudySummary:
+    study_id: int
+    study_name: str
+    directions: list[StudyDirection]
+    n_trials_by_state: dict[TrialState, int] = field(default_factory=dict)
+    best_values: list[float] | None = None
+    datetime_start: datetime | None = None
+    last_activity: datetime | None = None
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_trials(self) -> int:
+        return sum(self.n_trials_by_state.values())
+
+
+class BaseStorage(abc.ABC):
+    """Abstract storage. Methods are called by Study, never by user code directly."""
+
+    # -- studies -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
+        """Create a study; raise DuplicatedStudyError if the name is taken."""
+
+    @abc.abstractmethod
+    def delete_study(self, study_id: int) -> None: ...
+
+    @abc.abstractmethod
+    def get_study_id(self, study_name: str) -> int:
+        """Raise StudyNotFoundError naming the study when it does not exist."""
+
+    @abc.abstractmethod
+    def get_study_name(self, study_id: int) -> str: ...
+
+    @abc.abstractmethod
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]: ...
+
+    @abc.abstractmethod
+    def list_studies(self) -> list[StudySummary]: ...
+
+    @abc.abstractmethod
+    def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
+        """Store a JSON-serializable attribute on the study."""
+
+    @abc.abstractmethod
+    def get_study_attrs(self, study_id: int, *, system: bool = False) -> dict[str, Any]: ...
+
+    # -- trials --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_trial(self, study_id: int, template: FrozenTrial | None = None) -> FrozenTrial:
+        """Add a trial with the next number. ``template`` (state, params, attrs) seeds it:
+        a WAITING template enqueues it, otherwise it starts RUNNING now."""
+
+    @abc.abstractmethod
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        """Atomically move the oldest WAITING trial to RUNNING and return it (None if none)."""
+
+    @abc.abstractmethod
+    def set_trial_param(
+        self, trial_id: int, name: str, internal_value: float, distribution: Distribution
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None: ...
+
+    @abc.abstractmethod
+    def set_trial_attr(
+        self, trial_id: int, key: str, value: Any, *, system: bool = False
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None = None,
+        fail_reason: str | None = None,
+    ) -> FrozenTrial:
+        """Move a RUNNING trial to a finished state, in one transaction, and return it."""
+
+    @abc.abstractmethod
+    def get_trial(self, trial_id: int) -> FrozenTrial: ...
+
+    @abc.abstractmethod
+    def get_all_trials(
+        self, study_id: int, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """All trials ordered by number. Finished trials may be shared objects: do not mutate."""
+
+    def get_n_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
+        return len(self.get_all_trials(study_id, states))
+
+    # -- leases --------------------------------------------------------------------------------
+    def heartbeat(self, trial_id: int) -> None:
+        """Renew the lease of a RUNNING trial. Backends without leases ignore it."""
+
+    def reap_stale_trials(self, study_id: int) -> list[FrozenTrial]:
+        """Fail RUNNING trials whose lease expired; return them. Default: no leases, none."""
+        return []
+
+    def close(self) -> None:
+        """Release connections. The storage must not be used afterwards."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,0 +1,93 @@
+"""Checks and summaries shared by every backend, so they all refuse the same writes alike."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from .._frozen import FrozenTrial, StudyDirection, TrialState
+from .._space import Distribution
+from ..exceptions import InvalidParameterError, StaleTrialError, TrialAlreadyFinishedError
+from ._base import StudySummary
+
+
+def check_writable(trial: FrozenTrial) -> None:
+    if trial.state.is_finished():
+        raise TrialAlreadyFinishedError(
+            f"Trial {trial.number} is already finished ({trial.state.name}); "
+            "a finished trial cannot be changed."
+        )
+
+
+def check_param_write(trial: FrozenTrial, name: str, distribution: Distribution) -> None:
+    check_writable(trial)
+    known = trial.distributions.get(name)
+    if known is not None and known != distribution:
+        raise InvalidParameterError(
+            f"Parameter {name!r} of trial {trial.number} is already set with {known!r}; "
+            f"cannot set it again with {distribution!r}."
+        )
+
+
+def check_trial_finish(trial: FrozenTrial, state: TrialState) -> None:
+    if not state.is_finished():
+        raise InvalidParameterError(
+            f"A trial can only be finished as COMPLETE, PRUNED or FAIL, got {state!r}."
+        )
+    if trial.state.is_finished():
+        reaped = trial.fail_reason is not None and trial.fail_reason.startswith("worker lost")
+        error = StaleTrialError if reaped else TrialAlreadyFinishedError
+        raise error(
+            f"Trial {trial.number} is already finished ({trial.state.name}"
+            + (f": {trial.fail_reason}" if trial.fail_reason else "")
+            + "); it cannot be told again."
+        )
+    if trial.state == TrialState.WAITING:
+        raise InvalidParameterError(
+            f"Trial {trial.number} is WAITING (enqueued, never started); it cannot be finished."
+        )
+
+
+def best_values(
+    directions: Sequence[StudyDirection], trials: Sequence[FrozenTrial]
+) -> list[float] | None:
+    """The best value of a single-objective study (None for several objectives or none done)."""
+    if len(directions) != 1:
+        return None
+    done = [
+        t.values[0]
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.values and not math.isnan(t.values[0])
+    ]
+    if not done:
+        return None
+    return [max(done) if directions[0] == StudyDirection.MAXIMIZE else min(done)]
+
+
+def summarize(
+    study_id: int,
+    name: str,
+    directions: Sequence[StudyDirection],
+    trials: Sequence[FrozenTrial],
+    created: datetime | None,
+    user_attrs: dict[str, Any],
+) -> StudySummary:
+    counts: dict[TrialState, int] = {}
+    last: datetime | None = None
+    for t in trials:
+        counts[t.state] = counts.get(t.state, 0) + 1
+        for moment in (t.datetime_start, t.datetime_complete):
+            if moment is not None and (last is None or moment > last):
+                last = moment
+    return StudySummary(
+        study_id=study_id,
+        study_name=name,
+        directions=list(directions),
+        n_trials_by_state=counts,
+        best_values=best_values(directions, trials),
+        datetime_start=created,
+        last_activity=last,
+        user_attrs=dict(user_attrs),
+    )

@@ -1,0 +1,119 @@
+"""Table definitions. Every table carries the ``tunelab_`` prefix so a database shared with other
+tools (Optuna, Alembic, an application's own tables) never sees a name collision."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_version = Table(
+    "tunelab_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+studies = Table(
+    "tunelab_studies",
+    metadata,
+    Column("study_id", Integer, primary_key=True),
+    Column("study_name", String(512), nullable=False, unique=True),
+    Column("directions", Text, nullable=False),  # JSON list of "minimize"/"maximize"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+study_attrs = Table(
+    "tunelab_study_attrs",
+    metadata,
+    Column(
+        "study_id",
+        Integer,
+        ForeignKey("tunelab_studies.study_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("is_system", Boolean, primary_key=True),
+    Column("key", String(512), primary_key=True),
+    Column("value_json", Text, nullable=False),
+)
+
+trials = Table(
+    "tunelab_trials",
+    metadata,
+    Column("trial_id", Integer, primary_key=True),
+    Column(
+        "study_id",
+        Integer,
+        ForeignKey("tunelab_studies.study_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("number", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("datetime_start", DateTime(timezone=True)),
+    Column("datetime_complete", DateTime(timezone=True)),
+    Column("fail_reason", Text),
+    Column("heartbeat", DateTime(timezone=True)),
+    UniqueConstraint("study_id", "number", name="tunelab_trials_study_number"),
+    Index("tunelab_trials_study_state", "study_id", "state"),
+)
+
+
+def _trial_fk() -> Column:
+    return Column(
+        "trial_id",
+        Integer,
+        ForeignKey("tunelab_trials.trial_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+trial_values = Table(
+    "tunelab_trial_values",
+    metadata,
+    _trial_fk(),
+    Column("objective", Integer, primary_key=True, autoincrement=False),
+    Column("value", Float(precision=53)),
+    Column("kind", String(8), nullable=False),
+)
+
+trial_params = Table(
+    "tunelab_trial_params",
+    metadata,
+    _trial_fk(),
+    Column("name", String(512), primary_key=True),
+    Column("internal_value", Float(precision=53), nullable=False),
+    Column("distribution_json", Text, nullable=False),
+)
+
+trial_intermediate = Table(
+    "tunelab_trial_intermediate_values",
+    metadata,
+    _trial_fk(),
+    Column("step", Integer, primary_key=True, autoincrement=False),
+    Column("value", Float(precision=53)),
+    Column("kind", String(8), nullable=False),
+)
+
+trial_attrs = Table(
+    "tunelab_trial_attrs",
+    metadata,
+    _trial_fk(),
+    Column("is_system", Boolean, primary_key=True),
+    Column("key", String(512), primary_key=True),
+    Column("value_json", Text, nullable=False),
+)

@@ -1,0 +1,156 @@
+"""The storage contract: what every backend promises, checked the same way for each."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .._frozen import FrozenTrial, StudyDirection, TrialState
+from .._space import Categorical, Float, Int
+from ..exceptions import (
+    DuplicatedStudyError,
+    InvalidParameterError,
+    StudyNotFoundError,
+    TrialAlreadyFinishedError,
+)
+from ..storage import BaseStorage
+
+MIN = [StudyDirection.MINIMIZE]
+
+
+class StorageContract:
+    """Subclass with a ``storage`` fixture returning a fresh, empty storage."""
+
+    @pytest.fixture
+    def storage(self) -> BaseStorage:  # pragma: no cover - subclasses override
+        raise NotImplementedError
+
+    def test_study_names_are_unique(self, storage: BaseStorage) -> None:
+        storage.create_study("a", MIN)
+        with pytest.raises(DuplicatedStudyError, match="'a' already exists"):
+            storage.create_study("a", MIN)
+
+    def test_unknown_study_is_named(self, storage: BaseStorage) -> None:
+        with pytest.raises(StudyNotFoundError, match="'nope'"):
+            storage.get_study_id("nope")
+
+    def test_study_round_trip(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE])
+        assert storage.get_study_id("s") == sid
+        assert storage.get_study_name(sid) == "s"
+        assert storage.get_study_directions(sid) == [
+            StudyDirection.MAXIMIZE,
+            StudyDirection.MINIMIZE,
+        ]
+        storage.set_study_attr(sid, "k", {"a": [1, 2]})
+        storage.set_study_attr(sid, "k", {"a": [3]})
+        storage.set_study_attr(sid, "sys", 5, system=True)
+        assert storage.get_study_attrs(sid) == {"k": {"a": [3]}}
+        assert storage.get_study_attrs(sid, system=True) == {"sys": 5}
+        assert [s.study_name for s in storage.list_studies()] == ["s"]
+
+    def test_numbers_are_consecutive(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        other = storage.create_study("t", MIN)
+        numbers = [storage.create_trial(sid).number for _ in range(5)]
+        assert numbers == [0, 1, 2, 3, 4]
+        assert storage.create_trial(other).number == 0
+
+    def test_numbers_are_atomic_under_threads(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        with ThreadPoolExecutor(4) as pool:
+            numbers = list(pool.map(lambda _: storage.create_trial(sid).number, range(40)))
+        assert sorted(numbers) == list(range(40))
+
+    def test_trial_round_trip_keeps_special_floats(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        assert t.state == TrialState.RUNNING and t.datetime_start is not None
+        storage.set_trial_param(t.trial_id, "x", 0.25, Float(0, 1))
+        storage.set_trial_param(t.trial_id, "n", 3.0, Int(1, 5))
+        storage.set_trial_param(t.trial_id, "k", 1.0, Categorical(["a", None, True]))
+        for step, v in enumerate([1.5, math.nan, math.inf, -math.inf]):
+            storage.set_trial_intermediate_value(t.trial_id, step, v)
+        storage.set_trial_attr(t.trial_id, "note", ["x", 1])
+        storage.set_trial_attr(t.trial_id, "sys", {"a": 1}, system=True)
+        done = storage.finish_trial(t.trial_id, TrialState.COMPLETE, [-math.inf])
+        assert done.values == [-math.inf]
+        got = storage.get_trial(t.trial_id)
+        assert got.params == {"x": 0.25, "n": 3, "k": None}
+        assert isinstance(got.params["n"], int)
+        assert got.distributions["k"] == Categorical(["a", None, True])
+        assert got.intermediate_values[0] == 1.5 and math.isnan(got.intermediate_values[1])
+        assert got.intermediate_values[2] == math.inf and got.intermediate_values[3] == -math.inf
+        assert got.user_attrs == {"note": ["x", 1]} and got.system_attrs == {"sys": {"a": 1}}
+        assert got.state == TrialState.COMPLETE and got.datetime_complete is not None
+        assert got.values == [-math.inf]
+
+    def test_finished_trial_is_immutable(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [1.0])
+        with pytest.raises(TrialAlreadyFinishedError, match="already finished"):
+            storage.finish_trial(t.trial_id, TrialState.COMPLETE, [2.0])
+        with pytest.raises(TrialAlreadyFinishedError, match="already finished"):
+            storage.set_trial_param(t.trial_id, "x", 0.1, Float(0, 1))
+        with pytest.raises(TrialAlreadyFinishedError, match="already finished"):
+            storage.set_trial_intermediate_value(t.trial_id, 0, 1.0)
+        with pytest.raises(TrialAlreadyFinishedError, match="already finished"):
+            storage.set_trial_attr(t.trial_id, "a", 1)
+        assert storage.get_trial(t.trial_id).values == [1.0]
+
+    def test_param_cannot_change_distribution(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        storage.set_trial_param(t.trial_id, "x", 0.5, Float(0, 1))
+        with pytest.raises(InvalidParameterError, match="'x'"):
+            storage.set_trial_param(t.trial_id, "x", 0.5, Float(0, 2))
+
+    def test_waiting_trials_are_claimed_once_in_order(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        for i in range(3):
+            tmpl = FrozenTrial(number=-1, state=TrialState.WAITING, system_attrs={"i": i})
+            assert storage.create_trial(sid, tmpl).state == TrialState.WAITING
+        claimed = [storage.claim_waiting_trial(sid) for _ in range(4)]
+        assert [c.system_attrs["i"] for c in claimed[:3]] == [0, 1, 2]  # type: ignore[union-attr]
+        assert all(c.state == TrialState.RUNNING for c in claimed[:3])  # type: ignore[union-attr]
+        assert claimed[3] is None
+
+    def test_finished_template_is_stored_whole(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        tmpl = FrozenTrial(
+            number=-1,
+            state=TrialState.COMPLETE,
+            values=[math.inf],
+            params={"x": 0.5},
+            distributions={"x": Float(0, 1)},
+            intermediate_values={0: math.nan},
+        )
+        got = storage.create_trial(sid, tmpl)
+        assert got.values == [math.inf] and got.params == {"x": 0.5}
+        assert math.isnan(got.intermediate_values[0])
+
+    def test_get_all_trials_sees_updates(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        a = storage.create_trial(sid)
+        b = storage.create_trial(sid)
+        assert [t.state for t in storage.get_all_trials(sid)] == [TrialState.RUNNING] * 2
+        storage.finish_trial(b.trial_id, TrialState.FAIL, None, "boom")
+        storage.set_trial_param(a.trial_id, "x", 0.5, Float(0, 1))
+        trials = storage.get_all_trials(sid)
+        assert trials[0].params == {"x": 0.5} and trials[1].fail_reason == "boom"
+        storage.finish_trial(a.trial_id, TrialState.PRUNED, [0.3])
+        done = storage.get_all_trials(sid, (TrialState.PRUNED,))
+        assert [t.number for t in done] == [0] and done[0].values == [0.3]
+        assert storage.get_n_trials(sid) == 2
+        assert storage.get_n_trials(sid, (TrialState.FAIL,)) == 1
+
+    def test_delete_study(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        storage.create_trial(sid)
+        storage.delete_study(sid)
+        with pytest.raises(StudyNotFoundError, match="'s'"):
+            storage.get_study_id("s")
+        storage.create_study("s", MIN)  # the name is free again

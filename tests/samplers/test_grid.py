@@ -1,0 +1,45 @@
+import pytest
+
+import tunelab as tl
+from tunelab.samplers import GridSampler
+
+
+def test_every_point_exactly_once_then_stop():
+    grid = {"x": [1, 2, 3], "k": ["a", "b"]}
+    study = tl.create_study(sampler=GridSampler(grid, seed=0))
+    study.optimize(lambda t: t.suggest_int("x", 1, 3) + len(t.suggest_categorical("k", ["a", "b"])), n_trials=100)
+    seen = sorted((t.params["x"], t.params["k"]) for t in study.trials)
+    assert seen == sorted((x, k) for x in [1, 2, 3] for k in ["a", "b"])
+
+
+def test_grid_across_parallel_workers():
+    grid = {"x": list(range(10))}
+    study = tl.create_study(sampler=GridSampler(grid, seed=1))
+    study.optimize(lambda t: t.suggest_int("x", 0, 9), n_jobs=2)
+    assert sorted(t.params["x"] for t in study.trials) == list(range(10))
+
+
+def test_distributions_expand_to_grids():
+    s = GridSampler({"n": tl.Int(1, 5, step=2), "q": tl.Float(0, 1, step=0.5), "c": tl.Categorical([True, False])})
+    assert s.grid["n"] == [1, 3, 5] and s.grid["q"] == [0.0, 0.5, 1.0]
+    assert s.n_points == 18
+
+
+def test_errors_name_the_parameter():
+    with pytest.raises(tl.InvalidParameterError, match="'x'.*continuous"):
+        GridSampler({"x": tl.Float(0, 1)})
+    study = tl.create_study(sampler=GridSampler({"x": [1, 2]}))
+    with pytest.raises(tl.InvalidParameterError, match="'y' is not in the grid"):
+        study.optimize(lambda t: t.suggest_int("y", 0, 3), n_trials=1)
+    study = tl.create_study(sampler=GridSampler({"x": [1, 20]}, seed=0))
+    with pytest.raises(tl.InvalidParameterError, match="grid value 20 lies outside"):
+        study.optimize(lambda t: t.suggest_int("x", 0, 3), n_trials=2)
+
+
+def test_same_seed_same_order():
+    def order(seed):
+        study = tl.create_study(sampler=GridSampler({"x": list(range(8))}, seed=seed))
+        study.optimize(lambda t: t.suggest_int("x", 0, 7))
+        return [t.params["x"] for t in study.trials]
+
+    assert order(3) == order(3) and sorted(order(3)) == list(range(8))
