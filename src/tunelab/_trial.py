@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ._study import Study
 
 FIXED_PARAMS_ATTR = "fixed_params"
+# Per-step objective vectors of multi-objective trials: {"step": [v0, v1, ...]} (JSON keys).
+INTERMEDIATE_VECTORS_ATTR = "intermediate_vectors"
 
 
 class Trial:
@@ -149,6 +151,28 @@ class Trial:
                 "Trial.report_values(values, step)."
             )
         self.study._set_intermediate_value(self._frozen, int(step), float(value))
+
+    def report_values(self, values: Sequence[float], step: int) -> None:
+        """Record one intermediate value per objective at ``step`` (multi-objective pruning)."""
+        n = len(self.study.directions)
+        if (
+            isinstance(values, (str, bytes))
+            or not isinstance(values, Sequence)
+            or len(values) != n
+            or not all(is_real(v) for v in values)
+        ):
+            raise InvalidParameterError(
+                f"The 'values' parameter of Trial.report_values must be a list of {n} numbers "
+                f"(one per objective). Got {values!r} instead."
+            )
+        if not is_int(step) or step < 0:
+            raise InvalidParameterError(
+                "The 'step' parameter of Trial.report_values must be a non-negative int. "
+                f"Got {step!r} instead."
+            )
+        vectors = dict(self._frozen.system_attrs.get(INTERMEDIATE_VECTORS_ATTR, {}))
+        vectors[str(int(step))] = [float(v) for v in values]
+        self.study._set_trial_attr(self._frozen, INTERMEDIATE_VECTORS_ATTR, vectors, system=True)
 
     def should_prune(self) -> bool:
         """True when the study's pruner says this trial should stop now."""

@@ -14,7 +14,9 @@ from .._space import Categorical, CategoricalChoice, Distribution, Float, Int
 from .._trial import _named
 
 # The only Trial methods a worker may invoke on the driver.
-REMOTE_METHODS = frozenset({"suggest", "report", "should_prune", "set_user_attr", "heartbeat"})
+REMOTE_METHODS = frozenset(
+    {"suggest", "report", "report_values", "should_prune", "set_user_attr", "heartbeat"}
+)
 
 
 class RemoteTrial:
@@ -70,6 +72,9 @@ class RemoteTrial:
     def report(self, value: float, step: int) -> None:
         self._call("report", (value, step))
         self._intermediate[int(step)] = float(value)
+
+    def report_values(self, values: Sequence[float], step: int) -> None:
+        self._call("report_values", (list(values), step))
 
     def should_prune(self) -> bool:
         return bool(self._call("should_prune", ()))
