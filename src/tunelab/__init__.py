@@ -1,7 +1,5 @@
 """tunelab: hyperparameter optimization that finds good settings and says how good they are."""
 
-from __future__ import annotations
-
 from ._frozen import FrozenTrial as FrozenTrial
 from ._frozen import StudyDirection as StudyDirection
 from ._frozen import TrialState as TrialState

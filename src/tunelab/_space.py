@@ -391,3 +391,19 @@ def unconditional_part(space: Mapping[str, Any]) -> dict[str, Distribution]:
         else:
             flat[name] = Categorical(list(node.keys()))
     return flat
+
+
+def sample_space(trial: Any, space: Mapping[str, Any]) -> dict[str, Any]:
+    """Draw every parameter of a declarative space through ``trial.suggest`` (define-by-run),
+    following conditional branches; returns the parameters drawn, in order."""
+    drawn: dict[str, Any] = {}
+    for name, node in space.items():
+        if isinstance(node, Distribution):
+            drawn[name] = trial.suggest(name, node)
+            continue
+        choice = trial.suggest(name, Categorical(list(node.keys())))
+        drawn[name] = choice
+        branch = node[choice]
+        if branch:
+            drawn.update(sample_space(trial, branch))
+    return drawn

@@ -10,7 +10,7 @@ from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, StudyDirection, TrialState
-from ._space import Distribution, unconditional_part, validate_space
+from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
 from ._validation import fail, seed_or_none
 from .exceptions import (
@@ -227,7 +227,7 @@ class Study:
         trial = Trial(self, frozen, declared)
         if space is not None:
             try:
-                _draw_declared(trial, space)
+                sample_space(trial, space)
             except Exception as exc:
                 self.tell(trial, state=TrialState.FAIL, fail_reason=_reason(exc))
                 raise
@@ -414,17 +414,6 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(study_name={self.study_name!r}, storage={self._storage!r})"
-
-
-def _draw_declared(trial: Trial, space: Mapping[str, Any]) -> None:
-    for name, node in space.items():
-        if isinstance(node, Distribution):
-            trial.suggest(name, node)
-            continue
-        choice = trial.suggest(name, unconditional_part({name: node})[name])
-        branch = node[choice]
-        if branch:
-            _draw_declared(trial, branch)
 
 
 def _reason(exc: BaseException) -> str:

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, TrialState
-from ._space import Categorical, CategoricalChoice, Distribution, Float, Int
+from ._space import (
+    Categorical,
+    CategoricalChoice,
+    Distribution,
+    Float,
+    Int,
+    sample_space,
+    validate_space,
+)
 from ._validation import is_int, is_real
 from .exceptions import InvalidParameterError
 
@@ -133,6 +141,11 @@ class Trial:
             self._joint_space = space
             self._joint = sampler.sample_joint(self.study, self._frozen, space) if space else {}
         return self._joint
+
+    def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
+        """Suggest every parameter of a declarative space (conditional branches followed)."""
+        validate_space(space, "Trial.suggest_space")
+        return sample_space(self, space)
 
     def report(self, value: float, step: int) -> None:
         """Record an intermediate objective value at ``step`` (an epoch, a fold, a round)."""

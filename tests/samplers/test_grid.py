@@ -7,7 +7,10 @@ from tunelab.samplers import GridSampler
 def test_every_point_exactly_once_then_stop():
     grid = {"x": [1, 2, 3], "k": ["a", "b"]}
     study = tl.create_study(sampler=GridSampler(grid, seed=0))
-    study.optimize(lambda t: t.suggest_int("x", 1, 3) + len(t.suggest_categorical("k", ["a", "b"])), n_trials=100)
+    study.optimize(
+        lambda t: t.suggest_int("x", 1, 3) + len(t.suggest_categorical("k", ["a", "b"])),
+        n_trials=100,
+    )
     seen = sorted((t.params["x"], t.params["k"]) for t in study.trials)
     assert seen == sorted((x, k) for x in [1, 2, 3] for k in ["a", "b"])
 
@@ -20,7 +23,13 @@ def test_grid_across_parallel_workers():
 
 
 def test_distributions_expand_to_grids():
-    s = GridSampler({"n": tl.Int(1, 5, step=2), "q": tl.Float(0, 1, step=0.5), "c": tl.Categorical([True, False])})
+    s = GridSampler(
+        {
+            "n": tl.Int(1, 5, step=2),
+            "q": tl.Float(0, 1, step=0.5),
+            "c": tl.Categorical([True, False]),
+        }
+    )
     assert s.grid["n"] == [1, 3, 5] and s.grid["q"] == [0.0, 0.5, 1.0]
     assert s.n_points == 18
 

@@ -172,6 +172,7 @@ class ProcessExecutor(Executor):
         code = worker.process.exitcode
         text = f"worker lost: process {worker.process.pid} exited with code {code} during the trial"
         index = self._workers.index(worker)
+        worker.trial = None  # its pipe and sentinel may both be ready: handle the loss once
         worker.conn.close()
         self._workers[index] = _Worker(self._context, self._payload)
         return Outcome(trial, "error", None, WorkerLostError(text), text, None)

@@ -6,11 +6,19 @@ user wrote it; everything that needs the study (sampling, storage, pruning) goes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._space import Categorical, CategoricalChoice, Distribution, Float, Int
+from .._space import (
+    Categorical,
+    CategoricalChoice,
+    Distribution,
+    Float,
+    Int,
+    sample_space,
+    validate_space,
+)
 from .._trial import _named
 
 # The only Trial methods a worker may invoke on the driver.
@@ -68,6 +76,11 @@ class RemoteTrial:
         value = self._call("suggest", (name, distribution))
         self._params[name] = value
         return value
+
+    def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
+        """Suggest every parameter of a declarative space (conditional branches followed)."""
+        validate_space(space, "Trial.suggest_space")
+        return sample_space(self, space)
 
     def report(self, value: float, step: int) -> None:
         self._call("report", (value, step))

@@ -1,0 +1,344 @@
+"""Job files for ``tunelab tune``: a YAML or TOML file that names a scikit-learn estimator, a
+dataset, a search space, a metric and a budget. Every problem is reported as one line naming
+the file, the key and what is wrong."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._space import Categorical, Distribution, Float, Int
+from .exceptions import InvalidParameterError
+
+BUILTIN_DATASETS = ("breast_cancer", "diabetes", "digits", "iris", "wine")
+SAMPLER_NAMES = ("auto", "random", "qmc", "grid", "tpe", "gp", "cmaes")
+
+
+class JobFileError(Exception):
+    """A job file that cannot be run; the message is the one line the CLI prints."""
+
+
+@dataclass
+class DatasetSpec:
+    builtin: str | None = None
+    csv: Path | None = None
+    target: str | None = None
+
+
+@dataclass
+class JobSpec:
+    path: Path
+    estimator: str
+    space: dict[str, Any]
+    dataset: DatasetSpec
+    params: dict[str, Any] = field(default_factory=dict)
+    scoring: str | None = None
+    cv: int = 5
+    n_trials: int | None = None
+    timeout: float | None = None
+    storage: str = "sqlite:///tunelab.db"
+    study_name: str | None = None
+    sampler: str = "auto"
+    seed: int | None = 0
+    test_size: float = 0.25
+    n_jobs: int = 1
+    scale: bool = False
+
+
+_KEYS: dict[str, str] = {
+    "estimator": "an import path such as 'sklearn.svm.SVC'",
+    "space": "a mapping of parameter name -> distribution",
+    "dataset": "a built-in name or {csv: PATH, target: COLUMN}",
+    "params": "a mapping of fixed estimator parameters",
+    "scoring": "a scikit-learn scorer name",
+    "cv": "an int >= 2",
+    "n_trials": "a positive int",
+    "timeout": "a positive number of seconds",
+    "storage": "a database URL",
+    "study_name": "a string",
+    "sampler": "one of " + ", ".join(SAMPLER_NAMES),
+    "seed": "a non-negative int",
+    "test_size": "a fraction between 0 and 1",
+    "n_jobs": "a positive int or -1",
+    "scale": "true or false",
+}
+
+
+def _err(path: Path, key: str, problem: str) -> JobFileError:
+    return JobFileError(f"{path}: {key}: {problem}")
+
+
+def _read(path: Path) -> Mapping[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise JobFileError(f"{path}: cannot read the job file ({exc.strerror}).") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise JobFileError(
+            f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {first}"
+        ) from None
+    if not isinstance(data, Mapping):
+        raise JobFileError(
+            f"{path}: the job file must be a mapping of keys (estimator, space, ...)."
+        )
+    return data
+
+
+def _int(path: Path, key: str, value: Any, low: int, allow_minus_one: bool = False) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or (value < low and not (allow_minus_one and value == -1))
+    ):
+        raise _err(path, key, f"must be {_KEYS[key]}, got {value!r}")
+    return value
+
+
+def _number(path: Path, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _err(path, key, f"must be {_KEYS[key]}, got {value!r}")
+    return float(value)
+
+
+def parse_distribution(path: Path, key: str, spec: Any) -> Distribution | dict[str, Any]:
+    """A space entry: {type: float|int|categorical, ...}, a list (categorical), or a
+    categorical whose ``choices`` map each choice to a sub-space (conditional)."""
+    if isinstance(spec, list):
+        spec = {"type": "categorical", "choices": spec}
+    if not isinstance(spec, Mapping):
+        raise _err(
+            path,
+            key,
+            f"must be a mapping like {{type: float, low: 0.1, high: 10}} or a list of choices, got {spec!r}",
+        )
+    kind = spec.get("type")
+    allowed = {
+        "float": {"type", "low", "high", "log", "step"},
+        "int": {"type", "low", "high", "log", "step"},
+        "categorical": {"type", "choices"},
+    }
+    if kind not in allowed:
+        raise _err(path, f"{key}.type", f"must be float, int or categorical, got {kind!r}")
+    for extra in set(spec) - allowed[kind]:
+        raise _err(
+            path,
+            f"{key}.{extra}",
+            f"unknown key for a {kind} parameter (allowed: {', '.join(sorted(allowed[kind] - {'type'}))})",
+        )
+    try:
+        if kind == "categorical":
+            choices = spec.get("choices")
+            if isinstance(choices, Mapping):
+                branches: dict[str, Any] = {}
+                for choice, sub in choices.items():
+                    sub = sub or {}
+                    if not isinstance(sub, Mapping):
+                        raise _err(
+                            path,
+                            f"{key}.choices.{choice}",
+                            f"must be a mapping of parameters, got {sub!r}",
+                        )
+                    branches[choice] = {
+                        n: parse_distribution(path, f"{key}.choices.{choice}.{n}", s)
+                        for n, s in sub.items()
+                    }
+                Categorical(list(branches))
+                return branches
+            return Categorical(choices)  # type: ignore[arg-type]
+        for bound in ("low", "high"):
+            if bound not in spec:
+                raise _err(path, f"{key}.{bound}", "is missing")
+        args = {k: _yaml_number(v) for k, v in spec.items() if k != "type"}
+        return Float(**args) if kind == "float" else Int(**args)
+    except InvalidParameterError as exc:
+        raise _err(path, key, str(exc)) from None
+    except TypeError as exc:
+        raise _err(path, key, str(exc)) from None
+
+
+def _yaml_number(value: Any) -> Any:
+    # YAML 1.1 reads "1.0e3" (no sign in the exponent) as a string; users mean the number.
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _closest(word: str, options: Any) -> str:
+    match = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def load_estimator_class(path: Path, dotted: Any) -> type:
+    if not isinstance(dotted, str) or "." not in dotted:
+        raise _err(path, "estimator", f"must be {_KEYS['estimator']}, got {dotted!r}")
+    module_name, _, attr = dotted.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise _err(path, "estimator", f"cannot import module {module_name!r} ({exc})") from None
+    cls = getattr(module, attr, None)
+    if cls is None:
+        public = [n for n in dir(module) if not n.startswith("_")]
+        raise _err(
+            path, "estimator", f"module {module_name!r} has no {attr!r}{_closest(attr, public)}"
+        )
+    if not isinstance(cls, type) or not hasattr(cls, "get_params") or not hasattr(cls, "fit"):
+        raise _err(path, "estimator", f"{dotted!r} is not a scikit-learn estimator class")
+    return cls
+
+
+def load_job(path: str | Path) -> JobSpec:
+    path = Path(path)
+    data = _read(path)
+    for key in data:
+        if key not in _KEYS:
+            raise _err(
+                path,
+                str(key),
+                f"unknown key{_closest(str(key), _KEYS)}; allowed keys: {', '.join(_KEYS)}",
+            )
+    for required in ("estimator", "space", "dataset"):
+        if required not in data:
+            raise _err(path, required, f"is required ({_KEYS[required]})")
+    cls = load_estimator_class(path, data["estimator"])
+    valid = set(cls().get_params()) if _constructible(cls) else None
+
+    params = data.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise _err(path, "params", f"must be {_KEYS['params']}, got {params!r}")
+    raw_space = data["space"]
+    if not isinstance(raw_space, Mapping) or not raw_space:
+        raise _err(
+            path,
+            "space",
+            f"must be {_KEYS['space']} with at least one parameter, got {raw_space!r}",
+        )
+    space = {
+        str(name): parse_distribution(path, f"space.{name}", spec)
+        for name, spec in raw_space.items()
+    }
+    if valid is not None:
+        for name in list(params) + _all_names(space):
+            if name not in valid:
+                raise _err(
+                    path,
+                    f"space.{name}" if name not in params else f"params.{name}",
+                    f"{cls.__name__} has no parameter {name!r}{_closest(name, valid)}",
+                )
+
+    dataset = _dataset(path, data["dataset"])
+    spec = JobSpec(
+        path=path, estimator=data["estimator"], space=space, dataset=dataset, params=dict(params)
+    )
+    if "scoring" in data:
+        spec.scoring = _scoring(path, data["scoring"])
+    if "cv" in data:
+        spec.cv = _int(path, "cv", data["cv"], 2)
+    if "n_trials" in data and data["n_trials"] is not None:
+        spec.n_trials = _int(path, "n_trials", data["n_trials"], 1)
+    if "timeout" in data and data["timeout"] is not None:
+        spec.timeout = _number(path, "timeout", data["timeout"])
+        if spec.timeout <= 0:
+            raise _err(path, "timeout", f"must be {_KEYS['timeout']}, got {data['timeout']!r}")
+    for key in ("storage", "study_name"):
+        if key in data and data[key] is not None:
+            if not isinstance(data[key], str) or not data[key]:
+                raise _err(path, key, f"must be {_KEYS[key]}, got {data[key]!r}")
+            setattr(spec, key, data[key])
+    if "sampler" in data:
+        if data["sampler"] not in SAMPLER_NAMES:
+            raise _err(path, "sampler", f"must be {_KEYS['sampler']}, got {data['sampler']!r}")
+        spec.sampler = data["sampler"]
+    if "seed" in data:
+        spec.seed = None if data["seed"] is None else _int(path, "seed", data["seed"], 0)
+    if "test_size" in data:
+        spec.test_size = _number(path, "test_size", data["test_size"])
+        if not 0 < spec.test_size < 1:
+            raise _err(
+                path, "test_size", f"must be {_KEYS['test_size']}, got {data['test_size']!r}"
+            )
+    if "n_jobs" in data:
+        spec.n_jobs = _int(path, "n_jobs", data["n_jobs"], 1, allow_minus_one=True)
+    if "scale" in data:
+        if not isinstance(data["scale"], bool):
+            raise _err(path, "scale", f"must be {_KEYS['scale']}, got {data['scale']!r}")
+        spec.scale = data["scale"]
+    if spec.study_name is None:
+        spec.study_name = path.stem
+    return spec
+
+
+def _constructible(cls: type) -> bool:
+    try:
+        cls()
+        return True
+    except Exception:
+        return False
+
+
+def _all_names(space: Mapping[str, Any]) -> list[str]:
+    names = []
+    for name, node in space.items():
+        names.append(name)
+        if isinstance(node, Mapping):
+            for sub in node.values():
+                names.extend(_all_names(sub))
+    return names
+
+
+def _scoring(path: Path, value: Any) -> str:
+    from sklearn.metrics import get_scorer_names
+
+    names = get_scorer_names()
+    if not isinstance(value, str) or value not in names:
+        raise _err(path, "scoring", f"unknown scorer {value!r}{_closest(str(value), names)}")
+    return value
+
+
+def _dataset(path: Path, value: Any) -> DatasetSpec:
+    if isinstance(value, str):
+        if value not in BUILTIN_DATASETS:
+            raise _err(
+                path,
+                "dataset",
+                f"unknown built-in dataset {value!r}{_closest(value, BUILTIN_DATASETS)}; "
+                f"use one of {', '.join(BUILTIN_DATASETS)} or {{csv: PATH, target: COLUMN}}",
+            )
+        return DatasetSpec(builtin=value)
+    if isinstance(value, Mapping):
+        extra = set(value) - {"csv", "target"}
+        if extra:
+            raise _err(path, f"dataset.{sorted(extra)[0]}", "unknown key (allowed: csv, target)")
+        if not isinstance(value.get("csv"), str):
+            raise _err(
+                path, "dataset.csv", f"must be a path to a CSV file, got {value.get('csv')!r}"
+            )
+        if not isinstance(value.get("target"), str):
+            raise _err(
+                path,
+                "dataset.target",
+                f"must be the name of the target column, got {value.get('target')!r}",
+            )
+        csv = Path(value["csv"])
+        if not csv.is_absolute():
+            csv = (path.parent / csv).resolve()
+        return DatasetSpec(csv=csv, target=value["target"])
+    raise _err(path, "dataset", f"must be {_KEYS['dataset']}, got {value!r}")

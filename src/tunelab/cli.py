@@ -1,0 +1,286 @@
+"""The ``tunelab`` command: tune from a job file, and inspect, export or delete studies."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from .exceptions import InvalidParameterError, StorageError, TunelabError
+
+DEFAULT_STORAGE = "sqlite:///tunelab.db"
+
+storage_option = click.option(
+    "--storage",
+    default=lambda: os.environ.get("TUNELAB_STORAGE", DEFAULT_STORAGE),
+    show_default="sqlite:///tunelab.db or $TUNELAB_STORAGE",
+    help="Database URL of the studies.",
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn tunelab's own errors into one line and exit code 2, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ._jobfile import JobFileError
+
+        try:
+            return func(*args, **kwargs)
+        except JobFileError as exc:
+            _fail(str(exc))
+        except (TunelabError, InvalidParameterError, StorageError) as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tunelab")
+def main() -> None:
+    """tunelab: hyperparameter optimization from the command line."""
+
+
+@main.command()
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option(
+    "--n-trials", type=click.IntRange(min=1), default=None, help="Overrides the job file."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds; overrides the job file.",
+)
+@click.option("--storage", default=None, help="Overrides the job file's storage URL.")
+@click.option("--study-name", default=None, help="Overrides the job file's study name.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@_friendly
+def tune(
+    job: str,
+    n_trials: int | None,
+    timeout: float | None,
+    storage: str | None,
+    study_name: str | None,
+    no_progress: bool,
+) -> None:
+    """Tune the estimator described in JOB (a YAML or TOML file).
+
+    Running it again with the same study name resumes the study.
+    """
+    from rich.table import Table
+
+    from ._jobfile import load_job
+    from ._tune import run_job
+
+    spec = load_job(job)
+    if storage:
+        spec.storage = storage
+    if study_name:
+        spec.study_name = study_name
+    n_trials = n_trials if n_trials is not None else spec.n_trials
+    timeout = timeout if timeout is not None else spec.timeout
+    if n_trials is None and timeout is None:
+        n_trials = 50
+    console = _console()
+    console.print(
+        f"Study [bold]{spec.study_name}[/] in {spec.storage}: {spec.estimator} on "
+        f"{spec.dataset.builtin or spec.dataset.csv}, {spec.cv}-fold CV"
+    )
+    result = run_job(spec, n_trials=n_trials, timeout=timeout, show_progress_bar=not no_progress)
+    table = Table(title="Best parameters", show_header=True)
+    table.add_column("parameter")
+    table.add_column("value")
+    for name, value in result.best_params.items():
+        table.add_row(name, _fmt(value))
+    console.print(table)
+    done = len(result.study.trials)
+    console.print(f"trials in study: {done} ({result.study.explain_sampler()})")
+    console.print(f"mean CV {result.scoring}: [bold]{result.cv_score:.4f}[/]")
+    console.print(
+        f"held-out test {result.scoring} ({result.n_test} rows the search never saw): "
+        f"[bold]{result.test_score:.4f}[/]"
+    )
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    # Piped output (files, CI logs) gets wide tables instead of truncated names.
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+@main.command()
+@storage_option
+@_friendly
+def studies(storage: str) -> None:
+    """List the studies in a storage."""
+    from rich.table import Table
+
+    from .storage import get_storage
+
+    summaries = get_storage(storage).list_studies()
+    if not summaries:
+        click.echo(f"no studies in {storage}")
+        return
+    table = Table()
+    for col in (
+        "name",
+        "direction",
+        "trials",
+        "complete",
+        "pruned",
+        "fail",
+        "running",
+        "best",
+        "last activity",
+    ):
+        table.add_column(col)
+    for s in summaries:
+        counts = {state.name: n for state, n in s.n_trials_by_state.items()}
+        best = "" if s.best_values is None else _fmt(s.best_values[0])
+        last = "" if s.last_activity is None else s.last_activity.strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(
+            s.study_name,
+            ",".join(d.value for d in s.directions),
+            str(s.n_trials),
+            str(counts.get("COMPLETE", 0)),
+            str(counts.get("PRUNED", 0)),
+            str(counts.get("FAIL", 0)),
+            str(counts.get("RUNNING", 0)),
+            best,
+            last,
+        )
+    _console().print(table)
+
+
+def _load(study: str, storage: str) -> Any:
+    from ._study import load_study
+
+    return load_study(study_name=study, storage=storage)
+
+
+@main.command()
+@click.argument("study")
+@storage_option
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Show only the last N trials."
+)
+@_friendly
+def trials(study: str, storage: str, limit: int | None) -> None:
+    """Show the trials of STUDY."""
+    from rich.table import Table
+
+    loaded = _load(study, storage)
+    rows = loaded.trials[-limit:] if limit else loaded.trials
+    table = Table()
+    for col in ("number", "state", "value", "params", "duration s", "note"):
+        table.add_column(col)
+    for t in rows:
+        value = "" if t.values is None else ", ".join(_fmt(v) for v in t.values)
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
+        duration = "" if t.duration is None else f"{t.duration:.2f}"
+        table.add_row(str(t.number), t.state.name, value, params, duration, t.fail_reason or "")
+    _console().print(table)
+
+
+@main.command()
+@click.argument("study")
+@storage_option
+@_friendly
+def best(study: str, storage: str) -> None:
+    """Print the best trial of STUDY as JSON (the Pareto front for several objectives)."""
+    loaded = _load(study, storage)
+    chosen = loaded.best_trials if len(loaded.directions) > 1 else [loaded.best_trial]
+    out = [
+        {"number": t.number, "values": [_json_float(v) for v in t.values], "params": t.params}
+        for t in chosen
+    ]
+    click.echo(
+        json.dumps(out[0] if len(out) == 1 and len(loaded.directions) == 1 else out, indent=2)
+    )
+
+
+def _json_float(v: float) -> Any:
+    return v if math.isfinite(v) else str(v)
+
+
+@main.command()
+@click.argument("study")
+@storage_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="File to write (default: standard output).",
+)
+@_friendly
+def export(study: str, storage: str, fmt: str, out: str | None) -> None:
+    """Export the trials of STUDY as CSV or JSON."""
+    loaded = _load(study, storage)
+    if fmt == "csv":
+        text = loaded.trials_dataframe().to_csv(index=False)
+    else:
+        text = json.dumps([_trial_json(t) for t in loaded.trials], indent=2) + "\n"
+    if out:
+        with open(out, "w") as fh:
+            fh.write(text)
+        click.echo(f"wrote {len(loaded.trials)} trials to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _trial_json(t: Any) -> dict[str, Any]:
+    return {
+        "number": t.number,
+        "state": t.state.name,
+        "values": None if t.values is None else [_json_float(v) for v in t.values],
+        "params": t.params,
+        "distributions": {k: d.to_dict() for k, d in t.distributions.items()},
+        "user_attrs": t.user_attrs,
+        "intermediate_values": {str(k): _json_float(v) for k, v in t.intermediate_values.items()},
+        "datetime_start": None if t.datetime_start is None else t.datetime_start.isoformat(),
+        "datetime_complete": None
+        if t.datetime_complete is None
+        else t.datetime_complete.isoformat(),
+        "fail_reason": t.fail_reason,
+    }
+
+
+@main.command()
+@click.argument("study")
+@storage_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_friendly
+def delete(study: str, storage: str, yes: bool) -> None:
+    """Delete STUDY and all its trials."""
+    from ._study import delete_study
+
+    if not yes and not click.confirm(f"Delete study {study!r} and all its trials from {storage}?"):
+        _fail("not deleted", code=1)
+    delete_study(study, storage)
+    click.echo(f"deleted study {study!r}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

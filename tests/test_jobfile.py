@@ -1,0 +1,134 @@
+from pathlib import Path
+
+import pytest
+
+import tunelab as tl
+from tunelab._jobfile import JobFileError, load_job
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def write(tmp_path, text, name="job.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BASE = """
+estimator: sklearn.linear_model.LogisticRegression
+dataset: iris
+space:
+  C: {type: float, low: 1.0e-3, high: 100, log: true}
+"""
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.*")))
+def test_examples_parse(name):
+    job = load_job(EXAMPLES / name)
+    assert job.space and job.estimator.startswith("sklearn.")
+
+
+def test_defaults_and_types(tmp_path):
+    job = load_job(write(tmp_path, BASE))
+    assert job.space["C"] == tl.Float(
+        1e-3, 100, log=True
+    )  # YAML's "1.0e-3" string is read as a number
+    assert job.cv == 5 and job.study_name == "job" and job.storage == "sqlite:///tunelab.db"
+
+
+def test_conditional_space_from_yaml(tmp_path):
+    job = load_job(
+        write(
+            tmp_path,
+            """
+estimator: sklearn.svm.SVC
+dataset: wine
+space:
+  kernel:
+    type: categorical
+    choices:
+      rbf: {gamma: {type: float, low: 0.001, high: 1, log: true}}
+      linear: {}
+""",
+        )
+    )
+    assert job.space["kernel"] == {"rbf": {"gamma": tl.Float(0.001, 1, log=True)}, "linear": {}}
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("n_trails: 5", r"job.yaml: n_trails: unknown key \(did you mean 'n_trials'\?\)"),
+        ("cv: 1", r"job.yaml: cv: must be an int >= 2, got 1"),
+        ("cv: five", r"job.yaml: cv: must be an int >= 2, got 'five'"),
+        ("n_trials: 0", r"job.yaml: n_trials: must be a positive int, got 0"),
+        ("timeout: -3", r"job.yaml: timeout: must be a positive number of seconds"),
+        (
+            "scoring: acuracy",
+            r"job.yaml: scoring: unknown scorer 'acuracy' \(did you mean 'accuracy'\?\)",
+        ),
+        ("sampler: best", r"job.yaml: sampler: must be one of auto, random"),
+        ("test_size: 1.5", r"job.yaml: test_size: must be a fraction between 0 and 1"),
+    ],
+)
+def test_bad_values_name_file_key_and_problem(tmp_path, extra, message):
+    with pytest.raises(JobFileError, match=message):
+        load_job(write(tmp_path, BASE + extra + "\n"))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            BASE.replace("LogisticRegression", "LogisticRegresion"),
+            r"estimator: module 'sklearn.linear_model' has no 'LogisticRegresion' \(did you mean 'LogisticRegression'\?\)",
+        ),
+        (
+            BASE.replace("sklearn.linear_model.", "nosuch.module."),
+            r"estimator: cannot import module 'nosuch.module'",
+        ),
+        (
+            BASE.replace("low: 1.0e-3, high: 100", "low: 100, high: 1"),
+            r"space.C: `low <= high` must hold, got low=100, high=1",
+        ),
+        (BASE.replace("C:", "Cee:"), r"space.Cee: LogisticRegression has no parameter 'Cee'"),
+        (
+            BASE.replace("type: float", "type: real"),
+            r"space.C.type: must be float, int or categorical, got 'real'",
+        ),
+        (
+            BASE.replace("log: true", "log: true, scale: 2"),
+            r"space.C.scale: unknown key for a float parameter",
+        ),
+        (
+            BASE.replace("dataset: iris", "dataset: irises"),
+            r"dataset: unknown built-in dataset 'irises' \(did you mean 'iris'\?\)",
+        ),
+        (
+            BASE.replace("dataset: iris", "dataset: {csv: x.csv}"),
+            r"dataset.target: must be the name of the target column",
+        ),
+        ("estimator: [unclosed", r"job.yaml: not valid YAML"),
+        ("- a\n- b\n", r"job.yaml: the job file must be a mapping"),
+        ("dataset: iris\nspace: {}\n", r"job.yaml: estimator: is required"),
+    ],
+)
+def test_bad_job_files(tmp_path, text, message):
+    with pytest.raises(JobFileError, match=message):
+        load_job(write(tmp_path, text))
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(JobFileError, match="cannot read the job file"):
+        load_job(tmp_path / "missing.yaml")
+
+
+def test_toml_job(tmp_path):
+    job = load_job(
+        write(
+            tmp_path,
+            'estimator = "sklearn.tree.DecisionTreeClassifier"\ndataset = "wine"\n[space]\nmax_depth = { type = "int", low = 1, high = 8 }\n',
+            name="tree.toml",
+        )
+    )
+    assert job.space == {"max_depth": tl.Int(1, 8)}

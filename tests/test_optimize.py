@@ -1,0 +1,235 @@
+import os
+import signal
+import threading
+
+import pytest
+
+import tunelab as tl
+from tunelab.exceptions import ObjectiveNotPicklableError
+
+
+def quadratic(trial):
+    x = trial.suggest_float("x", -5, 5)
+    return (x - 1) ** 2
+
+
+def test_same_seed_same_trials_sequential_and_parallel():
+    runs = []
+    for n_jobs in (1, 1, 2):
+        study = tl.create_study(seed=42)
+        study.optimize(quadratic, n_trials=12, n_jobs=n_jobs)
+        runs.append(sorted((t.number, t.params["x"]) for t in study.trials))
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_objective_error_is_stored_and_reraised():
+    study = tl.create_study()
+
+    def broken(trial):
+        trial.suggest_float("x", 0, 1)
+        raise ValueError("bad model")
+
+    with pytest.raises(ValueError, match="bad model"):
+        study.optimize(broken, n_trials=3)
+    (trial,) = study.trials
+    assert trial.state == tl.TrialState.FAIL
+    assert trial.fail_reason == "ValueError: bad model"
+    assert "raise ValueError" in trial.system_attrs["fail_traceback"]
+
+
+def test_caught_errors_continue():
+    study = tl.create_study()
+
+    def sometimes(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number % 2:
+            raise KeyError("odd")
+        return x
+
+    study.optimize(sometimes, n_trials=6, catch=(KeyError,))
+    states = [t.state for t in study.trials]
+    assert states.count(tl.TrialState.FAIL) == 3 and states.count(tl.TrialState.COMPLETE) == 3
+
+
+def test_bad_return_values_fail_the_trial():
+    study = tl.create_study()
+    with pytest.warns(UserWarning):
+        study.optimize(lambda t: "high", n_trials=1)
+    with pytest.warns(UserWarning):
+        study.optimize(lambda t: float("nan"), n_trials=1)
+    reasons = [t.fail_reason for t in study.trials]
+    assert "it must return a float" in reasons[0] and reasons[1] == "the objective returned NaN"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"n_trials": 0},
+            r"'n_trials' parameter of Study.optimize must be a positive int or None. Got 0",
+        ),
+        ({"n_trials": -3}, r"Got -3 instead"),
+        ({"timeout": -1}, r"'timeout' parameter of Study.optimize must be a positive number"),
+        ({"n_jobs": 0}, r"'n_jobs' parameter of Study.optimize must be a positive int or -1"),
+        ({"catch": ValueError("x")}, r"'catch' parameter of Study.optimize"),
+        ({"callbacks": [3]}, r"'callbacks' parameter of Study.optimize"),
+    ],
+)
+def test_optimize_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(tl.InvalidParameterError, match=message):
+        tl.create_study().optimize(quadratic, **kwargs)
+
+
+def test_callbacks_and_stop():
+    study = tl.create_study()
+    seen = []
+
+    def callback(s, trial):
+        seen.append(trial.number)
+        if len(seen) == 3:
+            s.stop()
+
+    study.optimize(quadratic, n_trials=10, callbacks=[callback])
+    assert seen == [0, 1, 2] and len(study.trials) == 3
+
+
+def test_timeout_stops_starting_trials():
+    study = tl.create_study()
+    study.optimize(quadratic, timeout=0.2)
+    assert len(study.trials) > 0
+    assert all(t.state == tl.TrialState.COMPLETE for t in study.trials)
+
+
+def test_pruned_trials_keep_their_last_value():
+    study = tl.create_study()
+
+    def obj(trial):
+        trial.report(5.0, 0)
+        raise tl.TrialPruned()
+
+    study.optimize(obj, n_trials=2)
+    assert [t.state for t in study.trials] == [tl.TrialState.PRUNED] * 2
+    assert study.trials[0].value == 5.0
+
+
+def test_keyboard_interrupt_fails_the_trial_and_keeps_the_study_usable():
+    study = tl.create_study()
+
+    def obj(trial):
+        trial.suggest_float("x", 0, 1)
+        if trial.number == 2:
+            raise KeyboardInterrupt
+        return 1.0
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(obj, n_trials=5)
+    states = [t.state for t in study.trials]
+    assert states == [tl.TrialState.COMPLETE, tl.TrialState.COMPLETE, tl.TrialState.FAIL]
+    assert study.trials[2].fail_reason == "interrupted (KeyboardInterrupt)"
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(study.trials) == 5
+
+
+def test_parallel_trials_run_in_separate_processes(sqlite_url):
+    study = tl.create_study(storage=sqlite_url, seed=0)
+
+    def obj(trial):
+        trial.set_user_attr("pid", os.getpid())
+        return quadratic(trial)
+
+    study.optimize(obj, n_trials=10, n_jobs=2)
+    pids = {t.user_attrs["pid"] for t in study.trials}
+    assert len(study.trials) == 10 and all(t.state == tl.TrialState.COMPLETE for t in study.trials)
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_parallel_workers_see_running_trials():
+    # While two workers run, the driver holds both trials RUNNING in storage for the sampler.
+    study = tl.create_study(seed=0)
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        running = [t for t in trial_study_trials() if t.state == tl.TrialState.RUNNING]
+        return x + 0 * len(running)
+
+    def trial_study_trials():
+        return []
+
+    seen_running = []
+
+    class Spy(tl.samplers.RandomSampler):
+        def sample_one(self, study, trial, name, distribution):
+            seen_running.append(len(study.get_trials((tl.TrialState.RUNNING,))))
+            return super().sample_one(study, trial, name, distribution)
+
+    study.sampler = Spy(seed=0)
+    study.optimize(obj, n_trials=10, n_jobs=2)
+    assert max(seen_running) == 2
+
+
+def test_unpicklable_objective_names_the_fix():
+    lock = threading.Lock()
+
+    def obj(trial):
+        with lock:
+            return quadratic(trial)
+
+    with pytest.raises(ObjectiveNotPicklableError, match="must be picklable.*or run with n_jobs=1"):
+        tl.create_study().optimize(obj, n_trials=2, n_jobs=2)
+
+
+def test_error_in_worker_is_reraised_with_its_traceback():
+    def obj(trial):
+        trial.suggest_float("x", 0, 1)
+        raise RuntimeError("worker boom")
+
+    study = tl.create_study()
+    with pytest.raises(RuntimeError, match="worker boom") as info:
+        study.optimize(obj, n_trials=4, n_jobs=2)
+    assert any("Traceback in worker process" in note for note in info.value.__notes__)
+    assert all(t.state == tl.TrialState.FAIL for t in study.trials)
+
+
+def test_killed_worker_fails_its_trial_and_the_study_goes_on():
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return x
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=6, n_jobs=2)
+    trials = study.trials
+    assert len(trials) == 6
+    assert trials[1].state == tl.TrialState.FAIL and trials[1].fail_reason.startswith("worker lost")
+    assert sum(t.state == tl.TrialState.COMPLETE for t in trials) == 5
+
+
+def test_remote_trial_errors_surface_in_the_objective():
+    def obj(trial):
+        return trial.suggest_float("lr", 0, 1, log=True)
+
+    study = tl.create_study()
+    with pytest.raises(tl.InvalidParameterError, match="Parameter 'lr'"):
+        study.optimize(obj, n_trials=2, n_jobs=2)
+
+
+def test_remote_trial_supports_report_prune_and_attrs():
+    class AlwaysPrune(tl.pruners.BasePruner):
+        def prune(self, study, trial):
+            return trial.intermediate_values.get(0, 0) > 0.5
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_user_attr("x2", x * 2)
+        trial.report(x, 0)
+        if trial.should_prune():
+            raise tl.TrialPruned()
+        return x
+
+    study = tl.create_study(seed=3, pruner=AlwaysPrune())
+    study.optimize(obj, n_trials=10, n_jobs=2)
+    for t in study.trials:
+        assert t.user_attrs["x2"] == pytest.approx(2 * t.params["x"])
+        expected = tl.TrialState.PRUNED if t.params["x"] > 0.5 else tl.TrialState.COMPLETE
+        assert t.state == expected

@@ -1,0 +1,108 @@
+import math
+
+import pytest
+
+import tunelab as tl
+from tunelab._space import distribution_from_json, sample_space, unconditional_part, validate_space
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: tl.Float(5, 1), r"`low <= high` must hold, got low=5, high=1"),
+        (lambda: tl.Float(math.nan, 1), r"`low` must be a finite number, got low=nan"),
+        (lambda: tl.Float(0, math.inf), r"`high` must be a finite number, got high=inf"),
+        (lambda: tl.Float(0, 1, log=True), r"`low > 0` must hold when log=True, got low=0"),
+        (lambda: tl.Float(0, 1, step=0), r"`step > 0` must hold, got step=0"),
+        (lambda: tl.Float(0, 1, step=-1), r"`step > 0` must hold, got step=-1"),
+        (lambda: tl.Float(1, 2, log=True, step=0.1), r"`step` cannot be combined with log=True"),
+        (lambda: tl.Int(3, 1), r"`low <= high` must hold, got low=3, high=1"),
+        (lambda: tl.Int(0, 10, log=True), r"`low >= 1` must hold when log=True, got low=0"),
+        (lambda: tl.Int(0, 10, step=0), r"`step > 0` must hold, got step=0"),
+        (lambda: tl.Int(1, 10, log=True, step=2), r"`step` cannot be combined with log=True"),
+        (lambda: tl.Int(0.5, 3), r"`low` must be an integer, got low=0.5"),
+        (lambda: tl.Categorical([]), r"`choices` must not be empty"),
+        (lambda: tl.Categorical("abc"), r"`choices` must be a list or tuple"),
+        (lambda: tl.Categorical([1, 1]), r"`choices` must be unique, got 1 twice"),
+        (lambda: tl.Categorical([object()]), r"each choice must be None, bool, int, float or str"),
+    ],
+)
+def test_bad_bounds_raise_one_clear_error(build, message):
+    with pytest.raises(tl.InvalidParameterError, match=message):
+        build()
+
+
+def test_invalid_parameter_error_is_value_and_type_error():
+    assert issubclass(tl.InvalidParameterError, ValueError)
+    assert issubclass(tl.InvalidParameterError, TypeError)
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        tl.Float(-2, 3),
+        tl.Float(1e-5, 1e-1, log=True),
+        tl.Float(0, 1, step=0.1),
+        tl.Int(1, 10),
+        tl.Int(1, 1000, log=True),
+        tl.Int(0, 20, step=5),
+        tl.Categorical(["a", None, 2.5, True]),
+    ],
+)
+def test_unit_mapping_round_trips_and_covers_the_range(dist):
+    seen = set()
+    for i in range(201):
+        value = dist.from_unit(i / 200)
+        assert dist.contains(value), value
+        assert dist.from_unit(dist.to_unit(value)) == pytest.approx(value)
+        seen.add(repr(value))
+        assert distribution_from_json(dist.to_json()) == dist
+    if isinstance(dist, tl.Categorical):
+        assert len(seen) == len(dist.choices)
+    if isinstance(dist, tl.Int) and dist.n_steps <= 50:
+        assert len(seen) == dist.n_steps
+
+
+def test_int_and_step_cells_are_equal_width():
+    d = tl.Int(1, 4)
+    counts = {v: 0 for v in range(1, 5)}
+    for i in range(4000):
+        counts[d.from_unit((i + 0.5) / 4000)] += 1
+    assert set(counts.values()) == {1000}
+
+
+def test_step_float_rounds_cleanly_and_trims_high():
+    d = tl.Float(0, 1, step=0.3)
+    assert d.high == pytest.approx(0.9)
+    assert d.from_unit(0.5) in (0.3, 0.6)
+    assert tl.Float(0, 1, step=0.1).from_unit(0.35) == 0.3
+
+
+def test_categorical_keeps_bool_and_int_apart():
+    d = tl.Categorical([1, True])
+    assert d.index(True) == 1 and d.index(1) == 0
+    assert not d.contains(1.0)
+
+
+def test_declarative_space_validation_names_the_parameter():
+    with pytest.raises(
+        tl.InvalidParameterError, match="Parameter 'x': expected a tunelab distribution"
+    ):
+        validate_space({"x": (0, 1)})
+    with pytest.raises(tl.InvalidParameterError, match="'a' appears twice"):
+        validate_space({"k": {"p": {"a": tl.Float(0, 1)}, "q": {"a": tl.Float(0, 2)}}})
+    with pytest.raises(tl.InvalidParameterError, match="must be a dict"):
+        validate_space([("x", tl.Float(0, 1))])
+
+
+def test_sample_space_follows_branches():
+    space = {
+        "model": {"svm": {"C": tl.Float(1e-3, 1e3, log=True)}, "tree": {"depth": tl.Int(1, 8)}}
+    }
+    assert unconditional_part(space) == {"model": tl.Categorical(["svm", "tree"])}
+    study = tl.create_study(seed=0)
+    for _ in range(20):
+        trial = study.ask()
+        params = sample_space(trial, space)
+        assert set(params) == ({"model", "C"} if params["model"] == "svm" else {"model", "depth"})
+        study.tell(trial, 0.0)

@@ -1,0 +1,139 @@
+import math
+
+import pytest
+
+import tunelab as tl
+from tunelab.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialAlreadyFinishedError
+
+
+def test_create_and_load_with_sqlite(sqlite_url):
+    study = tl.create_study(study_name="s", storage=sqlite_url, direction="maximize", seed=1)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    loaded = tl.load_study(study_name="s", storage=sqlite_url)
+    assert loaded.direction == tl.StudyDirection.MAXIMIZE
+    assert len(loaded.trials) == 5 and loaded.best_value == max(t.value for t in loaded.trials)
+    assert tl.load_study(storage=sqlite_url).study_name == "s"  # the only study
+    with pytest.raises(DuplicatedStudyError, match="load_if_exists=True"):
+        tl.create_study(study_name="s", storage=sqlite_url)
+    again = tl.create_study(
+        study_name="s", storage=sqlite_url, load_if_exists=True, direction="maximize"
+    )
+    assert len(again.trials) == 5
+    with pytest.raises(tl.InvalidParameterError, match="exists with directions"):
+        tl.create_study(study_name="s", storage=sqlite_url, load_if_exists=True)
+    with pytest.raises(StudyNotFoundError, match="'nope'"):
+        tl.load_study(study_name="nope", storage=sqlite_url)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"direction": "up"},
+            r"'direction' parameter of create_study must be 'minimize' or 'maximize'. Got 'up'",
+        ),
+        ({"directions": []}, r"'directions' parameter of create_study must be a non-empty list"),
+        (
+            {"direction": "minimize", "directions": ["minimize"]},
+            "either 'direction' or 'directions'",
+        ),
+        (
+            {"seed": -1},
+            r"'seed' parameter of create_study must be a non-negative int or None. Got -1",
+        ),
+        ({"sampler": "tpe"}, r"'sampler' parameter of create_study must be a tunelab sampler"),
+        ({"storage": 3}, r"'storage' parameter of create_study must be None, a database URL"),
+        ({"sampler": tl.samplers.RandomSampler(), "seed": 1}, "both 'sampler' and 'seed'"),
+    ],
+)
+def test_create_study_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(tl.InvalidParameterError, match=message):
+        tl.create_study(**kwargs)
+
+
+def test_ask_with_declared_space_fills_params():
+    study = tl.create_study(seed=0)
+    space = {
+        "x": tl.Float(-5, 10),
+        "lr": tl.Float(1e-5, 1e-1, log=True),
+        "n": tl.Int(1, 10),
+        "k": tl.Categorical(["a", "b"]),
+    }
+    trial = study.ask(space)
+    assert set(trial.params) == {"x", "lr", "n", "k"}
+    frozen = study.tell(trial, 0.5)
+    assert frozen.state == tl.TrialState.COMPLETE and frozen.value == 0.5
+
+
+def test_tell_rules():
+    study = tl.create_study()
+    trial = study.ask()
+    study.tell(trial, 1.0)
+    with pytest.raises(TrialAlreadyFinishedError, match="already finished"):
+        study.tell(trial, 2.0)
+    with pytest.raises(tl.InvalidParameterError, match="no trial numbered 99"):
+        study.tell(99, 1.0)
+    with pytest.raises(tl.InvalidParameterError, match=r"1 objective\(s\) but 2 value\(s\)"):
+        study.tell(study.ask(), [1.0, 2.0])
+    with pytest.raises(tl.InvalidParameterError, match="needs the objective value"):
+        study.tell(study.ask())
+    with pytest.raises(tl.InvalidParameterError, match="'state' parameter of Study.tell"):
+        study.tell(study.ask(), state=tl.TrialState.RUNNING)
+
+
+def test_tell_by_number_and_states():
+    study = tl.create_study()
+    a, _, c = study.ask(), study.ask(), study.ask()
+    study.tell(1, state=tl.TrialState.FAIL)
+    a.report(3.0, 0)
+    study.tell(a, state=tl.TrialState.PRUNED)
+    study.tell(c, math.inf)
+    states = [t.state for t in study.trials]
+    assert states == [tl.TrialState.PRUNED, tl.TrialState.FAIL, tl.TrialState.COMPLETE]
+    assert study.trials[0].value == 3.0  # a pruned trial keeps its last reported value
+    assert study.trials[2].value == math.inf  # infinities are valid values
+
+
+def test_nan_marks_the_trial_failed_with_a_reason():
+    study = tl.create_study()
+    with pytest.warns(UserWarning, match="returned NaN"):
+        frozen = study.tell(study.ask(), float("nan"))
+    assert frozen.state == tl.TrialState.FAIL and frozen.fail_reason == "the objective returned NaN"
+
+
+def test_best_trial_and_pareto_front():
+    study = tl.create_study()
+    with pytest.raises(ValueError, match="no completed trial"):
+        _ = study.best_trial
+    for v in (3.0, 1.0, 2.0):
+        study.tell(study.ask(), v)
+    assert study.best_value == 1.0 and study.best_trial.number == 1
+    multi = tl.create_study(directions=["minimize", "maximize"])
+    for vals in ([1, 1], [2, 3], [3, 2], [0, 0]):
+        multi.tell(multi.ask(), vals)
+    assert sorted(t.number for t in multi.best_trials) == [0, 1, 3]
+    with pytest.raises(ValueError, match="best_trials"):
+        _ = multi.best_trial
+
+
+def test_trials_dataframe():
+    study = tl.create_study(seed=0)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4)
+    df = study.trials_dataframe()
+    assert list(df["number"]) == [0, 1, 2, 3]
+    assert {"value", "params_x", "state", "duration"} <= set(df.columns)
+
+
+def test_user_attrs_and_repr():
+    study = tl.create_study(study_name="named")
+    study.set_user_attr("owner", "me")
+    assert study.user_attrs == {"owner": "me"}
+    assert "named" in repr(study)
+    assert "RandomSampler" in study.explain_sampler()
+
+
+def test_delete_and_summaries(sqlite_url):
+    tl.create_study(study_name="a", storage=sqlite_url)
+    tl.create_study(study_name="b", storage=sqlite_url)
+    tl.delete_study("a", sqlite_url)
+    assert [s.study_name for s in tl.get_all_study_summaries(sqlite_url)] == ["b"]

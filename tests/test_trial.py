@@ -1,0 +1,89 @@
+import pytest
+
+import tunelab as tl
+
+
+def test_suggest_types_and_repeat():
+    study = tl.create_study(seed=0)
+    trial = study.ask()
+    x = trial.suggest_float("x", 0, 1)
+    n = trial.suggest_int("n", 1, 5)
+    k = trial.suggest_categorical("k", ["a", "b"])
+    assert isinstance(x, float) and isinstance(n, int) and k in ("a", "b")
+    assert trial.suggest_float("x", 0, 1) == x  # asking again returns the same value
+    assert trial.params == {"x": x, "n": n, "k": k}
+    with pytest.raises(tl.InvalidParameterError, match="'x' was already suggested in trial 0"):
+        trial.suggest_float("x", 0, 2)
+
+
+def test_bad_suggest_names_the_parameter():
+    trial = tl.create_study().ask()
+    with pytest.raises(
+        tl.InvalidParameterError, match=r"Parameter 'lr': `low > 0` must hold when log=True"
+    ):
+        trial.suggest_float("lr", 0, 1, log=True)
+    with pytest.raises(
+        tl.InvalidParameterError, match=r"Parameter 'k': `choices` must not be empty"
+    ):
+        trial.suggest_categorical("k", [])
+
+
+def test_same_name_other_distribution_in_study_is_refused():
+    study = tl.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    trial = study.ask()
+    with pytest.raises(
+        tl.InvalidParameterError, match=r"'x' is Float.*but was Float.*earlier trials"
+    ):
+        trial.suggest_float("x", 0, 5)
+
+
+def test_single_value_ranges_need_no_sampling():
+    trial = tl.create_study().ask()
+    assert trial.suggest_int("n", 3, 3) == 3
+    assert trial.suggest_float("x", 0.5, 0.5) == 0.5
+    assert trial.suggest_categorical("c", ["only"]) == "only"
+
+
+def test_report_validates_and_stores():
+    study = tl.create_study()
+    trial = study.ask()
+    trial.report(0.5, 0)
+    trial.report(0.4, 1)
+    with pytest.raises(tl.InvalidParameterError, match="'step' parameter of Trial.report"):
+        trial.report(0.1, -1)
+    with pytest.raises(tl.InvalidParameterError, match="'value' parameter of Trial.report"):
+        trial.report("bad", 2)
+    assert trial.intermediate_values == {0: 0.5, 1: 0.4}
+    assert study.trials[0].intermediate_values == {0: 0.5, 1: 0.4}
+
+
+def test_report_values_for_several_objectives():
+    study = tl.create_study(directions=["minimize", "maximize"])
+    trial = study.ask()
+    with pytest.raises(tl.InvalidParameterError, match="report_values"):
+        trial.report(1.0, 0)
+    trial.report_values([1.0, 2.0], 0)
+    with pytest.raises(tl.InvalidParameterError, match="list of 2 numbers"):
+        trial.report_values([1.0], 1)
+    assert study.trials[0].system_attrs["intermediate_vectors"] == {"0": [1.0, 2.0]}
+
+
+def test_user_attrs():
+    study = tl.create_study()
+    trial = study.ask()
+    trial.set_user_attr("note", {"a": 1})
+    study.tell(trial, 1.0)
+    assert study.trials[0].user_attrs == {"note": {"a": 1}}
+
+
+def test_enqueued_values_are_used_and_checked():
+    study = tl.create_study(seed=0)
+    study.enqueue_trial({"x": 0.25, "n": 3})
+    study.enqueue_trial({"x": 7.0})
+    trial = study.ask()
+    assert trial.suggest_float("x", 0, 1) == 0.25 and trial.suggest_int("n", 1, 5) == 3
+    study.tell(trial, 0.0)
+    trial = study.ask()
+    with pytest.raises(tl.InvalidParameterError, match="enqueued value 7.0 lies outside"):
+        trial.suggest_float("x", 0, 1)
