@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._frozen import FrozenTrial, StudyDirection, TrialState
+from ._frozen import FrozenTrial, TrialState
 from ._progress import ProgressBar
 from ._validation import fail, is_int, positive_int_or_none, positive_number_or_none
 from .exceptions import GridExhausted, InvalidParameterError, WorkerLostError
@@ -74,7 +74,7 @@ def run_optimize(
 
     study._stop_flag = False
     executor.start(objective)  # before any thread exists: worker processes may be forked
-    progress = ProgressBar(show_progress_bar, n_trials, timeout)
+    progress = ProgressBar(show_progress_bar, n_trials, timeout, study)
     began = time.monotonic()
     deadline = None if timeout is None else began + timeout
     started = 0
@@ -98,7 +98,7 @@ def run_optimize(
                 break
             for outcome in executor.wait(timeout=None):
                 frozen = _record(study, outcome)
-                progress.update(frozen, _best(study), time.monotonic() - began)
+                progress.update(frozen, time.monotonic() - began)
                 for cb in callbacks:
                     cb(study, frozen)
                 if outcome.error is not None and not _is_caught(outcome.error, caught):
@@ -146,12 +146,3 @@ def _record(study: Study, outcome: Outcome) -> FrozenTrial:
         )
     gc.collect(0)
     return frozen
-
-
-def _best(study: Study) -> float | None:
-    if len(study.directions) != 1:
-        return None
-    done = [t.values[0] for t in study.get_trials((TrialState.COMPLETE,)) if t.values]
-    if not done:
-        return None
-    return max(done) if study.directions[0] == StudyDirection.MAXIMIZE else min(done)

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._frozen import FrozenTrial, TrialState
+from ._frozen import FrozenTrial, StudyDirection, TrialState
+
+if TYPE_CHECKING:
+    from ._study import Study
 
 
 class ProgressBar:
-    def __init__(self, enabled: bool, n_trials: int | None, timeout: float | None) -> None:
+    def __init__(
+        self, enabled: bool, n_trials: int | None, timeout: float | None, study: Study
+    ) -> None:
         self._progress: Any = None
         self._best: float | None = None
         if not enabled:
             return
+        self._maximize = (
+            len(study.directions) == 1 and study.directions[0] == StudyDirection.MAXIMIZE
+        )
+        self._single = len(study.directions) == 1
+        if self._single:
+            done = [t.values[0] for t in study.get_trials((TrialState.COMPLETE,)) if t.values]
+            self._best = (max(done) if self._maximize else min(done)) if done else None
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -37,9 +49,14 @@ class ProgressBar:
         self._task = self._progress.add_task("optimize", total=total, best="")
         self._progress.start()
 
-    def update(self, trial: FrozenTrial, best: float | None, elapsed: float) -> None:
+    def update(self, trial: FrozenTrial, elapsed: float) -> None:
         if self._progress is None:
             return
+        if self._single and trial.state == TrialState.COMPLETE and trial.values:
+            v = trial.values[0]
+            if self._best is None or (v > self._best if self._maximize else v < self._best):
+                self._best = v
+        best = self._best
         label = "" if best is None or math.isnan(best) else f"best {best:.6g}"
         if trial.state == TrialState.FAIL:
             label += "  (last trial failed)"

@@ -219,10 +219,16 @@ class Study:
             declared = unconditional_part(space)
         if not self.sampler.has_more(self):
             raise GridExhausted(f"{self.sampler!r} has nothing left to propose.")
+        sampler_name = type(self.sampler).__name__
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
-            frozen = self._storage.create_trial(self._study_id)
-        self._set_trial_system_attr(frozen, SAMPLER_ATTR, type(self.sampler).__name__)
+            # One write creates the trial with its sampler tag (a write per trial saved on SQL).
+            template = FrozenTrial(
+                number=-1, state=TrialState.RUNNING, system_attrs={SAMPLER_ATTR: sampler_name}
+            )
+            frozen = self._storage.create_trial(self._study_id, template)
+        else:
+            self._set_trial_system_attr(frozen, SAMPLER_ATTR, sampler_name)
         self.sampler.before_trial(self, frozen)
         trial = Trial(self, frozen, declared)
         if space is not None:

@@ -18,6 +18,7 @@ so parallel workers can avoid proposing the point another worker is evaluating.
 from __future__ import annotations
 
 import abc
+import hashlib
 import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,16 @@ def trial_rng(seed: int, trial_number: int, *keys: str) -> np.random.Generator:
     the same trial however many workers run and in whatever order they ask."""
     entropy = [seed, trial_number] + [zlib.crc32(k.encode()) for k in keys]
     return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def trial_uniform(seed: int, trial_number: int, *keys: str) -> float:
+    """One uniform draw in [0, 1) determined by (seed, trial number, keys).
+
+    A hash is ~100x cheaper than building a seeded generator, which matters for samplers that
+    need a single number per parameter (random search runs thousands of trials per second)."""
+    text = "\x1f".join([str(seed), str(trial_number), *keys]).encode()
+    digest = hashlib.blake2b(text, digest_size=8).digest()
+    return (int.from_bytes(digest, "little") >> 11) / float(1 << 53)
 
 
 def sample_uniform(distribution: Distribution, rng: np.random.Generator) -> Any:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._space import Distribution
 from .._validation import seed_or_none
-from ._base import BaseSampler, fresh_seed, sample_uniform, trial_rng
+from ._base import BaseSampler, fresh_seed, trial_uniform
 
 if TYPE_CHECKING:
     from .._frozen import FrozenTrial
@@ -38,7 +38,7 @@ class RandomSampler(BaseSampler):
     def sample_one(
         self, study: Study, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> Any:
-        return sample_uniform(distribution, trial_rng(self._seed, trial.number, name))
+        return distribution.from_unit(trial_uniform(self._seed, trial.number, name))
 
     def describe(self) -> str:
         return "RandomSampler draws every parameter uniformly at random."
