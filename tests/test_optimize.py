@@ -233,3 +233,37 @@ def test_remote_trial_supports_report_prune_and_attrs():
         assert t.user_attrs["x2"] == pytest.approx(2 * t.params["x"])
         expected = tl.TrialState.PRUNED if t.params["x"] > 0.5 else tl.TrialState.COMPLETE
         assert t.state == expected
+
+
+def test_trial_timeout_stops_a_long_trial_and_goes_on():
+    import time
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            time.sleep(30)
+        return x
+
+    study = tl.create_study(seed=0)
+    started = time.monotonic()
+    study.optimize(obj, n_trials=4, trial_timeout=1.0)
+    assert time.monotonic() - started < 20
+    trials = study.trials
+    assert trials[1].state == tl.TrialState.FAIL
+    assert "timed out after 1 s" in trials[1].fail_reason
+    assert [t.state for t in trials].count(tl.TrialState.COMPLETE) == 3
+
+
+def test_trial_timeout_needs_an_executor_that_can_stop_trials():
+    from tunelab.execution import InlineExecutor
+
+    with pytest.raises(
+        tl.InvalidParameterError, match="InlineExecutor cannot stop a running trial"
+    ):
+        tl.create_study().optimize(
+            quadratic, n_trials=1, executor=InlineExecutor(), trial_timeout=1
+        )
+    with pytest.raises(
+        tl.InvalidParameterError, match="'trial_timeout' parameter of Study.optimize"
+    ):
+        tl.create_study().optimize(quadratic, n_trials=1, trial_timeout=-1)

@@ -137,3 +137,33 @@ def test_delete_and_summaries(sqlite_url):
     tl.create_study(study_name="b", storage=sqlite_url)
     tl.delete_study("a", sqlite_url)
     assert [s.study_name for s in tl.get_all_study_summaries(sqlite_url)] == ["b"]
+
+
+def test_skip_duplicates_reuses_completed_values(sqlite_url):
+    from tunelab.samplers import GridSampler
+
+    calls = []
+
+    def obj(trial):
+        x = trial.suggest_int("x", 0, 2)
+        calls.append(x)
+        return float(x)
+
+    study = tl.create_study(storage=sqlite_url, study_name="d", skip_duplicates=True, seed=0)
+    study.optimize(obj, n_trials=30)
+    trials = study.trials
+    assert len(trials) == 30 and len(calls) < 30  # 3 possible points: most trials are reused
+    assert sorted(set(calls)) == [0, 1, 2]
+    reused = [t for t in trials if "duplicate_of" in t.system_attrs]
+    assert len(reused) == 30 - len(calls)
+    for t in reused:
+        original = trials[t.system_attrs["duplicate_of"]]
+        assert t.params == original.params and t.values == original.values
+    # The option is stored with the study and survives a reload.
+    assert tl.load_study(study_name="d", storage=sqlite_url)._skip_duplicates
+    plain = tl.create_study(sampler=GridSampler({"x": [0, 1]}))
+    assert not plain._skip_duplicates
+    with pytest.raises(
+        tl.InvalidParameterError, match="'skip_duplicates' parameter of create_study"
+    ):
+        tl.create_study(skip_duplicates="yes")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._frozen import FrozenTrial, TrialState
 from ._progress import ProgressBar
 from ._validation import fail, is_int, positive_int_or_none, positive_number_or_none
-from .exceptions import GridExhausted, InvalidParameterError, WorkerLostError
+from .exceptions import GridExhausted, InvalidParameterError, TrialTimeoutError, WorkerLostError
 from .execution import Executor, InlineExecutor, Outcome, ProcessExecutor
 
 if TYPE_CHECKING:
@@ -51,19 +51,24 @@ def run_optimize(
     catch: Any,
     show_progress_bar: bool,
     executor: Executor | None,
+    trial_timeout: float | None = None,
 ) -> None:
     owner = "Study.optimize"
     if not callable(objective):
         raise fail("objective", owner, "a callable taking a trial", objective)
     n_trials = positive_int_or_none(n_trials, "n_trials", owner)
     timeout = positive_number_or_none(timeout, "timeout", owner)
+    trial_timeout = positive_number_or_none(trial_timeout, "trial_timeout", owner)
     caught = _check_catch(catch)
     for cb in callbacks:
         if not callable(cb):
             raise fail("callbacks", owner, "a list of callables (study, trial)", cb)
     if executor is None:
         workers = _n_workers(n_jobs)
-        executor = InlineExecutor() if workers == 1 else ProcessExecutor(workers)
+        # Only a separate process can be stopped reliably mid-trial (a C extension ignores
+        # signals), so a trial time limit runs even a single worker in its own process.
+        inline = workers == 1 and trial_timeout is None
+        executor = InlineExecutor() if inline else ProcessExecutor(workers)
     elif not isinstance(executor, Executor):
         raise fail("executor", owner, "a tunelab Executor or None", executor)
     elif n_jobs != 1:
@@ -72,8 +77,15 @@ def run_optimize(
             "parallelism. Drop n_jobs."
         )
 
+    if trial_timeout is not None and not executor.supports_trial_timeout:
+        raise InvalidParameterError(
+            f"{type(executor).__name__} cannot stop a running trial, so 'trial_timeout' is not "
+            "supported with it. Use n_jobs (worker processes) or drop trial_timeout."
+        )
     study._stop_flag = False
-    executor.start(objective)  # before any thread exists: worker processes may be forked
+    executor.start(
+        objective, trial_timeout
+    )  # before any thread exists: worker processes may be forked
     progress = ProgressBar(show_progress_bar, n_trials, timeout, study)
     began = time.monotonic()
     deadline = None if timeout is None else began + timeout
@@ -93,14 +105,15 @@ def run_optimize(
                     study.stop()
                     break
                 started += 1
+                reused = study._finish_if_duplicate(trial)
+                if reused is not None:
+                    _after_trial(study, reused, progress, callbacks, began)
+                    continue
                 executor.submit(trial)
             if not executor.running():
                 break
             for outcome in executor.wait(timeout=None):
-                frozen = _record(study, outcome)
-                progress.update(frozen, time.monotonic() - began)
-                for cb in callbacks:
-                    cb(study, frozen)
+                _after_trial(study, _record(study, outcome), progress, callbacks, began)
                 if outcome.error is not None and not _is_caught(outcome.error, caught):
                     error = outcome.error
             if error is not None:
@@ -114,8 +127,20 @@ def run_optimize(
         progress.close()
 
 
+def _after_trial(
+    study: Study,
+    frozen: FrozenTrial,
+    progress: ProgressBar,
+    callbacks: Sequence[Callback],
+    began: float,
+) -> None:
+    progress.update(frozen, time.monotonic() - began)
+    for cb in callbacks:
+        cb(study, frozen)
+
+
 def _is_caught(error: BaseException, caught: tuple[type[BaseException], ...]) -> bool:
-    return isinstance(error, WorkerLostError) or isinstance(error, caught)
+    return isinstance(error, (WorkerLostError, TrialTimeoutError)) or isinstance(error, caught)
 
 
 def _abandon(study: Study, executor: Executor, reason: str) -> None:

@@ -32,6 +32,8 @@ ObjectiveFunc = Callable[[Trial], float | Sequence[float]]
 Callback = Callable[["Study", FrozenTrial], None]
 
 SAMPLER_ATTR = "sampler"
+SKIP_DUPLICATES_ATTR = "skip_duplicates"
+DUPLICATE_OF_ATTR = "duplicate_of"
 
 
 def _parse_directions(
@@ -78,6 +80,11 @@ class Study:
         self._space: dict[str, Distribution] | None = None
         self._known_distributions: dict[str, Distribution] = {}
         self._known_seen: set[int] = set()
+        self._skip_duplicates = bool(
+            storage.get_study_attrs(self._study_id, system=True).get(SKIP_DUPLICATES_ATTR, False)
+        )
+        self._done_by_params: dict[tuple[tuple[str, str], ...], FrozenTrial] = {}
+        self._done_seen: set[int] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -208,6 +215,34 @@ class Study:
 
     def _set_trial_system_attr(self, trial: FrozenTrial, key: str, value: Any) -> None:
         self._set_trial_attr(trial, key, value, system=True)
+
+    def _params_key(self, params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted((name, repr(value)) for name, value in params.items()))
+
+    def _finish_if_duplicate(self, trial: Trial) -> FrozenTrial | None:
+        """With ``skip_duplicates``, a trial whose sampled configuration equals a completed
+        trial's is finished at once with that trial's values instead of being run again.
+
+        Only configurations the sampler draws jointly can be recognised before the objective
+        runs, so conditional parameters first seen in the objective are never skipped."""
+        if not self._skip_duplicates:
+            return None
+        space = {n: d for n, d in self._intersection_search_space().items() if not d.is_single()}
+        if not space:
+            return None
+        joint = trial._predraw(space)
+        for t in self.get_trials((TrialState.COMPLETE,)):
+            if t.trial_id not in self._done_seen:
+                self._done_seen.add(t.trial_id)
+                varying = {n: v for n, v in t.params.items() if not t.distributions[n].is_single()}
+                self._done_by_params.setdefault(self._params_key(varying), t)
+        match = self._done_by_params.get(self._params_key(joint))
+        if match is None:
+            return None
+        for name, distribution in match.distributions.items():
+            trial.suggest(name, distribution)
+        self._set_trial_system_attr(trial._frozen, DUPLICATE_OF_ATTR, match.number)
+        return self.tell(trial, match.values)
 
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
@@ -366,12 +401,15 @@ class Study:
         show_progress_bar: bool = False,
         *,
         executor: Executor | None = None,
+        trial_timeout: float | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran, ``timeout`` seconds passed,
         the sampler ran out (a finished grid) or ``stop()`` was called.
 
         ``n_jobs > 1`` runs trials in that many worker processes (real CPU parallelism; the
-        objective must be picklable); ``-1`` uses every core.
+        objective must be picklable); ``-1`` uses every core. ``trial_timeout`` (seconds) stops a
+        trial that runs longer and marks it FAIL with that reason; it runs trials in worker
+        processes even with ``n_jobs=1``, since only a process can be stopped reliably.
         """
         from ._optimize import run_optimize
 
@@ -385,6 +423,7 @@ class Study:
             catch=catch,
             show_progress_bar=show_progress_bar,
             executor=executor,
+            trial_timeout=trial_timeout,
         )
 
     # -- reporting -----------------------------------------------------------------------------
@@ -442,10 +481,13 @@ def create_study(
     seed: int | None = None,
     *,
     directions: Sequence[str | StudyDirection] | None = None,
+    skip_duplicates: bool = False,
 ) -> Study:
     """Create a study (or, with ``load_if_exists=True``, continue one with the same name).
 
     ``seed`` seeds the default sampler; pass a seed to your own sampler instead of here.
+    ``skip_duplicates=True`` makes optimize() reuse the value of a completed trial with the same
+    parameters instead of evaluating them again (the reused trial records ``duplicate_of``).
     """
     owner = "create_study"
     parsed = _parse_directions(direction, directions, owner)
@@ -465,8 +507,12 @@ def create_study(
     name = study_name or f"study-{uuid.uuid4().hex[:12]}"
     from .exceptions import DuplicatedStudyError
 
+    if not isinstance(skip_duplicates, bool):
+        raise fail("skip_duplicates", owner, "True or False", skip_duplicates)
     try:
-        backend.create_study(name, parsed)
+        study_id = backend.create_study(name, parsed)
+        if skip_duplicates:
+            backend.set_study_attr(study_id, SKIP_DUPLICATES_ATTR, True, system=True)
     except DuplicatedStudyError:
         if not load_if_exists:
             raise

@@ -147,6 +147,18 @@ class Trial:
         validate_space(space, "Trial.suggest_space")
         return sample_space(self, space)
 
+    def _predraw(self, space: Mapping[str, Distribution]) -> dict[str, Any]:
+        """Draw ``space`` now, before the objective asks, so the configuration is known upfront;
+        later ``suggest`` calls return these values."""
+        joint = self._joint_sample()
+        for name, distribution in space.items():
+            if self._joint_space.get(name) != distribution:
+                joint[name] = self.study.sampler.sample_one(
+                    self.study, self._frozen, name, distribution
+                )
+                self._joint_space[name] = distribution
+        return {name: joint[name] for name in space}
+
     def report(self, value: float, step: int) -> None:
         """Record an intermediate objective value at ``step`` (an epoch, a fold, a round)."""
         if not is_real(value):

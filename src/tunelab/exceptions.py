@@ -15,6 +15,7 @@ __all__ = [
     "ObjectiveNotPicklableError",
     "GridExhausted",
     "WorkerLostError",
+    "TrialTimeoutError",
 ]
 
 
@@ -71,3 +72,7 @@ class GridExhausted(TunelabError):  # noqa: N818 - a signal, not a failure
 
 class WorkerLostError(TunelabError, RuntimeError):
     """A worker died in the middle of a trial; the trial fails with this reason, the study goes on."""
+
+
+class TrialTimeoutError(TunelabError, TimeoutError):
+    """A trial ran longer than ``trial_timeout``; it was stopped and marked FAIL."""

@@ -51,9 +51,14 @@ def describe_error(exc: BaseException) -> str:
 class Executor(abc.ABC):
     """Runs trials. ``submit`` may run the trial at once (inline) or hand it to a worker."""
 
+    #: True when the executor can stop a trial that overruns ``trial_timeout``.
+    supports_trial_timeout: bool = False
+
     @abc.abstractmethod
-    def start(self, objective: Callable[[Any], Any]) -> None:
-        """Prepare workers for ``objective``; raise a clear error if it cannot be shipped."""
+    def start(self, objective: Callable[[Any], Any], trial_timeout: float | None = None) -> None:
+        """Prepare workers for ``objective``; raise a clear error if it cannot be shipped.
+        With ``trial_timeout``, a trial running longer is stopped and ends as a
+        :class:`~tunelab.exceptions.TrialTimeoutError` outcome."""
 
     @abc.abstractmethod
     def free_slots(self) -> int:

@@ -17,7 +17,9 @@ class InlineExecutor(Executor):
         self._current: Trial | None = None
         self._done: list[Outcome] = []
 
-    def start(self, objective: Callable[[Any], Any]) -> None:
+    def start(self, objective: Callable[[Any], Any], trial_timeout: float | None = None) -> None:
+        if trial_timeout is not None:
+            raise ValueError("InlineExecutor cannot stop a running trial; use ProcessExecutor.")
         self._objective = objective
 
     def free_slots(self) -> int:

@@ -19,7 +19,12 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from .._validation import is_int
-from ..exceptions import InvalidParameterError, ObjectiveNotPicklableError, WorkerLostError
+from ..exceptions import (
+    InvalidParameterError,
+    ObjectiveNotPicklableError,
+    TrialTimeoutError,
+    WorkerLostError,
+)
 from ._base import Executor, Outcome, describe_error, run_objective
 from ._remote_trial import RemoteTrial, serve_call
 
@@ -85,6 +90,8 @@ class _Worker:
 
 
 class ProcessExecutor(Executor):
+    supports_trial_timeout = True
+
     """``n_workers`` local processes. ``start_method`` defaults to fork where the platform has it
     (fast start, no re-import of ``__main__``), else spawn."""
 
@@ -103,8 +110,10 @@ class ProcessExecutor(Executor):
         self._context = mp.get_context(start_method)
         self._payload = b""
         self._workers: list[_Worker] = []
+        self._trial_timeout: float | None = None
 
-    def start(self, objective: Callable[[Any], Any]) -> None:
+    def start(self, objective: Callable[[Any], Any], trial_timeout: float | None = None) -> None:
+        self._trial_timeout = trial_timeout
         self._payload = _ship(objective)
         self._workers = [_Worker(self._context, self._payload) for _ in range(self.n_workers)]
 
@@ -124,16 +133,22 @@ class ProcessExecutor(Executor):
         deadline = None if timeout is None else time.monotonic() + timeout
         outcomes: list[Outcome] = []
         while not outcomes:
+            outcomes.extend(self._stop_overrunning())
             busy = [w for w in self._workers if w.trial is not None]
-            if not busy:
+            if not busy or outcomes:
                 return outcomes
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self._trial_timeout is not None:
+                # Wake up when the oldest running trial reaches its limit.
+                oldest = min(w.started_at for w in busy)
+                until_limit = max(0.0, oldest + self._trial_timeout - time.monotonic()) + 0.01
+                remaining = until_limit if remaining is None else min(remaining, until_limit)
             handles: dict[Any, _Worker] = {}
             for w in busy:
                 handles[w.conn] = w
                 handles[w.process.sentinel] = w
             ready = wait(list(handles), remaining)
-            if not ready:
+            if not ready and deadline is not None and time.monotonic() >= deadline:
                 return outcomes
             for handle in ready:
                 worker = handles[handle]
@@ -143,6 +158,22 @@ class ProcessExecutor(Executor):
                 if outcome is not None:
                     outcomes.append(outcome)
         return outcomes
+
+    def _stop_overrunning(self) -> list[Outcome]:
+        if self._trial_timeout is None:
+            return []
+        stopped = []
+        now = time.monotonic()
+        for worker in self._workers:
+            trial = worker.trial
+            if trial is None or now - worker.started_at < self._trial_timeout:
+                continue
+            worker.process.kill()
+            text = (
+                f"trial timed out after {self._trial_timeout:g} s (trial_timeout) and was stopped"
+            )
+            stopped.append(self._replace(worker, TrialTimeoutError(text), text))
+        return stopped
 
     def _serve(self, worker: _Worker, conn_ready: bool) -> Outcome | None:
         trial = worker.trial
@@ -166,16 +197,20 @@ class ProcessExecutor(Executor):
         return Outcome(trial, kind, values, error, text, tb)
 
     def _lost(self, worker: _Worker) -> Outcome:
-        trial = worker.trial
-        assert trial is not None
         worker.process.join(timeout=1)
         code = worker.process.exitcode
         text = f"worker lost: process {worker.process.pid} exited with code {code} during the trial"
-        index = self._workers.index(worker)
+        return self._replace(worker, WorkerLostError(text), text)
+
+    def _replace(self, worker: _Worker, error: BaseException, text: str) -> Outcome:
+        """End ``worker``'s trial with ``error`` and start a fresh worker in its place."""
+        trial = worker.trial
+        assert trial is not None
         worker.trial = None  # its pipe and sentinel may both be ready: handle the loss once
+        worker.process.join(timeout=5)
         worker.conn.close()
-        self._workers[index] = _Worker(self._context, self._payload)
-        return Outcome(trial, "error", None, WorkerLostError(text), text, None)
+        self._workers[self._workers.index(worker)] = _Worker(self._context, self._payload)
+        return Outcome(trial, "error", None, error, text, None)
 
     def shutdown(self, *, cancel: bool) -> None:
         for w in self._workers:
