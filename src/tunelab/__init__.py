@@ -18,8 +18,19 @@ from .exceptions import TrialPruned as TrialPruned
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # Executors load on first use so that `import tunelab` pulls in no multiprocessing or dask.
+    if name in ("DaskExecutor", "ProcessExecutor"):
+        from . import execution
+
+        return getattr(execution, name)
+    raise AttributeError(f"module 'tunelab' has no attribute {name!r}")
+
 __all__ = [
     "Categorical",
+    "DaskExecutor",
+    "ProcessExecutor",
     "Distribution",
     "Float",
     "FrozenTrial",

@@ -282,5 +282,84 @@ def delete(study: str, storage: str, yes: bool) -> None:
     click.echo(f"deleted study {study!r}")
 
 
+def _import_objective(spec: str) -> Any:
+    import importlib
+
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise InvalidParameterError(
+            f"--objective must look like module:function (e.g. mypkg.train:objective), got {spec!r}."
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like `python -m`, find modules next to the user
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidParameterError(
+            f"--objective: cannot import {module_name!r} ({exc})."
+        ) from None
+    objective = getattr(module, attr, None)
+    if not callable(objective):
+        raise InvalidParameterError(f"--objective: {module_name!r} has no function {attr!r}.")
+    return objective
+
+
+@main.command()
+@storage_option
+@click.option("--study", "study_name", required=True, help="Name of the study to work on.")
+@click.option("--objective", required=True, help="The objective as module:function.")
+@click.option(
+    "--n-trials", type=click.IntRange(min=1), default=None, help="Trials this worker runs."
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds."
+)
+@click.option(
+    "--sampler",
+    type=click.Choice(["auto", "random", "qmc", "tpe", "gp", "cmaes"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None)
+@click.option(
+    "--create", is_flag=True, help="Create the study if it does not exist (direction minimize)."
+)
+@_friendly
+def worker(
+    storage: str,
+    study_name: str,
+    objective: str,
+    n_trials: int | None,
+    timeout: float | None,
+    sampler: str,
+    seed: int | None,
+    create: bool,
+) -> None:
+    """Join STUDY in a shared storage and run trials (start as many workers as you like)."""
+    from ._study import create_study, load_study
+    from .samplers._registry import sampler_from_name
+
+    func = _import_objective(objective)
+    chosen = sampler_from_name(sampler, seed)
+    if create:
+        study = create_study(
+            study_name=study_name,
+            storage=storage,
+            sampler=chosen,
+            seed=seed if chosen is None else None,
+            load_if_exists=True,
+        )
+    else:
+        study = load_study(
+            study_name=study_name,
+            storage=storage,
+            sampler=chosen,
+            seed=seed if chosen is None else None,
+        )
+    before = len(study.trials)
+    study.optimize(func, n_trials=n_trials, timeout=timeout)
+    click.echo(f"worker {os.getpid()} ran {len(study.trials) - before} trial(s) on {study_name!r}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

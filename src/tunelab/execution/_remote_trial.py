@@ -20,6 +20,8 @@ from .._space import (
     validate_space,
 )
 from .._trial import _named
+from .._validation import is_int, is_real
+from ..exceptions import InvalidParameterError
 
 # The only Trial methods a worker may invoke on the driver.
 REMOTE_METHODS = frozenset(
@@ -37,6 +39,7 @@ class RemoteTrial:
         params: dict[str, Any],
         user_attrs: dict[str, Any],
         datetime_start: datetime | None,
+        prefetched: dict[str, tuple[Distribution, Any]] | None = None,
     ) -> None:
         self._call = call
         self.number = number
@@ -44,6 +47,10 @@ class RemoteTrial:
         self._user_attrs = dict(user_attrs)
         self._intermediate: dict[int, float] = {}
         self.datetime_start = datetime_start
+        # Values the driver drew before dispatch: answered here without a round trip, and
+        # reported back with the result so the driver stores them.
+        self._prefetched = dict(prefetched or {})
+        self.used_prefetched: dict[str, Distribution] = {}
 
     @property
     def params(self) -> dict[str, Any]:
@@ -73,6 +80,13 @@ class RemoteTrial:
         return self.suggest(name, _named(name, lambda: Categorical(choices)))
 
     def suggest(self, name: str, distribution: Distribution) -> Any:
+        if name in self._params:
+            return self._params[name]
+        ahead = self._prefetched.get(name)
+        if ahead is not None and ahead[0] == distribution:
+            self.used_prefetched[name] = distribution
+            self._params[name] = ahead[1]
+            return ahead[1]
         value = self._call("suggest", (name, distribution))
         self._params[name] = value
         return value
@@ -83,6 +97,16 @@ class RemoteTrial:
         return sample_space(self, space)
 
     def report(self, value: float, step: int) -> None:
+        # Checked here too, because some executors send reports without waiting for an answer.
+        if not is_real(value):
+            raise InvalidParameterError(
+                f"The 'value' parameter of Trial.report must be a number. Got {value!r} instead."
+            )
+        if not is_int(step) or step < 0:
+            raise InvalidParameterError(
+                "The 'step' parameter of Trial.report must be a non-negative int. "
+                f"Got {step!r} instead."
+            )
         self._call("report", (value, step))
         self._intermediate[int(step)] = float(value)
 

@@ -1,0 +1,312 @@
+"""Run trials on a Dask cluster: the same optimize loop, define-by-run objectives unchanged.
+
+Dask schedules the trials, moves them between machines and re-runs a trial whose worker died.
+The driver keeps the study: before dispatch it draws the parameters every earlier trial shared
+(sent with the task and answered on the worker without a round trip); parameters first seen on
+the worker, ``should_prune`` and user attributes are requests over a ``distributed.Queue`` that
+the driver answers in ``wait``; reports are sent without waiting.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._validation import is_int
+from ..exceptions import InvalidParameterError, TrialTimeoutError, WorkerLostError
+from ._base import Executor, Outcome, describe_error, run_objective
+from ._process import _ship
+from ._remote_trial import RemoteTrial, serve_call
+
+if TYPE_CHECKING:
+    from .._trial import Trial
+
+_POLL_SECONDS = 0.01
+
+
+def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
+    """Raise TrialTimeoutError in the task's thread once ``seconds`` pass (at its next bytecode;
+    a long C call finishes first). Dask cannot kill a running task, so this is how it stops."""
+
+    def fire() -> None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread_id), ctypes.py_object(TrialTimeoutError)
+        )
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _run_trial_on_worker(
+    payload: bytes,
+    number: int,
+    attempt: int,
+    params: dict[str, Any],
+    user_attrs: dict[str, Any],
+    start: Any,
+    prefetched: dict[str, Any],
+    queue_prefix: str,
+    trial_timeout: float | None,
+) -> tuple[Any, ...]:
+    import pickle
+
+    from distributed import Queue
+
+    objective = pickle.loads(payload)
+    requests = Queue(f"{queue_prefix}-requests")
+    replies = Queue(f"{queue_prefix}-reply-{number}-{attempt}")
+
+    def call(method: str, args: tuple[Any, ...]) -> Any:
+        requests.put((number, attempt, method, args))
+        if method == "report":
+            return None
+        status, result = replies.get()
+        if status == "error":
+            raise result
+        return result
+
+    trial = RemoteTrial(call, number, params, user_attrs, start, prefetched)
+    timer = (
+        None if trial_timeout is None else _interrupt_after(trial_timeout, threading.get_ident())
+    )
+    try:
+        kind, values, error, tb = run_objective(objective, trial)
+    finally:
+        if timer is not None:
+            timer.cancel()
+    text = describe_error(error) if error is not None else None
+    try:
+        pickle.dumps(error)
+    except Exception:
+        error = None
+    return kind, values, error, text, tb, trial.used_prefetched
+
+
+@dataclass
+class _Running:
+    trial: Trial
+    future: Any
+    started_at: float
+    attempt: int
+
+
+class DaskExecutor(Executor):
+    """Trials as Dask tasks. ``DaskExecutor(client)`` or ``DaskExecutor("tcp://scheduler:8786")``;
+    with neither, a local cluster is started for the run.
+
+    ``max_retries``: how often a trial whose worker died is submitted again (on top of Dask's own
+    ``distributed.scheduler.allowed-failures`` re-runs) before it is marked FAIL "worker lost".
+    ``n_parallel``: trials in flight at once (default: the cluster's worker threads).
+    """
+
+    supports_trial_timeout = True
+
+    def __init__(
+        self,
+        client_or_address: Any = None,
+        *,
+        max_retries: int = 2,
+        n_parallel: int | None = None,
+    ) -> None:
+        if not is_int(max_retries) or max_retries < 0:
+            raise InvalidParameterError(
+                "The 'max_retries' parameter of DaskExecutor must be a non-negative int. "
+                f"Got {max_retries!r} instead."
+            )
+        if n_parallel is not None and (not is_int(n_parallel) or n_parallel < 1):
+            raise InvalidParameterError(
+                "The 'n_parallel' parameter of DaskExecutor must be a positive int or None. "
+                f"Got {n_parallel!r} instead."
+            )
+        self.client_or_address = client_or_address
+        self.max_retries = int(max_retries)
+        self.n_parallel = n_parallel
+        self._client: Any = None
+        self._owns_client = False
+        self._running: dict[int, _Running] = {}
+
+    def start(self, objective: Callable[[Any], Any], trial_timeout: float | None = None) -> None:
+        try:
+            from distributed import Client, Queue
+        except ImportError:
+            raise ImportError(
+                "DaskExecutor needs dask.distributed: pip install 'tunelab[dask]'"
+            ) from None
+        payload = _ship(objective)
+        if isinstance(self.client_or_address, Client):
+            self._client = self.client_or_address
+        else:
+            self._client = (
+                Client(self.client_or_address, dashboard_address=None)
+                if (self.client_or_address is None)
+                else Client(self.client_or_address)
+            )
+            self._owns_client = True
+        # Sent inside each task rather than scattered once: scattered data dies with the workers
+        # holding it, and a crashed worker must not take every later trial down with it.
+        self._payload = payload
+        self._prefix = f"tunelab-{uuid.uuid4().hex[:12]}"
+        self._requests = Queue(f"{self._prefix}-requests", client=self._client)
+        self._reply_queues: dict[tuple[int, int], Any] = {}
+        self._trial_timeout = trial_timeout
+        self._running = {}
+
+    def _capacity(self) -> int:
+        if self.n_parallel is not None:
+            return self.n_parallel
+        workers = self._client.scheduler_info().get("workers", {})
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+
+    def free_slots(self) -> int:
+        return max(0, self._capacity() - len(self._running))
+
+    def submit(self, trial: Trial) -> None:
+        self._dispatch(trial, attempt=0)
+
+    def _dispatch(self, trial: Trial, attempt: int) -> None:
+        study = trial.study
+        space = {n: d for n, d in study._intersection_search_space().items() if not d.is_single()}
+        drawn = trial._predraw(space) if space else {}
+        prefetched = {name: (space[name], value) for name, value in drawn.items()}
+        future = self._client.submit(
+            _run_trial_on_worker,
+            self._payload,
+            trial.number,
+            attempt,
+            trial.params,
+            trial.user_attrs,
+            trial.datetime_start,
+            prefetched,
+            self._prefix,
+            self._trial_timeout,
+            key=f"{self._prefix}-trial-{trial.number}-{attempt}",
+            pure=False,
+        )
+        self._running[trial.number] = _Running(trial, future, time.monotonic(), attempt)
+
+    def running(self) -> list[Trial]:
+        return [r.trial for r in self._running.values()]
+
+    def _reply_queue(self, number: int, attempt: int) -> Any:
+        from distributed import Queue
+
+        key = (number, attempt)
+        if key not in self._reply_queues:
+            self._reply_queues[key] = Queue(
+                f"{self._prefix}-reply-{number}-{attempt}", client=self._client
+            )
+        return self._reply_queues[key]
+
+    def _serve_requests(self) -> None:
+        requests = self._requests.get(batch=True)
+        for number, attempt, method, args in requests:
+            entry = self._running.get(number)
+            if entry is None or entry.attempt != attempt:
+                continue  # a request from an abandoned attempt
+            answer = serve_call(entry.trial, method, args)
+            if method != "report":
+                self._reply_queue(number, attempt).put(answer)
+
+    def wait(self, timeout: float | None) -> list[Outcome]:
+        from distributed import wait as dask_wait
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._running:
+            self._serve_requests()
+            outcomes = self._collect_finished()
+            outcomes.extend(self._stop_overrunning())
+            if outcomes:
+                return outcomes
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+            futures = [r.future for r in self._running.values()]
+            try:
+                dask_wait(futures, timeout=_POLL_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                pass  # nothing finished: go back to serving the workers' requests
+        return []
+
+    def _collect_finished(self) -> list[Outcome]:
+        outcomes = []
+        for number, entry in list(self._running.items()):
+            if not entry.future.done():
+                continue
+            self._serve_requests()  # answer what the task sent before it ended
+            del self._running[number]
+            self._reply_queues.pop((number, entry.attempt), None)
+            trial = entry.trial
+            try:
+                kind, values, error, text, tb, used = entry.future.result()
+            except Exception as exc:
+                if _is_worker_loss(exc):
+                    if entry.attempt < self.max_retries:
+                        self._dispatch(trial, entry.attempt + 1)
+                        continue
+                    text = (
+                        f"worker lost: {describe_error(exc)} (after {entry.attempt + 1} attempts)"
+                    )
+                    outcomes.append(Outcome(trial, "error", None, WorkerLostError(text), text))
+                    continue
+                outcomes.append(Outcome(trial, "error", None, exc, describe_error(exc)))
+                continue
+            for name, distribution in used.items():
+                trial.suggest(name, distribution)
+            if kind == "error" and error is None:
+                error = RuntimeError(text)
+            if isinstance(error, TrialTimeoutError):
+                text = self._timeout_text()
+            if error is not None and tb and not isinstance(error, TrialTimeoutError):
+                error.add_note(f"Traceback on the Dask worker:\n{tb}")
+            outcomes.append(Outcome(trial, kind, values, error, text, tb))
+        return outcomes
+
+    def _timeout_text(self) -> str:
+        return f"trial timed out after {self._trial_timeout:g} s (trial_timeout) and was stopped"
+
+    def _stop_overrunning(self) -> list[Outcome]:
+        if self._trial_timeout is None:
+            return []
+        # The task interrupts itself at the limit; this is the backstop for a task stuck in C
+        # code or queued behind others: the driver stops waiting and discards its result.
+        grace = max(1.0, 0.5 * self._trial_timeout)
+        outcomes = []
+        now = time.monotonic()
+        for number, entry in list(self._running.items()):
+            if now - entry.started_at < self._trial_timeout + grace:
+                continue
+            entry.future.cancel()
+            del self._running[number]
+            text = self._timeout_text()
+            outcomes.append(Outcome(entry.trial, "error", None, TrialTimeoutError(text), text))
+        return outcomes
+
+    def shutdown(self, *, cancel: bool) -> None:
+        if self._client is None:
+            return
+        for entry in self._running.values():
+            entry.future.cancel()
+        self._running = {}
+        if self._owns_client:
+            cluster = getattr(self._client, "cluster", None)
+            self._client.close()
+            if cluster is not None:
+                cluster.close()
+        self._client = None
+
+
+def _is_worker_loss(exc: BaseException) -> bool:
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover - dask always has it
+        return False
+    return isinstance(exc, KilledWorker) or type(exc).__name__ in (
+        "KilledWorker",
+        "CommClosedError",
+    )

@@ -1,0 +1,139 @@
+import os
+import time
+
+import pytest
+
+import tunelab as tl
+
+distributed = pytest.importorskip("distributed", reason="Dask tests need 'tunelab[dask]'")
+
+
+@pytest.fixture(scope="module")
+def client():
+    import dask
+
+    # Worker deaths go straight to tunelab's own retry logic, so the tests stay short.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+        yield client
+        client.close()
+        cluster.close()
+
+
+def conditional(trial):
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    x = trial.suggest_float("x", -3, 3)
+    if kind == "a":
+        x += trial.suggest_int("depth", 1, 4)
+    trial.report(x, 0)
+    return x * x
+
+
+def test_define_by_run_objective_finishes_on_workers(client):
+    study = tl.create_study(seed=0)
+    study.optimize(conditional, n_trials=12, executor=tl.DaskExecutor(client))
+    trials = study.trials
+    assert len(trials) == 12 and all(t.state == tl.TrialState.COMPLETE for t in trials)
+    for t in trials:
+        assert ("depth" in t.params) == (t.params["kind"] == "a")
+        assert t.intermediate_values and t.value == pytest.approx(t.intermediate_values[0] ** 2)
+
+
+def test_pending_trials_are_visible_to_the_sampler(client):
+    seen = []
+
+    class Spy(tl.samplers.RandomSampler):
+        def sample_one(self, study, trial, name, distribution):
+            seen.append(len(study.get_trials((tl.TrialState.RUNNING,))))
+            return super().sample_one(study, trial, name, distribution)
+
+    def slow(trial):
+        time.sleep(0.2)
+        return trial.suggest_float("y", 0, 1)
+
+    study = tl.create_study(sampler=Spy(seed=1))
+    study.optimize(slow, n_trials=6, executor=tl.DaskExecutor(client))
+    assert max(seen) == 2
+
+
+def test_worker_killed_once_reruns_the_trial(client, tmp_path):
+    marker = tmp_path / "killed"
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 2 and not marker.exists():
+            marker.write_text("x")
+            os._exit(1)  # the worker process dies mid-trial
+        return x
+
+    study = tl.create_study(seed=2)
+    study.optimize(obj, n_trials=6, executor=tl.DaskExecutor(client, max_retries=2))
+    trials = study.trials
+    assert marker.exists()
+    assert len(trials) == 6 and all(t.state == tl.TrialState.COMPLETE for t in trials)
+
+
+def test_worker_always_killed_fails_the_trial_and_the_study_finishes(client):
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            os._exit(1)
+        return x
+
+    study = tl.create_study(seed=3)
+    study.optimize(obj, n_trials=4, executor=tl.DaskExecutor(client, max_retries=1))
+    trials = study.trials
+    assert len(trials) == 4
+    assert trials[1].state == tl.TrialState.FAIL and trials[1].fail_reason.startswith("worker lost")
+    assert sum(t.state == tl.TrialState.COMPLETE for t in trials) == 3
+
+
+def test_trial_timeout_on_dask(client):
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 0:
+            for _ in range(400):
+                time.sleep(0.05)
+        return x
+
+    study = tl.create_study(seed=4)
+    started = time.monotonic()
+    study.optimize(obj, n_trials=3, executor=tl.DaskExecutor(client), trial_timeout=1.0)
+    assert time.monotonic() - started < 15
+    assert study.trials[0].state == tl.TrialState.FAIL
+    assert "timed out after 1 s" in study.trials[0].fail_reason
+
+
+def test_errors_and_pruning_on_dask(client):
+    class PruneAbove(tl.pruners.BasePruner):
+        def prune(self, study, trial):
+            return trial.intermediate_values.get(0, 0.0) > 0.5
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.report(x, 0)
+        if trial.should_prune():
+            raise tl.TrialPruned()
+        return x
+
+    study = tl.create_study(seed=5, pruner=PruneAbove())
+    study.optimize(obj, n_trials=8, executor=tl.DaskExecutor(client))
+    for t in study.trials:
+        expected = tl.TrialState.PRUNED if t.params["x"] > 0.5 else tl.TrialState.COMPLETE
+        assert t.state == expected
+
+    def broken(trial):
+        raise ValueError("remote failure")
+
+    with pytest.raises(ValueError, match="remote failure"):
+        tl.create_study().optimize(broken, n_trials=2, executor=tl.DaskExecutor(client))
+
+
+def test_executor_argument_checks():
+    with pytest.raises(tl.InvalidParameterError, match="'max_retries' parameter of DaskExecutor"):
+        tl.DaskExecutor(max_retries=-1)
+    with pytest.raises(tl.InvalidParameterError, match="both 'n_jobs' and 'executor'"):
+        tl.create_study().optimize(conditional, n_trials=1, n_jobs=2, executor=tl.DaskExecutor())
