@@ -2,6 +2,7 @@
 
 A sampler decides the parameters of a new trial. For each trial the study calls, in order:
 
+0. ``plan(study, n_trials, n_workers)`` when ``optimize`` starts (not for ask/tell users).
 1. ``has_more(study)`` before the trial exists: False ends the study (a finished grid).
 2. ``before_trial(study, trial)`` once the trial has its number.
 3. On the first ``suggest_*`` call: ``infer_search_space(study, trial)`` gives the parameters
@@ -50,6 +51,9 @@ class BaseSampler(abc.ABC):
         self, study: Study, trial: FrozenTrial, name: str, distribution: Distribution
     ) -> Any:
         """Return one value of ``distribution`` for parameter ``name``."""
+
+    def plan(self, study: Study, n_trials: int | None, n_workers: int) -> None:
+        """Called when optimize() starts, with its budget (None: open-ended) and parallelism."""
 
     def has_more(self, study: Study) -> bool:
         """False when the sampler has nothing left to propose (it stops the study)."""

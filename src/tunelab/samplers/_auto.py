@@ -1,0 +1,150 @@
+"""The default sampler: picks a strategy per trial from the space, the budget, the number of
+objectives and how much has been learned so far, and says why."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._frozen import TrialState
+from .._space import Categorical, Distribution
+from .._validation import seed_or_none
+from ._base import BaseSampler, fresh_seed
+
+if TYPE_CHECKING:
+    from .._frozen import FrozenTrial
+    from .._study import Study
+
+CHOICE_ATTR = "auto_sampler"
+REASON_ATTR = "auto_reason"
+
+# A Gaussian process is the stronger model on small numeric spaces, but its cost grows with the
+# number of trials and it has no natural handling of conditional parameters; TPE scales and
+# models conditional and categorical spaces well.
+_GP_MAX_DIMENSIONS = 16
+_GP_MAX_TRIALS = 250
+_GP_MAX_CATEGORICAL_SHARE = 0.5
+
+
+def _load(name: str) -> type[BaseSampler] | None:
+    module = {
+        "TPESampler": "._tpe",
+        "GPSampler": "._gp",
+        "QMCSampler": "._qmc",
+        "RandomSampler": "._random",
+    }[name]
+    try:
+        return getattr(importlib.import_module(module, __package__), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+class AutoSampler(BaseSampler):
+    """Chooses, for every trial, between quasi-random search (the first trials), a Gaussian
+    process (small numeric spaces, modest budgets) and TPE (conditional, categorical-heavy or
+    high-dimensional spaces, long runs, several objectives). Each trial records the choice in its
+    system attribute ``auto_sampler``; ``describe()`` explains the latest one in a sentence."""
+
+    def __init__(self, seed: int | None = None, n_startup_trials: int = 10) -> None:
+        self.seed = seed_or_none(seed, "seed", "AutoSampler")
+        if (
+            isinstance(n_startup_trials, bool)
+            or not isinstance(n_startup_trials, int)
+            or n_startup_trials < 0
+        ):
+            from .._validation import fail
+
+            raise fail("n_startup_trials", "AutoSampler", "a non-negative int", n_startup_trials)
+        self.n_startup_trials = n_startup_trials
+        self._seed = self.seed if self.seed is not None else fresh_seed()
+        self._delegates: dict[str, BaseSampler] = {}
+        self._budget: int | None = None
+        self._n_workers = 1
+        self._last_reason = "AutoSampler has not chosen yet: it starts with quasi-random search."
+
+    def plan(self, study: Study, n_trials: int | None, n_workers: int) -> None:
+        self._budget = n_trials
+        self._n_workers = n_workers
+
+    def _delegate(self, name: str) -> BaseSampler:
+        if name not in self._delegates:
+            cls = _load(name) or _load("RandomSampler")
+            assert cls is not None
+            offset = {"QMCSampler": 1, "GPSampler": 2, "TPESampler": 3}.get(name, 4)
+            self._delegates[name] = cls(seed=(self._seed + offset) % 2**32)
+        return self._delegates[name]
+
+    def _choose(self, study: Study) -> tuple[str, str]:
+        finished = study.get_trials((TrialState.COMPLETE, TrialState.PRUNED))
+        n_done = len(finished)
+        if n_done < self.n_startup_trials:
+            return "QMCSampler", (
+                f"trial {n_done + 1} of the first {self.n_startup_trials} uses quasi-random "
+                "(Sobol) search to cover the space before any model is fitted"
+            )
+        if len(study.directions) > 1:
+            return (
+                "TPESampler",
+                f"the study has {len(study.directions)} objectives, which TPE models",
+            )
+        union: dict[str, Distribution] = {}
+        for t in finished:
+            union.update(t.distributions)
+        shared = study._intersection_search_space()
+        varying = {n: d for n, d in union.items() if not d.is_single()}
+        n_cat = sum(isinstance(d, Categorical) for d in varying.values())
+        conditional = set(varying) - set(shared)
+        budget = self._budget
+        if _load("GPSampler") is None:
+            return "TPESampler", "no Gaussian-process sampler is available"
+        if conditional:
+            return "TPESampler", (
+                f"{len(conditional)} parameter(s) ({', '.join(sorted(conditional)[:3])}) appear only "
+                "in some trials, and TPE models conditional spaces"
+            )
+        if len(varying) > _GP_MAX_DIMENSIONS:
+            return (
+                "TPESampler",
+                f"the space has {len(varying)} dimensions, too many for a GP to model well",
+            )
+        if varying and n_cat / len(varying) > _GP_MAX_CATEGORICAL_SHARE:
+            return "TPESampler", f"{n_cat} of {len(varying)} parameters are categorical"
+        if n_done >= _GP_MAX_TRIALS or (budget is not None and budget > 4 * _GP_MAX_TRIALS):
+            return "TPESampler", (
+                f"the run is long ({n_done} trials done, budget {budget}), where TPE's cost per "
+                "trial stays flat"
+            )
+        return "GPSampler", (
+            f"the space has {len(varying)} parameter(s), none conditional"
+            + (f", {n_cat} categorical" if n_cat else "")
+            + ", and a Gaussian process makes the most of a modest budget"
+        )
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        name, reason = self._choose(study)
+        self._last_reason = f"AutoSampler chose {name} for trial {trial.number} because {reason}."
+        study._set_trial_system_attr(trial, CHOICE_ATTR, name)
+        self._delegate(name).before_trial(study, trial)
+
+    def _for(self, trial: FrozenTrial) -> BaseSampler:
+        return self._delegate(trial.system_attrs.get(CHOICE_ATTR, "QMCSampler"))
+
+    def infer_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, Distribution]:
+        return self._for(trial).infer_search_space(study, trial)
+
+    def sample_joint(
+        self, study: Study, trial: FrozenTrial, search_space: Mapping[str, Distribution]
+    ) -> dict[str, Any]:
+        return self._for(trial).sample_joint(study, trial, search_space)
+
+    def sample_one(
+        self, study: Study, trial: FrozenTrial, name: str, distribution: Distribution
+    ) -> Any:
+        return self._for(trial).sample_one(study, trial, name, distribution)
+
+    def after_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._for(trial).after_trial(study, trial)
+
+    def describe(self) -> str:
+        return self._last_reason
