@@ -109,3 +109,35 @@ def test_csv_target_missing(runner, tmp_path):
     )
     result = runner.invoke(main, ["tune", str(job), "--storage", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2 and "column 'y' is not in d.csv" in result.output
+
+
+def test_jsonl_export_import_round_trip_and_storage_upgrade(runner, tmp_path):
+    import math
+
+    import tunelab as tl
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    study = tl.create_study(study_name="s", storage=url)
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.report(float("nan"), 0)
+    study.tell(trial, float("inf"))
+    study.tell(study.ask(), state=tl.TrialState.FAIL, fail_reason="boom")
+    out = tmp_path / "s.jsonl"
+    assert (
+        runner.invoke(
+            main, ["export", "s", "--storage", url, "--format", "jsonl", "-o", str(out)]
+        ).exit_code
+        == 0
+    )
+    other = f"sqlite:///{tmp_path / 'b.db'}"
+    result = runner.invoke(main, ["import", str(out), "--storage", other, "--study-name", "copy"])
+    assert result.exit_code == 0, result.output
+    copied = tl.load_study(study_name="copy", storage=other).trials
+    assert copied[0].value == math.inf and math.isnan(copied[0].intermediate_values[0])
+    assert copied[1].state == tl.TrialState.FAIL and copied[1].fail_reason == "boom"
+    assert copied[0].params == study.trials[0].params
+    upgraded = runner.invoke(main, ["storage", "upgrade", url])
+    assert upgraded.exit_code == 0 and "already at schema version" in upgraded.output
+    missing = runner.invoke(main, ["import", str(tmp_path / "none.jsonl"), "--storage", other])
+    assert missing.exit_code == 2 and "no such file" in missing.output

@@ -32,5 +32,19 @@ def test_all_names_exist_and_are_public():
         "Study",
     } <= set(tunelab.__all__)
     public = {n for n in dir(tunelab) if not n.startswith("_")}
-    submodules = {"exceptions", "samplers", "pruners", "storage", "execution", "testing", "cli"}
+    submodules = {
+        "exceptions",
+        "samplers",
+        "pruners",
+        "storage",
+        "execution",
+        "testing",
+        "cli",
+        "sklearn",
+        "visualization",
+        "dashboard",
+        "importance",
+        "integration",
+        "automl",
+    }
     assert public - submodules <= set(tunelab.__all__)

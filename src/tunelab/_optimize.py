@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, TrialState
+from ._heartbeat import Heartbeat
 from ._progress import ProgressBar
 from ._validation import fail, is_int, positive_int_or_none, positive_number_or_none
 from .exceptions import GridExhausted, InvalidParameterError, TrialTimeoutError, WorkerLostError
@@ -83,9 +84,9 @@ def run_optimize(
             "supported with it. Use n_jobs (worker processes) or drop trial_timeout."
         )
     study._stop_flag = False
-    executor.start(
-        objective, trial_timeout
-    )  # before any thread exists: worker processes may be forked
+    # Before any thread exists (heartbeat, progress bar): worker processes may be forked.
+    executor.start(objective, trial_timeout)
+    heartbeat = Heartbeat(study._storage).start()
     progress = ProgressBar(show_progress_bar, n_trials, timeout, study)
     began = time.monotonic()
     deadline = None if timeout is None else began + timeout
@@ -105,15 +106,19 @@ def run_optimize(
                     study.stop()
                     break
                 started += 1
+                heartbeat.track(trial._frozen.trial_id)
                 reused = study._finish_if_duplicate(trial)
                 if reused is not None:
+                    heartbeat.untrack(trial._frozen.trial_id)
                     _after_trial(study, reused, progress, callbacks, began)
                     continue
                 executor.submit(trial)
             if not executor.running():
                 break
             for outcome in executor.wait(timeout=None):
-                _after_trial(study, _record(study, outcome), progress, callbacks, began)
+                frozen = _record(study, outcome)
+                heartbeat.untrack(outcome.trial._frozen.trial_id)
+                _after_trial(study, frozen, progress, callbacks, began)
                 if outcome.error is not None and not _is_caught(outcome.error, caught):
                     error = outcome.error
             if error is not None:
@@ -123,6 +128,7 @@ def run_optimize(
         _abandon(study, executor, "interrupted (KeyboardInterrupt)")
         raise
     finally:
+        heartbeat.stop()
         executor.shutdown(cancel=True)
         progress.close()
 

@@ -21,7 +21,7 @@ from .exceptions import (
 )
 from .pruners import BasePruner, NopPruner
 from .samplers import BaseSampler
-from .storage import BaseStorage, get_storage
+from .storage import RETRY_FAILED_ATTR, BaseStorage, get_storage
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -255,6 +255,8 @@ class Study:
         if not self.sampler.has_more(self):
             raise GridExhausted(f"{self.sampler!r} has nothing left to propose.")
         sampler_name = type(self.sampler).__name__
+        # Trials of dead workers go back to the queue before we look for queued ones.
+        self._storage.reap_stale_trials(self._study_id)
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             # One write creates the trial with its sampler tag (a write per trial saved on SQL).
@@ -356,6 +358,8 @@ class Study:
             raise fail("trial", "Study.tell", "a Trial, a FrozenTrial or a trial number", trial)
         for t in self.get_trials():
             if t.number == number:
+                if t.fail_reason and t.fail_reason.startswith("worker lost"):
+                    return t  # reaped: tell() warns instead of raising
                 if t.state.is_finished():
                     raise TrialAlreadyFinishedError(
                         f"Trial {number} is already finished ({t.state.name}); it cannot be told again."
@@ -482,10 +486,13 @@ def create_study(
     *,
     directions: Sequence[str | StudyDirection] | None = None,
     skip_duplicates: bool = False,
+    retry_failed: int = 0,
 ) -> Study:
     """Create a study (or, with ``load_if_exists=True``, continue one with the same name).
 
     ``seed`` seeds the default sampler; pass a seed to your own sampler instead of here.
+    ``retry_failed=N`` re-queues a trial whose worker was lost (its lease expired) with the same
+    parameters, up to N times (storages with leases: SQLite and PostgreSQL).
     ``skip_duplicates=True`` makes optimize() reuse the value of a completed trial with the same
     parameters instead of evaluating them again (the reused trial records ``duplicate_of``).
     """
@@ -509,10 +516,14 @@ def create_study(
 
     if not isinstance(skip_duplicates, bool):
         raise fail("skip_duplicates", owner, "True or False", skip_duplicates)
+    if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
+        raise fail("retry_failed", owner, "a non-negative int", retry_failed)
     try:
         study_id = backend.create_study(name, parsed)
         if skip_duplicates:
             backend.set_study_attr(study_id, SKIP_DUPLICATES_ATTR, True, system=True)
+        if retry_failed:
+            backend.set_study_attr(study_id, RETRY_FAILED_ATTR, retry_failed, system=True)
     except DuplicatedStudyError:
         if not load_if_exists:
             raise

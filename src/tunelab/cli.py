@@ -226,17 +226,30 @@ def _json_float(v: float) -> Any:
 @click.argument("study")
 @storage_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="jsonl: the whole study, exactly, for `tunelab import`.",
 )
 @click.option(
     "--out",
+    "-o",
     type=click.Path(dir_okay=False, writable=True),
     default=None,
     help="File to write (default: standard output).",
 )
 @_friendly
 def export(study: str, storage: str, fmt: str, out: str | None) -> None:
-    """Export the trials of STUDY as CSV or JSON."""
+    """Export the trials of STUDY as CSV, JSON, or JSON lines that `tunelab import` restores."""
+    if fmt == "jsonl":
+        from ._transfer import export_study
+
+        n = export_study(storage, study, out if out else sys.stdout)
+        if out:
+            click.echo(f"wrote {n} trials to {out}", err=True)
+        return
     loaded = _load(study, storage)
     if fmt == "csv":
         text = loaded.trials_dataframe().to_csv(index=False)
@@ -280,6 +293,42 @@ def delete(study: str, storage: str, yes: bool) -> None:
         _fail("not deleted", code=1)
     delete_study(study, storage)
     click.echo(f"deleted study {study!r}")
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@storage_option
+@click.option(
+    "--study-name", default=None, help="Name for the imported study (default: the exported name)."
+)
+@_friendly
+def import_(file: str, storage: str, study_name: str | None) -> None:
+    """Import a study exported with `tunelab export --format jsonl`."""
+    from ._transfer import import_study
+
+    if not os.path.exists(file):
+        _fail(f"{file}: no such file")
+    name = import_study(storage, file, study_name=study_name)
+    click.echo(f"imported study {name!r} into {storage}")
+
+
+@main.group(name="storage")
+def storage_group() -> None:
+    """Manage a storage's schema."""
+
+
+@storage_group.command(name="upgrade")
+@click.argument("url")
+@_friendly
+def storage_upgrade(url: str) -> None:
+    """Migrate the tunelab tables at URL to this version's schema."""
+    from .storage import upgrade_storage
+
+    old, new = upgrade_storage(url)
+    if old == new:
+        click.echo(f"{url} is already at schema version {new}")
+    else:
+        click.echo(f"upgraded {url} from schema version {old} to {new}")
 
 
 def _import_objective(spec: str) -> Any:

@@ -1,16 +1,30 @@
-import sqlalchemy as sa
+import math
+
 import pytest
+import sqlalchemy as sa
 
 import tunelab as tl
-from tunelab.exceptions import SchemaVersionError, StorageError
-from tunelab.storage import SQLStorage
+from tunelab.exceptions import SchemaVersionError, StaleTrialError, StorageError
+from tunelab.storage import SQLStorage, upgrade_storage
 from tunelab.testing import StorageContract
+from tunelab.testing._storages import FakeClock
+
+MIN = [tl.StudyDirection.MINIMIZE]
 
 
 class TestSQLiteStorage(StorageContract):
     @pytest.fixture
-    def storage(self, sqlite_url):
-        s = SQLStorage(sqlite_url)
+    def storage(self, sqlite_url, clock):
+        s = SQLStorage(sqlite_url, clock=clock)
+        yield s
+        s.close()
+
+
+@pytest.mark.postgres
+class TestPostgresStorage(StorageContract):
+    @pytest.fixture
+    def storage(self, pg_url, clock):
+        s = SQLStorage(pg_url, clock=clock)
         yield s
         s.close()
 
@@ -23,23 +37,75 @@ def test_schema_version_table_is_namespaced(sqlite_url):
     assert all(n.startswith("tunelab_") for n in names)
 
 
-def test_foreign_tables_do_not_collide(sqlite_url):
-    engine = sa.create_engine(sqlite_url)
+def test_foreign_tables_do_not_collide(any_url):
+    engine = sa.create_engine(any_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE studies (id INTEGER, other TEXT)")
         conn.exec_driver_sql("CREATE TABLE alembic_version (version_num TEXT)")
-    study = tl.create_study(study_name="s", storage=sqlite_url)
+        conn.exec_driver_sql("CREATE TABLE version_info (schema_version INTEGER)")
+    study = tl.create_study(study_name="s", storage=any_url)
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
-    assert len(tl.load_study(study_name="s", storage=sqlite_url).trials) == 3
+    assert len(tl.load_study(study_name="s", storage=any_url).trials) == 3
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM studies").scalar() == 0
+    engine.dispose()
+
+
+def _set_version(url, version):
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM tunelab_schema_version")
+        conn.exec_driver_sql(
+            "INSERT INTO tunelab_schema_version (version, created_at) "
+            f"VALUES ({version}, CURRENT_TIMESTAMP)"
+        )
+    engine.dispose()
 
 
 def test_schema_mismatch_names_the_upgrade_command(sqlite_url):
     SQLStorage(sqlite_url).close()
-    engine = sa.create_engine(sqlite_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE tunelab_schema_version SET version = 99")
+    _set_version(sqlite_url, 99)
     with pytest.raises(SchemaVersionError, match=r"version 99.*tunelab storage upgrade sqlite:///"):
         SQLStorage(sqlite_url)
+    with pytest.raises(SchemaVersionError, match="newer tunelab"):
+        upgrade_storage(sqlite_url)
+
+
+def _downgrade_to_v1(url):
+    """Turn a fresh schema into what tunelab 0.1 (schema 1) wrote: no lease column."""
+    SQLStorage(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE tunelab_trials DROP COLUMN lease_expires")
+        conn.exec_driver_sql(
+            "INSERT INTO tunelab_studies (study_name, directions, created_at) "
+            "VALUES ('old', '[\"minimize\"]', CURRENT_TIMESTAMP)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO tunelab_trials (study_id, number, state, datetime_start) "
+            "SELECT study_id, 0, 'RUNNING', CURRENT_TIMESTAMP FROM tunelab_studies"
+        )
+    engine.dispose()
+    _set_version(url, 1)
+
+
+def test_upgrade_from_version_1_is_idempotent(any_url):
+    _downgrade_to_v1(any_url)
+    with pytest.raises(SchemaVersionError, match="version 1, this tunelab uses 2.*storage upgrade"):
+        SQLStorage(any_url)
+    assert upgrade_storage(any_url) == (1, 2)
+    assert upgrade_storage(any_url) == (2, 2)  # the no-op path
+    storage = SQLStorage(any_url)
+    sid = storage.get_study_id("old")
+    (running,) = storage.get_all_trials(sid)
+    assert running.state == tl.TrialState.RUNNING
+    assert storage.heartbeat(running.trial_id) is True  # it got a lease
+    storage.close()
+
+
+def test_upgrade_creates_a_missing_schema(sqlite_url):
+    assert upgrade_storage(sqlite_url) == (0, 2)
+    SQLStorage(sqlite_url).close()
 
 
 def test_bad_url_is_one_clear_error():
@@ -52,10 +118,102 @@ def test_missing_driver_names_the_extra():
         SQLStorage("postgresql+nosuchdriver://u@127.0.0.1:1/db")
 
 
-def test_incremental_reads_see_other_writers(sqlite_url):
-    a = SQLStorage(sqlite_url)
-    b = SQLStorage(sqlite_url)
-    sid = a.create_study("s", [tl.StudyDirection.MINIMIZE])
+def test_unreachable_server_is_one_clear_line():
+    pytest.importorskip("psycopg")
+    with pytest.raises(StorageError, match=r"Cannot open storage .*127\.0\.0\.1.*refused") as info:
+        SQLStorage("postgresql+psycopg://x@127.0.0.1:1/db")
+    assert "\n" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_missing_sqlite_directory_is_clear(tmp_path):
+    with pytest.raises(StorageError, match="Cannot open storage .*unable to open database file"):
+        SQLStorage(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"heartbeat_interval": 0},
+            "'heartbeat_interval' parameter of SQLStorage must be a positive",
+        ),
+        ({"grace_period": 2}, "'grace_period' parameter of SQLStorage must be None or a number"),
+        ({"clock": 5}, "'clock' parameter of SQLStorage must be None or a callable"),
+    ],
+)
+def test_lease_settings_are_validated(sqlite_url, kwargs, match):
+    with pytest.raises(tl.InvalidParameterError, match=match):
+        SQLStorage(sqlite_url, **kwargs)
+
+
+def test_no_grace_period_means_no_lease(sqlite_url):
+    clock = FakeClock()
+    storage = SQLStorage(sqlite_url, grace_period=None, clock=clock)
+    sid = storage.create_study("s", MIN)
+    t = storage.create_trial(sid)
+    clock.advance(10**6)
+    assert storage.heartbeat(t.trial_id) is True
+    assert storage.reap_stale_trials(sid) == []
+
+
+def test_leases_use_the_database_clock(any_url):
+    storage = SQLStorage(any_url, heartbeat_interval=1, grace_period=60)
+    sid = storage.create_study("s", MIN)
+    t = storage.create_trial(sid)
+    engine = sa.create_engine(any_url)
+    with engine.connect() as conn:
+        lease = conn.execute(sa.text("SELECT lease_expires FROM tunelab_trials")).scalar()
+    engine.dispose()
+    import time
+
+    assert abs(lease - (time.time() + 60)) < 5  # this machine is the server here
+    assert storage.reap_stale_trials(sid) == []
+    storage.close()
+    assert t.state == tl.TrialState.RUNNING
+
+
+# -- read-only ---------------------------------------------------------------------------------
+def test_read_only_storage_reads_and_refuses_writes(any_url):
+    writer = SQLStorage(any_url)
+    sid = writer.create_study("s", MIN)
+    t = writer.create_trial(sid)
+    writer.finish_trial(t.trial_id, tl.TrialState.COMPLETE, [math.inf])
+    reader = SQLStorage(any_url, read_only=True)
+    assert "read_only=True" in repr(reader)
+    assert [x.values for x in reader.get_all_trials(sid)] == [[math.inf]]
+    assert reader.get_study_attrs(sid) == {}
+    with pytest.raises(StorageError, match="is read-only"):
+        reader.create_trial(sid)
+    with pytest.raises(StorageError, match="is read-only"):
+        reader.set_study_attr(sid, "a", 1)
+    with pytest.raises(StorageError, match="is read-only"):
+        reader.heartbeat(t.trial_id)
+    study = tl.load_study(study_name="s", storage=reader)
+    assert study.best_value == math.inf
+    # The server or the SQLite file refuses writes even past our own guard.
+    with pytest.raises(sa.exc.DBAPIError, match="(?i)read-only|readonly"):
+        with reader._engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("DELETE FROM tunelab_trial_values")
+    writer.close()
+    reader.close()
+
+
+def test_read_only_needs_an_existing_schema(sqlite_url, tmp_path):
+    with pytest.raises(StorageError, match="Cannot open storage"):
+        SQLStorage(sqlite_url, read_only=True)  # no file at all
+    sa.create_engine(sqlite_url).connect().close()  # an empty database file
+    with pytest.raises(StorageError, match="holds no tunelab study yet"):
+        SQLStorage(sqlite_url, read_only=True)
+    with pytest.raises(tl.InvalidParameterError, match="in-memory SQLite"):
+        SQLStorage("sqlite://", read_only=True)
+
+
+# -- incremental reads -------------------------------------------------------------------------
+def test_incremental_reads_see_other_writers(any_url):
+    a = SQLStorage(any_url)
+    b = SQLStorage(any_url)
+    sid = a.create_study("s", MIN)
     t = a.create_trial(sid)
     assert [x.state for x in b.get_all_trials(sid)] == [tl.TrialState.RUNNING]
     a.finish_trial(t.trial_id, tl.TrialState.COMPLETE, [1.0])
@@ -63,3 +221,87 @@ def test_incremental_reads_see_other_writers(sqlite_url):
     seen = b.get_all_trials(sid)
     assert [x.state for x in seen] == [tl.TrialState.COMPLETE, tl.TrialState.RUNNING]
     assert seen[0].values == [1.0]
+
+
+class _Counter:
+    def __init__(self, storage):
+        self.statements = []
+        sa.event.listen(storage._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.statements.append(statement)
+
+
+def test_reads_fetch_only_what_changed(sqlite_url, monkeypatch):
+    from tunelab.storage import _sql
+
+    writer = SQLStorage(sqlite_url)
+    reader = SQLStorage(sqlite_url)
+    sid = writer.create_study("s", MIN)
+    for i in range(50):
+        t = writer.create_trial(sid)
+        writer.set_trial_param(t.trial_id, "x", i / 50, tl.Float(0, 1))
+        writer.finish_trial(t.trial_id, tl.TrialState.COMPLETE, [float(i)])
+    running = writer.create_trial(sid)
+
+    loaded = []
+    real = _sql.load_trials
+
+    def spy(conn, selector):
+        out = real(conn, selector)
+        loaded.append(len(out))
+        return out
+
+    monkeypatch.setattr(_sql, "load_trials", spy)
+    assert len(reader.get_all_trials(sid)) == 51
+    assert loaded == [51]
+    counter = _Counter(reader)
+    for _ in range(3):
+        assert len(reader.get_all_trials(sid)) == 51
+    assert loaded == [51, 1, 1, 1]  # only the running trial is read again
+    assert len(counter.statements) == 3 * 3  # study row, trials, details (one UNION)
+    writer.finish_trial(running.trial_id, tl.TrialState.FAIL, None, "x")
+    writer.create_trial(sid)
+    trials = reader.get_all_trials(sid)
+    assert loaded[-1] == 2
+    assert [t.state for t in trials[-2:]] == [tl.TrialState.FAIL, tl.TrialState.RUNNING]
+    assert reader.get_all_trials(sid)[:50] == trials[:50]
+
+
+def test_cache_follows_trials_reaped_by_another_process(any_url):
+    clock = FakeClock()
+    worker = SQLStorage(any_url, clock=clock)
+    reaper = SQLStorage(any_url, clock=clock)
+    sid = worker.create_study("s", MIN)
+    t = worker.create_trial(sid)
+    assert worker.get_all_trials(sid)[0].state == tl.TrialState.RUNNING
+    clock.advance(worker.grace_period + 1)
+    (lost,) = reaper.reap_stale_trials(sid, retry_failed=1)
+    assert lost.trial_id == t.trial_id
+    states = [x.state for x in worker.get_all_trials(sid)]
+    assert states == [tl.TrialState.FAIL, tl.TrialState.WAITING]
+    with pytest.raises(StaleTrialError, match="worker lost"):
+        worker.finish_trial(t.trial_id, tl.TrialState.COMPLETE, [1.0])
+    assert reaper.reap_stale_trials(sid, retry_failed=1) == []
+    assert worker.reap_stale_trials(sid, retry_failed=1) == []  # two reapers, one re-queue
+    assert worker.get_n_trials(sid) == 2
+
+
+def test_recreated_study_does_not_inherit_cached_trials(sqlite_url):
+    a = SQLStorage(sqlite_url)
+    b = SQLStorage(sqlite_url)
+    sid = a.create_study("s", MIN)
+    a.finish_trial(a.create_trial(sid).trial_id, tl.TrialState.COMPLETE, [1.0])
+    assert len(b.get_all_trials(sid)) == 1
+    a.delete_study(sid)
+    again = a.create_study("s", MIN)
+    assert b.get_all_trials(again) == []
+
+
+def test_storage_pickles_by_url(sqlite_url):
+    import pickle
+
+    storage = SQLStorage(sqlite_url, heartbeat_interval=2, grace_period=9)
+    copy = pickle.loads(pickle.dumps(storage))
+    assert (copy.url, copy.heartbeat_interval, copy.grace_period) == (sqlite_url, 2.0, 9.0)

@@ -18,6 +18,13 @@ from typing import Any
 from .._frozen import FrozenTrial, StudyDirection, TrialState
 from .._space import Distribution
 
+# Study system attribute: how many times a trial lost with its worker is re-queued (default 0).
+RETRY_FAILED_ATTR = "retry_failed"
+# Trial system attributes of a re-queued trial: the number of the trial it repeats, and how many
+# re-runs of the original trial it is (1 for the first).
+RETRY_OF_ATTR = "retry_of"
+RETRY_COUNT_ATTR = "retry_count"
+
 
 @dataclass
 class StudySummary:
@@ -112,11 +119,26 @@ class BaseStorage(abc.ABC):
         return len(self.get_all_trials(study_id, states))
 
     # -- leases --------------------------------------------------------------------------------
-    def heartbeat(self, trial_id: int) -> None:
-        """Renew the lease of a RUNNING trial. Backends without leases ignore it."""
+    #: Seconds between two lease renewals of a running trial; None: this backend has no leases.
+    heartbeat_interval: float | None = None
 
-    def reap_stale_trials(self, study_id: int) -> list[FrozenTrial]:
-        """Fail RUNNING trials whose lease expired; return them. Default: no leases, none."""
+    def heartbeat(self, trial_id: int) -> bool:
+        """Renew the lease of a RUNNING trial; False when the trial is no longer RUNNING (for
+        example reaped by another worker). Called by a background thread every
+        ``heartbeat_interval`` seconds. Backends without leases only answer."""
+        return self.get_trial(trial_id).state == TrialState.RUNNING
+
+    def reap_stale_trials(
+        self, study_id: int, retry_failed: int | None = None
+    ) -> list[FrozenTrial]:
+        """Fail the RUNNING trials whose lease expired (reason "worker lost: ...") and return them.
+
+        Each reaped trial whose chain of re-runs is shorter than ``retry_failed`` (None: the
+        study's ``RETRY_FAILED_ATTR`` system attribute, default 0) is re-queued as a WAITING
+        trial with the same parameters and ``retry_of``/``retry_count`` system attributes.
+        Atomic: of two concurrent reapers, exactly one fails and re-queues a given trial.
+        Called before each ``ask``. Backends without leases reap nothing.
+        """
         return []
 
     def close(self) -> None:

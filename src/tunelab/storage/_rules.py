@@ -12,8 +12,19 @@ from .._space import Distribution
 from ..exceptions import InvalidParameterError, StaleTrialError, TrialAlreadyFinishedError
 from ._base import StudySummary
 
+LOST_PREFIX = "worker lost"
+
+
+def was_reaped(trial: FrozenTrial) -> bool:
+    return trial.fail_reason is not None and trial.fail_reason.startswith(LOST_PREFIX)
+
 
 def check_writable(trial: FrozenTrial) -> None:
+    if was_reaped(trial):
+        raise StaleTrialError(
+            f"Trial {trial.number} was failed by another worker ({trial.fail_reason}); "
+            "its worker may not write to it any more."
+        )
     if trial.state.is_finished():
         raise TrialAlreadyFinishedError(
             f"Trial {trial.number} is already finished ({trial.state.name}); "
@@ -37,8 +48,7 @@ def check_trial_finish(trial: FrozenTrial, state: TrialState) -> None:
             f"A trial can only be finished as COMPLETE, PRUNED or FAIL, got {state!r}."
         )
     if trial.state.is_finished():
-        reaped = trial.fail_reason is not None and trial.fail_reason.startswith("worker lost")
-        error = StaleTrialError if reaped else TrialAlreadyFinishedError
+        error = StaleTrialError if was_reaped(trial) else TrialAlreadyFinishedError
         raise error(
             f"Trial {trial.number} is already finished ({trial.state.name}"
             + (f": {trial.fail_reason}" if trial.fail_reason else "")

@@ -18,7 +18,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+# Bump with a migration in ``_migrate.py``; the table keeps one row per version ever applied.
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -68,6 +69,9 @@ trials = Table(
     Column("datetime_complete", DateTime(timezone=True)),
     Column("fail_reason", Text),
     Column("heartbeat", DateTime(timezone=True)),
+    # Version 2: seconds since the epoch, by the database's clock, after which a RUNNING trial
+    # counts as lost. NULL: no lease (never reaped).
+    Column("lease_expires", Float(precision=53)),
     UniqueConstraint("study_id", "number", name="tunelab_trials_study_number"),
     Index("tunelab_trials_study_state", "study_id", "state"),
 )

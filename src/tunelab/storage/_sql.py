@@ -1,9 +1,12 @@
 """SQLAlchemy storage for SQLite (the embedded default) and PostgreSQL.
 
-Writes run in one short transaction each. On SQLite a write transaction starts with
+Every read and write is one short transaction, retried with backoff on lock and serialization
+errors, so "database is locked" never reaches the user. On SQLite a write starts with
 ``BEGIN IMMEDIATE`` so two processes never both read "the next number is 7" before either writes;
-lock errors are retried with backoff. Finished trials are immutable, so each storage object keeps
-them in a cache and later reads fetch only trials that are new or were still unfinished.
+on PostgreSQL the study row is locked (``SELECT ... FOR UPDATE``) for the same purpose.
+
+Leases: a RUNNING trial carries ``lease_expires``, stamped by the database's clock; heartbeats
+push it forward, and ``reap_stale_trials`` fails (and maybe re-queues) trials whose lease ran out.
 """
 
 from __future__ import annotations
@@ -12,225 +15,216 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Container, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .._frozen import FrozenTrial, StudyDirection, TrialState, decode_float, encode_float
-from .._space import Distribution, distribution_from_json
-from ..exceptions import (
-    DuplicatedStudyError,
-    InvalidParameterError,
-    SchemaVersionError,
-    StorageError,
-    StudyNotFoundError,
-)
+from .._frozen import FrozenTrial, StudyDirection, TrialState
+from .._space import Distribution
+from .._trial import FIXED_PARAMS_ATTR
+from .._validation import fail, is_int, is_real
+from ..exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from . import _schema as S
-from ._base import BaseStorage, StudySummary
-from ._rules import check_param_write, check_trial_finish, check_writable, summarize
+from ._base import (
+    RETRY_COUNT_ATTR,
+    RETRY_FAILED_ATTR,
+    RETRY_OF_ATTR,
+    BaseStorage,
+    StudySummary,
+)
+from ._cache import StudyCache
+from ._engine import first_line, is_transient, make_engine, server_epoch
+from ._migrate import check_version, create_schema, display_url, stored_version
+from ._rows import aware, distribution, insert_details, load_trials, value_rows
+from ._rules import LOST_PREFIX, check_param_write, check_trial_finish, check_writable, summarize
 
 T = TypeVar("T")
 
-_MAX_ATTEMPTS = 12
+_MAX_ATTEMPTS = 15
+_MAX_DELAY = 2.0
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite drops the zone on the way back; every stored moment is UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-@lru_cache(maxsize=4096)
-def _distribution(text: str) -> Distribution:
-    return distribution_from_json(text)
-
-
-def _is_transient(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    return any(
-        word in text
-        for word in (
-            "database is locked",
-            "database table is locked",
-            "busy",
-            "deadlock",
-            "could not serialize",
-            "lock timeout",
-        )
-    )
-
-
-@dataclass
-class _StudyCache:
-    finished: dict[int, FrozenTrial] = field(default_factory=dict)  # trial_id -> trial
-    read_from_id: int = 0  # every trial with a smaller id is finished and cached
-
-
-def make_engine(url: str, **engine_kwargs: Any) -> Engine:
-    try:
-        parsed = sa.engine.make_url(url)
-    except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
-        raise InvalidParameterError(
-            f"Storage URL {url!r} is not a database URL ({exc}). "
-            "Use for example 'sqlite:///tunelab.db' or 'postgresql+psycopg://user@host/db'."
-        ) from None
-    kwargs = dict(engine_kwargs)
-    if parsed.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {})
-        kwargs["connect_args"].setdefault("timeout", 60)
-        kwargs["connect_args"].setdefault("check_same_thread", False)
-        if parsed.database in (None, "", ":memory:"):
-            kwargs.setdefault("poolclass", sa.pool.StaticPool)
-    else:
-        kwargs.setdefault("pool_pre_ping", True)
-    try:
-        engine = sa.create_engine(parsed, **kwargs)
-    except sa.exc.NoSuchModuleError:
-        raise StorageError(
-            f"Unknown database driver {parsed.drivername!r} in storage URL. Use 'sqlite:///FILE' "
-            "or 'postgresql+psycopg://USER@HOST/DB'."
-        ) from None
-    except ModuleNotFoundError as exc:
-        raise StorageError(
-            f"The database driver for {parsed.drivername!r} is not installed ({exc.name}). "
-            "For PostgreSQL install the extra: pip install 'tunelab[postgres]'."
-        ) from None
-    if parsed.get_backend_name() == "sqlite":
-        _tune_sqlite(engine)
-    return engine
-
-
-def _tune_sqlite(engine: Engine) -> None:
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let us issue BEGIN ourselves: pysqlite's implicit transactions would start writes
-        # as deferred, and two deferred writers deadlock instead of waiting for each other.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 60000")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("tunelab_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
 class SQLStorage(BaseStorage):
     """Storage in a relational database reached through SQLAlchemy.
 
     ``SQLStorage("sqlite:///tunelab.db")`` or ``SQLStorage("postgresql+psycopg://u@h/db")``.
+
+    - ``heartbeat_interval``: seconds between lease renewals of running trials (done by a
+      background thread in ``optimize``, or by :func:`tunelab.storage.keep_alive`).
+    - ``grace_period``: a RUNNING trial with no renewal for this long is failed as "worker lost"
+      (and re-queued if the study allows retries). ``None``: trials from this storage hold no
+      lease and are never reaped (for ask/tell loops that cannot send heartbeats).
+    - ``read_only``: for dashboards and reports; never takes a write lock, every write raises.
+    - ``clock``: seconds since the epoch, for tests; by default the database's own clock.
     """
 
-    def __init__(self, url: str, *, engine_kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        heartbeat_interval: float = 5.0,
+        grace_period: float | None = 20.0,
+        read_only: bool = False,
+        clock: Callable[[], float] | None = None,
+        engine_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        owner = "SQLStorage"
         if not isinstance(url, str):
-            raise InvalidParameterError(
-                f"The 'url' parameter of SQLStorage must be a database URL string. Got {url!r} instead."
+            raise fail("url", owner, "a database URL string", url)
+        if not is_real(heartbeat_interval) or not 0 < heartbeat_interval < float("inf"):
+            raise fail(
+                "heartbeat_interval", owner, "a positive number of seconds", heartbeat_interval
             )
+        if grace_period is not None and (
+            not is_real(grace_period) or not heartbeat_interval < grace_period < float("inf")
+        ):
+            raise fail(
+                "grace_period",
+                owner,
+                f"None or a number of seconds larger than heartbeat_interval={heartbeat_interval}",
+                grace_period,
+                "Leave several heartbeats of slack, e.g. grace_period = 4 * heartbeat_interval.",
+            )
+        if clock is not None and not callable(clock):
+            raise fail("clock", owner, "None or a callable returning epoch seconds", clock)
         self.url = url
-        self._engine = make_engine(url, **(engine_kwargs or {}))
-        self._is_sqlite = self._engine.dialect.name == "sqlite"
-        self._cache: dict[int, _StudyCache] = {}
+        self.heartbeat_interval = float(heartbeat_interval)
+        self.grace_period = None if grace_period is None else float(grace_period)
+        self.read_only = bool(read_only)
+        self._clock = clock
+        self._engine_kwargs = dict(engine_kwargs or {})
+        self._engine = make_engine(url, read_only=self.read_only, **self._engine_kwargs)
+        self._dialect = self._engine.dialect.name
+        self._shown = display_url(self._engine)
+        self._cache: dict[int, StudyCache] = {}
         self._cache_lock = threading.Lock()
+        self._last_reap: dict[int, float] = {}
         self._prepare_schema()
 
     def __repr__(self) -> str:
-        return f"SQLStorage({self._engine.url.render_as_string(hide_password=True)!r})"
+        suffix = ", read_only=True" if self.read_only else ""
+        return f"SQLStorage({self._shown!r}{suffix})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self.url}
+        return {
+            "url": self.url,
+            "heartbeat_interval": self.heartbeat_interval,
+            "grace_period": self.grace_period,
+            "read_only": self.read_only,
+            "clock": self._clock,
+            "engine_kwargs": self._engine_kwargs,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"])  # type: ignore[misc]
+        url = state.pop("url")
+        self.__init__(url, **state)  # type: ignore[misc]
 
     def close(self) -> None:
         self._engine.dispose()
 
     # -- plumbing ------------------------------------------------------------------------------
     def _prepare_schema(self) -> None:
-        try:
-            with self._engine.connect() as conn:
-                has_version = sa.inspect(conn).has_table(S.schema_version.name)
-        except OperationalError as exc:
+        found = self._run(stored_version, write=False, opening=True)
+        if found is None and not self.read_only:
+            try:
+                self._run(create_schema, write=True, opening=True)
+            except StorageError as exc:
+                if not isinstance(exc.__cause__, IntegrityError):
+                    raise  # else another process created the schema at the same moment
+            found = self._run(stored_version, write=False, opening=True)
+        check_version(found, self._shown)
+
+    def _run(self, work: Callable[[Connection], T], *, write: bool, opening: bool = False) -> T:
+        """Run ``work`` in one transaction, retrying transient errors with jittered backoff."""
+        if write and self.read_only:
             raise StorageError(
-                f"Cannot open storage {self!r}: {str(exc.orig).strip()}. "
-                "Check that the server is running and the URL is right."
-            ) from None
-        if has_version:
-            self._check_version()
-            return
-
-        def create(conn: Connection) -> None:
-            S.metadata.create_all(conn, checkfirst=True)
-            if conn.execute(sa.select(S.schema_version.c.version)).first() is None:
-                conn.execute(
-                    S.schema_version.insert().values(version=S.SCHEMA_VERSION, created_at=_now())
-                )
-
-        try:
-            self._write(create)
-        except IntegrityError:
-            pass  # another process created the schema at the same moment
-        self._check_version()
-
-    def _check_version(self) -> None:
-        with self._engine.connect() as conn:
-            found = conn.execute(sa.select(sa.func.max(S.schema_version.c.version))).scalar()
-        if found != S.SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"Storage {self!r} has tunelab schema version {found}, this tunelab uses "
-                f"{S.SCHEMA_VERSION}. Run `tunelab storage upgrade {self.url}` to migrate it."
+                f"{self!r} is read-only; open it with SQLStorage(url) to change studies."
             )
-
-    def _write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one write transaction, retrying transient lock errors with backoff."""
-        delay = 0.01
+        delay = 0.005
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                with self._engine.connect().execution_options(tunelab_write=True) as conn:
+                with self._engine.connect() as conn:
+                    if write:
+                        conn.execution_options(tunelab_write=True)
                     with conn.begin():
                         return work(conn)
-            except OperationalError as exc:
-                if not _is_transient(exc) or attempt == _MAX_ATTEMPTS - 1:
-                    raise StorageError(
-                        f"Write to {self!r} failed: {str(exc.orig).strip()}"
-                    ) from exc
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 1.0)
+            except DBAPIError as exc:
+                retry = is_transient(exc) and attempt < _MAX_ATTEMPTS - 1
+                if not retry:
+                    if opening:
+                        raise StorageError(
+                            f"Cannot open storage {self._shown}: {first_line(exc)}. Check that "
+                            "the server is running and the URL is right."
+                        ) from None
+                    raise StorageError(f"Storage {self._shown} failed: {first_line(exc)}.") from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, _MAX_DELAY)
         raise AssertionError("unreachable")
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            with conn.begin():
-                yield conn
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        return self._run(work, write=True)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        return self._run(work, write=False)
 
     def _lock_study(self, conn: Connection, study_id: int) -> None:
         query = sa.select(S.studies.c.study_id).where(S.studies.c.study_id == study_id)
-        if not self._is_sqlite:
+        if self._dialect != "sqlite":
             query = query.with_for_update()
         if conn.execute(query).first() is None:
             raise StudyNotFoundError(f"No study with id {study_id} in {self!r}.")
 
+    def _trial_row(self, conn: Connection, trial_id: int, *, lock: bool = False) -> Any:
+        t = S.trials
+        query = sa.select(t.c.study_id, t.c.number, t.c.state, t.c.fail_reason).where(
+            t.c.trial_id == trial_id
+        )
+        if lock and self._dialect != "sqlite":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
+        return row
+
+    def _check_running(self, conn: Connection, trial_id: int) -> Any:
+        row = self._trial_row(conn, trial_id, lock=True)
+        check_writable(
+            FrozenTrial(number=row.number, state=TrialState(row.state), fail_reason=row.fail_reason)
+        )
+        return row
+
+    def _db_now(self) -> sa.ColumnElement[float]:
+        if self._clock is not None:
+            return sa.literal(float(self._clock()), sa.Float)
+        return server_epoch(self._dialect)
+
+    def _lease(self) -> sa.ColumnElement[float] | None:
+        if self.grace_period is None:
+            return None
+        return self._db_now() + self.grace_period
+
+    def _moment(self) -> float:
+        return self._clock() if self._clock is not None else time.monotonic()
+
     # -- studies -------------------------------------------------------------------------------
     def create_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
         def work(conn: Connection) -> int:
+            taken = conn.execute(
+                sa.select(S.studies.c.study_id).where(S.studies.c.study_name == study_name)
+            ).first()
+            if taken is not None:
+                raise DuplicatedStudyError(
+                    f"A study named {study_name!r} already exists in {self!r}. Pass "
+                    "load_if_exists=True to continue it, or choose another name."
+                )
             result = conn.execute(
                 S.studies.insert().values(
                     study_name=study_name,
@@ -242,11 +236,13 @@ class SQLStorage(BaseStorage):
 
         try:
             return self._write(work)
-        except IntegrityError:
-            raise DuplicatedStudyError(
-                f"A study named {study_name!r} already exists in {self!r}. Pass "
-                "load_if_exists=True to continue it, or choose another name."
-            ) from None
+        except StorageError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # PostgreSQL: a concurrent creator won
+                raise DuplicatedStudyError(
+                    f"A study named {study_name!r} already exists in {self!r}. Pass "
+                    "load_if_exists=True to continue it, or choose another name."
+                ) from None
+            raise
 
     def delete_study(self, study_id: int) -> None:
         def work(conn: Connection) -> None:
@@ -263,14 +259,15 @@ class SQLStorage(BaseStorage):
             self._cache.pop(study_id, None)
 
     def get_study_id(self, study_name: str) -> int:
-        with self._read() as conn:
-            found = conn.execute(
+        found = self._read(
+            lambda conn: conn.execute(
                 sa.select(S.studies.c.study_id).where(S.studies.c.study_name == study_name)
             ).scalar()
+        )
         if found is None:
             raise StudyNotFoundError(
                 f"No study named {study_name!r} in {self!r}. "
-                f"List the studies with `tunelab studies --storage {self.url}`."
+                f"List the studies with `tunelab studies --storage {self._shown}`."
             )
         return int(found)
 
@@ -281,25 +278,27 @@ class SQLStorage(BaseStorage):
         return row
 
     def get_study_name(self, study_id: int) -> str:
-        with self._read() as conn:
-            return str(self._study_row(conn, study_id).study_name)
+        return str(self._read(lambda conn: self._study_row(conn, study_id)).study_name)
 
     def get_study_directions(self, study_id: int) -> list[StudyDirection]:
-        with self._read() as conn:
-            row = self._study_row(conn, study_id)
+        row = self._read(lambda conn: self._study_row(conn, study_id))
         return [StudyDirection(d) for d in json.loads(row.directions)]
 
     def list_studies(self) -> list[StudySummary]:
-        with self._read() as conn:
-            rows = conn.execute(sa.select(S.studies).order_by(S.studies.c.study_id)).all()
+        rows = self._read(
+            lambda conn: conn.execute(sa.select(S.studies).order_by(S.studies.c.study_id)).all()
+        )
         summaries = []
         for row in rows:
             directions = [StudyDirection(d) for d in json.loads(row.directions)]
-            trials = self.get_all_trials(row.study_id)
-            attrs = self.get_study_attrs(row.study_id)
+            try:
+                trials = self.get_all_trials(row.study_id)
+                attrs = self.get_study_attrs(row.study_id)
+            except StudyNotFoundError:  # deleted meanwhile
+                continue
             summaries.append(
                 summarize(
-                    row.study_id, row.study_name, directions, trials, _aware(row.created_at), attrs
+                    row.study_id, row.study_name, directions, trials, aware(row.created_at), attrs
                 )
             )
         return summaries
@@ -323,147 +322,132 @@ class SQLStorage(BaseStorage):
 
         self._write(work)
 
-    def get_study_attrs(self, study_id: int, *, system: bool = False) -> dict[str, Any]:
+    def _study_attrs(self, conn: Connection, study_id: int, system: bool) -> dict[str, Any]:
         table = S.study_attrs
-        with self._read() as conn:
-            self._study_row(conn, study_id)
-            rows = conn.execute(
-                sa.select(table.c.key, table.c.value_json).where(
-                    (table.c.study_id == study_id) & (table.c.is_system == system)
-                )
-            ).all()
+        rows = conn.execute(
+            sa.select(table.c.key, table.c.value_json).where(
+                (table.c.study_id == study_id) & (table.c.is_system == system)
+            )
+        ).all()
         return {row.key: json.loads(row.value_json) for row in rows}
 
+    def get_study_attrs(self, study_id: int, *, system: bool = False) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
+            self._study_row(conn, study_id)
+            return self._study_attrs(conn, study_id, system)
+
+        return self._read(work)
+
     # -- trials --------------------------------------------------------------------------------
+    def _insert_trial(self, conn: Connection, study_id: int, base: FrozenTrial) -> FrozenTrial:
+        """Insert ``base`` under the next number; the caller holds the study lock."""
+        number = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(S.trials.c.number), -1) + 1).where(
+                S.trials.c.study_id == study_id
+            )
+        ).scalar_one()
+        now = _now()
+        trial = base.copy()
+        trial.number = int(number)
+        if trial.datetime_start is None and base.state != TrialState.WAITING:
+            trial.datetime_start = now
+        if trial.datetime_complete is None and base.state.is_finished():
+            trial.datetime_complete = now
+        running = base.state == TrialState.RUNNING
+        result = conn.execute(
+            S.trials.insert().values(
+                study_id=study_id,
+                number=trial.number,
+                state=base.state.value,
+                datetime_start=trial.datetime_start,
+                datetime_complete=trial.datetime_complete,
+                fail_reason=base.fail_reason,
+                lease_expires=self._lease() if running else None,
+            )
+        )
+        trial.trial_id = int(result.inserted_primary_key[0])
+        insert_details(conn, trial.trial_id, trial)
+        return trial
+
     def create_trial(self, study_id: int, template: FrozenTrial | None = None) -> FrozenTrial:
         base = (
             template if template is not None else FrozenTrial(number=-1, state=TrialState.RUNNING)
         )
-        now = _now()
-        start = base.datetime_start or (now if base.state != TrialState.WAITING else None)
-        complete = base.datetime_complete or (now if base.state.is_finished() else None)
 
-        def work(conn: Connection) -> int:
+        def work(conn: Connection) -> FrozenTrial:
             self._lock_study(conn, study_id)
-            number = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.max(S.trials.c.number), -1) + 1).where(
-                    S.trials.c.study_id == study_id
-                )
-            ).scalar_one()
-            result = conn.execute(
-                S.trials.insert().values(
-                    study_id=study_id,
-                    number=number,
-                    state=base.state.value,
-                    datetime_start=start,
-                    datetime_complete=complete,
-                    fail_reason=base.fail_reason,
-                    heartbeat=now if base.state == TrialState.RUNNING else None,
-                )
-            )
-            trial_id = int(result.inserted_primary_key[0])
-            self._insert_details(conn, trial_id, base)
-            return trial_id
+            return self._insert_trial(conn, study_id, base)
 
-        trial_id = self._write(work)
-        return self.get_trial(trial_id)
-
-    def _insert_details(self, conn: Connection, trial_id: int, trial: FrozenTrial) -> None:
-        if trial.params:
-            conn.execute(
-                S.trial_params.insert(),
-                [
-                    {
-                        "trial_id": trial_id,
-                        "name": name,
-                        "internal_value": trial.distributions[name].to_internal(value),
-                        "distribution_json": trial.distributions[name].to_json(),
-                    }
-                    for name, value in trial.params.items()
-                ],
-            )
-        if trial.values is not None:
-            rows = []
-            for i, v in enumerate(trial.values):
-                stored, kind = encode_float(v)
-                rows.append({"trial_id": trial_id, "objective": i, "value": stored, "kind": kind})
-            conn.execute(S.trial_values.insert(), rows)
-        if trial.intermediate_values:
-            rows = []
-            for step, v in trial.intermediate_values.items():
-                stored, kind = encode_float(v)
-                rows.append({"trial_id": trial_id, "step": step, "value": stored, "kind": kind})
-            conn.execute(S.trial_intermediate.insert(), rows)
-        attrs = [
-            {"trial_id": trial_id, "is_system": system, "key": k, "value_json": json.dumps(v)}
-            for system, source in ((False, trial.user_attrs), (True, trial.system_attrs))
-            for k, v in source.items()
-        ]
-        if attrs:
-            conn.execute(S.trial_attrs.insert(), attrs)
+        return self._write(work)
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
-        def work(conn: Connection) -> int | None:
+        t = S.trials
+        oldest = (
+            sa.select(t.c.trial_id)
+            .where((t.c.study_id == study_id) & (t.c.state == "WAITING"))
+            .order_by(t.c.number)
+            .limit(1)
+        )
+        # A plain read first: most asks find no queue, and must not take a write lock for that.
+        if self._read(lambda conn: conn.execute(oldest).scalar()) is None:
+            return None
+
+        def work(conn: Connection) -> FrozenTrial | None:
             query = (
-                sa.select(S.trials.c.trial_id)
-                .where((S.trials.c.study_id == study_id) & (S.trials.c.state == "WAITING"))
-                .order_by(S.trials.c.number)
-                .limit(1)
+                oldest if self._dialect == "sqlite" else oldest.with_for_update(skip_locked=True)
             )
-            if not self._is_sqlite:
-                query = query.with_for_update(skip_locked=True)
             trial_id = conn.execute(query).scalar()
             if trial_id is None:
                 return None
-            now = _now()
             updated = conn.execute(
-                S.trials.update()
-                .where((S.trials.c.trial_id == trial_id) & (S.trials.c.state == "WAITING"))
-                .values(state="RUNNING", datetime_start=now, heartbeat=now)
+                t.update()
+                .where((t.c.trial_id == trial_id) & (t.c.state == "WAITING"))
+                .values(state="RUNNING", datetime_start=_now(), lease_expires=self._lease())
             )
-            return int(trial_id) if updated.rowcount == 1 else None
+            if updated.rowcount != 1:
+                return None
+            return load_trials(conn, t.c.trial_id == trial_id)[trial_id]
 
-        trial_id = self._write(work)
-        return None if trial_id is None else self.get_trial(trial_id)
-
-    def _trial_for_write(self, conn: Connection, trial_id: int) -> FrozenTrial:
-        trial = self._load_trials(conn, [trial_id]).get(trial_id)
-        if trial is None:
-            raise StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
-        return trial
+        return self._write(work)
 
     def set_trial_param(
-        self, trial_id: int, name: str, internal_value: float, distribution: Distribution
+        self, trial_id: int, name: str, internal_value: float, distribution_: Distribution
     ) -> None:
+        table = S.trial_params
+
         def work(conn: Connection) -> None:
-            trial = self._trial_for_write(conn, trial_id)
-            check_param_write(trial, name, distribution)
-            if name in trial.params:
+            row = self._trial_row(conn, trial_id, lock=True)
+            known = conn.execute(
+                sa.select(table.c.distribution_json).where(
+                    (table.c.trial_id == trial_id) & (table.c.name == name)
+                )
+            ).scalar()
+            current = FrozenTrial(
+                number=row.number, state=TrialState(row.state), fail_reason=row.fail_reason
+            )
+            if known is not None:
+                current.distributions[name] = distribution(known)
+            check_param_write(current, name, distribution_)
+            if known is not None:
                 return
             conn.execute(
-                S.trial_params.insert().values(
+                table.insert().values(
                     trial_id=trial_id,
                     name=name,
                     internal_value=float(internal_value),
-                    distribution_json=distribution.to_json(),
+                    distribution_json=distribution_.to_json(),
                 )
             )
 
         self._write(work)
 
-    def _assert_running(self, conn: Connection, trial_id: int) -> None:
-        row = conn.execute(
-            sa.select(S.trials.c.state, S.trials.c.number).where(S.trials.c.trial_id == trial_id)
-        ).first()
-        if row is None:
-            raise StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
-        check_writable(FrozenTrial(number=row.number, state=TrialState(row.state)))
-
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+        from .._frozen import encode_float
+
         stored, kind = encode_float(float(value))
 
         def work(conn: Connection) -> None:
-            self._assert_running(conn, trial_id)
+            self._check_running(conn, trial_id)
             table = S.trial_intermediate
             conn.execute(
                 table.delete().where((table.c.trial_id == trial_id) & (table.c.step == step))
@@ -478,7 +462,7 @@ class SQLStorage(BaseStorage):
         text = json.dumps(value)
 
         def work(conn: Connection) -> None:
-            self._assert_running(conn, trial_id)
+            self._check_running(conn, trial_id)
             table = S.trial_attrs
             conn.execute(
                 table.delete().where(
@@ -500,64 +484,69 @@ class SQLStorage(BaseStorage):
         values: Sequence[float] | None = None,
         fail_reason: str | None = None,
     ) -> FrozenTrial:
-        def work(conn: Connection) -> None:
-            row = conn.execute(
-                sa.select(S.trials.c.state, S.trials.c.number, S.trials.c.fail_reason).where(
-                    S.trials.c.trial_id == trial_id
-                )
-            ).first()
-            if row is None:
-                raise StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
+        t = S.trials
+
+        def work(conn: Connection) -> FrozenTrial:
+            row = self._trial_row(conn, trial_id, lock=True)
             current = FrozenTrial(
                 number=row.number, state=TrialState(row.state), fail_reason=row.fail_reason
             )
             check_trial_finish(current, state)
-            updated = conn.execute(
-                S.trials.update()
-                .where((S.trials.c.trial_id == trial_id) & (S.trials.c.state == "RUNNING"))
-                .values(state=state.value, datetime_complete=_now(), fail_reason=fail_reason)
+            conn.execute(
+                t.update()
+                .where(t.c.trial_id == trial_id)
+                .values(
+                    state=state.value,
+                    datetime_complete=_now(),
+                    fail_reason=fail_reason,
+                    lease_expires=None,
+                )
             )
-            if updated.rowcount != 1:
-                raise StorageError(f"Trial {row.number} changed state while being finished; retry.")
             if values is not None:
-                rows = []
-                for i, v in enumerate(values):
-                    stored, kind = encode_float(float(v))
-                    rows.append(
-                        {"trial_id": trial_id, "objective": i, "value": stored, "kind": kind}
-                    )
-                conn.execute(S.trial_values.insert(), rows)
+                conn.execute(S.trial_values.insert(), value_rows(trial_id, list(values)))
+            return load_trials(conn, t.c.trial_id == trial_id)[trial_id]
 
-        self._write(work)
-        return self.get_trial(trial_id)
+        finished = self._write(work)
+        self._remember_finished(finished)
+        return finished
+
+    def _remember_finished(self, trial: FrozenTrial) -> None:
+        with self._cache_lock:
+            for cache in self._cache.values():
+                cache.finish(trial)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        with self._read() as conn:
-            return self._trial_for_write(conn, trial_id)
+        found = self._read(lambda conn: load_trials(conn, S.trials.c.trial_id == trial_id))
+        if trial_id not in found:
+            raise StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
+        return found[trial_id]
 
     def get_all_trials(
         self, study_id: int, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
+        t = S.trials
         with self._cache_lock:
-            cache = self._cache.setdefault(study_id, _StudyCache())
-            with self._read() as conn:
-                self._study_row(conn, study_id)
-                fresh = self._load_trials(conn, None, study_id=study_id, from_id=cache.read_from_id)
-            unfinished_ids = []
-            for trial_id, trial in fresh.items():
-                if trial.state.is_finished():
-                    cache.finished[trial_id] = trial
+            cache = self._cache.get(study_id)
+            max_id, pending = (-1, []) if cache is None else (cache.max_id, sorted(cache.pending))
+
+            def work(conn: Connection) -> tuple[Any, dict[int, FrozenTrial]]:
+                stamp = self._study_row(conn, study_id).created_at
+                if cache is not None and cache.stamp != stamp:
+                    newer = t.c.trial_id > -1  # the id was reused by a new study: read it all
+                elif pending:
+                    newer = (t.c.trial_id > max_id) | t.c.trial_id.in_(pending)
                 else:
-                    unfinished_ids.append(trial_id)
-            if fresh:
-                cache.read_from_id = min(unfinished_ids) if unfinished_ids else max(fresh) + 1
-            merged = dict(cache.finished)
-        for trial_id, trial in fresh.items():
-            merged[trial_id] = trial
-        ordered = sorted(merged.values(), key=lambda t: t.number)
+                    newer = t.c.trial_id > max_id
+                return stamp, load_trials(conn, (t.c.study_id == study_id) & newer)
+
+            stamp, fresh = self._read(work)
+            if cache is None or cache.stamp != stamp:
+                cache = self._cache[study_id] = StudyCache(stamp)
+            unfinished = cache.absorb(fresh)
+            ordered = cache.merged(unfinished)
         if states is None:
             return ordered
-        return [t for t in ordered if t.state in states]
+        return [trial for trial in ordered if trial.state in states]
 
     def get_n_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         query = (
@@ -566,70 +555,94 @@ class SQLStorage(BaseStorage):
         if states is not None:
             wanted = [s.value for s in TrialState if s in states]
             query = query.where(S.trials.c.state.in_(wanted))
-        with self._read() as conn:
-            return int(conn.execute(query).scalar_one())
+        return int(self._read(lambda conn: conn.execute(query).scalar_one()))
 
-    def _load_trials(
-        self,
-        conn: Connection,
-        trial_ids: list[int] | None,
-        *,
-        study_id: int | None = None,
-        from_id: int = 0,
-    ) -> dict[int, FrozenTrial]:
-        """Load whole trials either by id or every trial of a study from ``from_id`` on."""
+    # -- leases --------------------------------------------------------------------------------
+    def heartbeat(self, trial_id: int) -> bool:
         t = S.trials
-        if trial_ids is not None:
-            selector = t.c.trial_id.in_(trial_ids)
-        else:
-            selector = (t.c.study_id == study_id) & (t.c.trial_id >= from_id)
-        rows = conn.execute(sa.select(t).where(selector).order_by(t.c.trial_id)).all()
-        out: dict[int, FrozenTrial] = {}
-        for row in rows:
-            out[row.trial_id] = FrozenTrial(
-                number=row.number,
-                state=TrialState(row.state),
-                datetime_start=_aware(row.datetime_start),
-                datetime_complete=_aware(row.datetime_complete),
-                fail_reason=row.fail_reason,
-                trial_id=row.trial_id,
-            )
-        if not out:
-            return out
-        ids = sa.select(t.c.trial_id).where(selector)
+        if self.grace_period is None:
+            return super().heartbeat(trial_id)
 
-        for row in conn.execute(
-            sa.select(S.trial_params).where(S.trial_params.c.trial_id.in_(ids))
-        ):
-            trial = out.get(row.trial_id)
-            if trial is None:
-                continue
-            dist = _distribution(row.distribution_json)
-            trial.params[row.name] = dist.to_external(row.internal_value)
-            trial.distributions[row.name] = dist
-        value_rows = conn.execute(
-            sa.select(S.trial_values)
-            .where(S.trial_values.c.trial_id.in_(ids))
-            .order_by(S.trial_values.c.trial_id, S.trial_values.c.objective)
+        def work(conn: Connection) -> bool:
+            updated = conn.execute(
+                t.update()
+                .where((t.c.trial_id == trial_id) & (t.c.state == "RUNNING"))
+                .values(lease_expires=self._lease())
+            )
+            return updated.rowcount == 1
+
+        return self._write(work)
+
+    def reap_stale_trials(
+        self, study_id: int, retry_failed: int | None = None
+    ) -> list[FrozenTrial]:
+        if retry_failed is not None and (not is_int(retry_failed) or retry_failed < 0):
+            raise fail(
+                "retry_failed", "reap_stale_trials", "a non-negative int or None", retry_failed
+            )
+        # Leases last many seconds: looking more often than every heartbeat_interval finds nothing.
+        moment = self._moment()
+        last = self._last_reap.get(study_id)
+        if last is not None and 0 <= moment - last < min(self.heartbeat_interval, 1.0):
+            return []
+        self._last_reap[study_id] = moment
+        t = S.trials
+        expired = (
+            (t.c.study_id == study_id)
+            & (t.c.state == "RUNNING")
+            & (t.c.lease_expires < self._db_now())
         )
-        for row in value_rows:
-            trial = out.get(row.trial_id)
-            if trial is None:
-                continue
-            if trial.values is None:
-                trial.values = []
-            trial.values.append(decode_float(row.value, row.kind))
-        for row in conn.execute(
-            sa.select(S.trial_intermediate).where(S.trial_intermediate.c.trial_id.in_(ids))
-        ):
-            trial = out.get(row.trial_id)
-            if trial is not None:
-                trial.intermediate_values[row.step] = decode_float(row.value, row.kind)
-        for row in conn.execute(sa.select(S.trial_attrs).where(S.trial_attrs.c.trial_id.in_(ids))):
-            trial = out.get(row.trial_id)
-            if trial is not None:
-                target = trial.system_attrs if row.is_system else trial.user_attrs
-                target[row.key] = json.loads(row.value_json)
-        for trial in out.values():
-            trial.intermediate_values = dict(sorted(trial.intermediate_values.items()))
-        return out
+        if not self._read(lambda conn: conn.execute(sa.select(t.c.trial_id).where(expired)).all()):
+            return []  # the usual case: a cheap read, no write lock
+
+        def work(conn: Connection) -> list[FrozenTrial]:
+            self._lock_study(conn, study_id)
+            limit = retry_failed
+            if limit is None:
+                limit = int(self._study_attrs(conn, study_id, True).get(RETRY_FAILED_ATTR, 0) or 0)
+            ids = [row.trial_id for row in conn.execute(sa.select(t.c.trial_id).where(expired))]
+            reaped = []
+            for trial_id in ids:
+                # Conditional on the state: of two reapers, only the first one matches the row.
+                updated = conn.execute(
+                    t.update()
+                    .where((t.c.trial_id == trial_id) & (t.c.state == "RUNNING"))
+                    .values(
+                        state="FAIL",
+                        datetime_complete=_now(),
+                        fail_reason=f"{LOST_PREFIX}: its lease expired with no heartbeat",
+                        lease_expires=None,
+                    )
+                )
+                if updated.rowcount != 1:
+                    continue
+                lost = load_trials(conn, t.c.trial_id == trial_id)[trial_id]
+                count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
+                if count < limit:
+                    retry = self._insert_trial(conn, study_id, _retry_template(lost, count + 1))
+                    lost.fail_reason += f"; re-queued as trial {retry.number}"
+                    conn.execute(
+                        t.update()
+                        .where(t.c.trial_id == trial_id)
+                        .values(fail_reason=lost.fail_reason)
+                    )
+                reaped.append(lost)
+            return reaped
+
+        reaped = self._write(work)
+        for trial in reaped:
+            self._remember_finished(trial)
+        return reaped
+
+
+def _retry_template(lost: FrozenTrial, count: int) -> FrozenTrial:
+    system_attrs: dict[str, Any] = {RETRY_OF_ATTR: lost.number, RETRY_COUNT_ATTR: count}
+    if FIXED_PARAMS_ATTR in lost.system_attrs:
+        system_attrs[FIXED_PARAMS_ATTR] = lost.system_attrs[FIXED_PARAMS_ATTR]
+    return FrozenTrial(
+        number=-1,
+        state=TrialState.WAITING,
+        params=dict(lost.params),
+        distributions=dict(lost.distributions),
+        system_attrs=system_attrs,
+    )

@@ -12,20 +12,43 @@ from .._space import Categorical, Float, Int
 from ..exceptions import (
     DuplicatedStudyError,
     InvalidParameterError,
+    StaleTrialError,
     StudyNotFoundError,
     TrialAlreadyFinishedError,
 )
-from ..storage import BaseStorage
+from ..storage import RETRY_COUNT_ATTR, RETRY_FAILED_ATTR, RETRY_OF_ATTR, BaseStorage
 
 MIN = [StudyDirection.MINIMIZE]
 
 
+class FakeClock:
+    """Seconds since the epoch that move only when told: lease tests without sleeping."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class StorageContract:
-    """Subclass with a ``storage`` fixture returning a fresh, empty storage."""
+    """Subclass with a ``storage`` fixture returning a fresh, empty storage.
+
+    A backend with leases (``heartbeat_interval`` is not None) must read lease time from the
+    ``clock`` fixture (a :class:`FakeClock`) and expose ``grace_period``; the lease tests are
+    skipped for backends without leases.
+    """
 
     @pytest.fixture
     def storage(self) -> BaseStorage:  # pragma: no cover - subclasses override
         raise NotImplementedError
+
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        return FakeClock()
 
     def test_study_names_are_unique(self, storage: BaseStorage) -> None:
         storage.create_study("a", MIN)
@@ -154,3 +177,107 @@ class StorageContract:
         with pytest.raises(StudyNotFoundError, match="'s'"):
             storage.get_study_id("s")
         storage.create_study("s", MIN)  # the name is free again
+
+    def test_study_names_with_trials_listed(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [2.0])
+        storage.finish_trial(storage.create_trial(sid).trial_id, TrialState.COMPLETE, [1.0])
+        (summary,) = storage.list_studies()
+        assert summary.n_trials == 2 and summary.best_values == [1.0]
+
+    def test_heartbeat_answers_whether_the_trial_runs(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        assert storage.heartbeat(t.trial_id) is True
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [1.0])
+        assert storage.heartbeat(t.trial_id) is False
+        assert storage.reap_stale_trials(sid) == []
+
+    # -- leases (skipped for backends without them) --------------------------------------------
+    @staticmethod
+    def _leased(storage: BaseStorage) -> float:
+        if storage.heartbeat_interval is None:
+            pytest.skip(f"{type(storage).__name__} keeps no leases")
+        return float(storage.grace_period)  # type: ignore[attr-defined]
+
+    def test_expired_lease_is_reaped_and_late_writes_are_stale(
+        self, storage: BaseStorage, clock: FakeClock
+    ) -> None:
+        grace = self._leased(storage)
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        storage.set_trial_param(t.trial_id, "x", 0.25, Float(0, 1))
+        clock.advance(grace / 2)
+        assert storage.reap_stale_trials(sid) == []
+        clock.advance(grace)
+        (lost,) = storage.reap_stale_trials(sid)
+        assert lost.number == t.number and lost.state == TrialState.FAIL
+        assert lost.fail_reason is not None and lost.fail_reason.startswith("worker lost")
+        assert storage.get_trial(t.trial_id).state == TrialState.FAIL
+        assert [x.state for x in storage.get_all_trials(sid)] == [TrialState.FAIL]
+        with pytest.raises(StaleTrialError, match="worker lost"):
+            storage.finish_trial(t.trial_id, TrialState.COMPLETE, [1.0])
+        with pytest.raises(StaleTrialError, match="worker lost"):
+            storage.set_trial_attr(t.trial_id, "a", 1)
+        assert storage.heartbeat(t.trial_id) is False
+        clock.advance(grace * 2)
+        assert storage.reap_stale_trials(sid) == []  # reaped once only
+
+    def test_heartbeats_keep_a_trial_alive(self, storage: BaseStorage, clock: FakeClock) -> None:
+        grace = self._leased(storage)
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        for _ in range(4):
+            clock.advance(grace * 0.75)
+            assert storage.heartbeat(t.trial_id) is True
+            assert storage.reap_stale_trials(sid) == []
+        assert storage.finish_trial(t.trial_id, TrialState.COMPLETE, [1.0]).values == [1.0]
+        clock.advance(grace * 2)
+        assert storage.reap_stale_trials(sid) == []  # finished trials hold no lease
+
+    def test_reaped_trial_is_retried_up_to_the_limit(
+        self, storage: BaseStorage, clock: FakeClock
+    ) -> None:
+        grace = self._leased(storage)
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        storage.set_trial_param(t.trial_id, "x", 0.25, Float(0, 1))
+        storage.set_trial_param(t.trial_id, "k", 1.0, Categorical(["a", "b"]))
+        clock.advance(grace + 1)
+        assert len(storage.reap_stale_trials(sid, retry_failed=1)) == 1
+        waiting = storage.get_all_trials(sid, (TrialState.WAITING,))
+        assert [w.number for w in waiting] == [1]
+        assert waiting[0].params == {"x": 0.25, "k": "b"}
+        assert waiting[0].distributions == {"x": Float(0, 1), "k": Categorical(["a", "b"])}
+        assert waiting[0].system_attrs[RETRY_OF_ATTR] == 0
+        assert waiting[0].system_attrs[RETRY_COUNT_ATTR] == 1
+        retry = storage.claim_waiting_trial(sid)
+        assert retry is not None and retry.number == 1 and retry.params["x"] == 0.25
+        clock.advance(grace + 1)
+        (lost,) = storage.reap_stale_trials(sid, retry_failed=1)
+        assert lost.number == 1
+        assert storage.get_n_trials(sid) == 2  # the limit was reached: no third run
+
+    def test_retry_limit_comes_from_the_study(self, storage: BaseStorage, clock: FakeClock) -> None:
+        grace = self._leased(storage)
+        sid = storage.create_study("s", MIN)
+        storage.set_study_attr(sid, RETRY_FAILED_ATTR, 2, system=True)
+        storage.create_trial(sid)
+        clock.advance(grace + 1)
+        storage.reap_stale_trials(sid)
+        assert [t.state for t in storage.get_all_trials(sid)] == [
+            TrialState.FAIL,
+            TrialState.WAITING,
+        ]
+
+    def test_concurrent_reapers_requeue_once(self, storage: BaseStorage, clock: FakeClock) -> None:
+        grace = self._leased(storage)
+        sid = storage.create_study("s", MIN)
+        for _ in range(3):
+            storage.create_trial(sid)
+        clock.advance(grace + 1)
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: storage.reap_stale_trials(sid, 5), range(4)))
+        assert sorted(t.number for r in results for t in r) == [0, 1, 2]
+        assert storage.get_n_trials(sid, (TrialState.WAITING,)) == 3

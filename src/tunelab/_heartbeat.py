@@ -1,0 +1,134 @@
+"""Background lease renewal for running trials.
+
+``optimize`` owns one :class:`Heartbeat` for all the trials it runs; ask/tell users wrap a long
+evaluation in :func:`keep_alive`. A missed heartbeat must never fail a trial by itself, so errors
+(a database restarting) are logged and the next beat tries again; the grace period is the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._frozen import FrozenTrial
+    from ._study import Study
+    from ._trial import Trial
+    from .storage import BaseStorage
+
+logger = logging.getLogger("tunelab")
+
+
+class Heartbeat:
+    """Renews the leases of tracked trials every ``interval`` seconds in a daemon thread.
+
+    ``interval`` defaults to the storage's ``heartbeat_interval``; with a storage that has no
+    leases (``heartbeat_interval is None``, e.g. :class:`InMemoryStorage`) nothing is started.
+    ``wait`` (for tests) replaces the pause between beats; it returns True to stop.
+    """
+
+    def __init__(
+        self,
+        storage: BaseStorage,
+        interval: float | None = None,
+        *,
+        wait: Callable[[threading.Event, float], bool] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.interval = interval if interval is not None else storage.heartbeat_interval
+        self._wait = wait or (lambda event, seconds: event.wait(seconds))
+        self._tracked: set[int] = set()
+        self._lost: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.interval is not None
+
+    def track(self, trial_id: int) -> None:
+        """Renew this trial's lease from now on (call right after ``ask``)."""
+        with self._lock:
+            self._tracked.add(trial_id)
+
+    def untrack(self, trial_id: int) -> None:
+        """Stop renewing (call once the trial is told)."""
+        with self._lock:
+            self._tracked.discard(trial_id)
+            self._lost.discard(trial_id)
+
+    def is_lost(self, trial_id: int) -> bool:
+        """True once a renewal found the trial no longer RUNNING (reaped by another worker)."""
+        with self._lock:
+            return trial_id in self._lost
+
+    def beat(self) -> None:
+        """Renew every tracked lease once (the thread calls this; tests may call it directly)."""
+        with self._lock:
+            ids = sorted(self._tracked - self._lost)
+        for trial_id in ids:
+            try:
+                alive = self.storage.heartbeat(trial_id)
+            except Exception as exc:  # the next beat retries; the grace period covers a few
+                logger.warning("Heartbeat for trial id %s failed: %s", trial_id, exc)
+                continue
+            if not alive:
+                with self._lock:
+                    if trial_id in self._tracked:
+                        self._lost.add(trial_id)
+
+    def _loop(self) -> None:
+        assert self.interval is not None
+        while not self._wait(self._stop, self.interval):
+            self.beat()
+
+    def start(self) -> Heartbeat:
+        """Start the thread (no-op without leases or when running). Start it only after worker
+        processes were forked: a fork copies no thread."""
+        if not self.enabled or self._thread is not None:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="tunelab-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it; tracked leases then run out after the grace period."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Heartbeat:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+@contextmanager
+def keep_alive(study: Study, trial: Trial | FrozenTrial | int) -> Iterator[Heartbeat]:
+    """Keep a trial's lease alive while the block runs, for ask/tell loops::
+
+        trial = study.ask()
+        with tunelab.storage.keep_alive(study, trial):
+            value = train(trial.params)  # may take hours
+        study.tell(trial, value)
+
+    ``trial`` is a Trial, a FrozenTrial or a trial id.
+    """
+    if isinstance(trial, int):
+        trial_id = trial
+    else:
+        frozen = getattr(trial, "_frozen", trial)
+        trial_id = frozen.trial_id
+    heartbeat = Heartbeat(study._storage)
+    heartbeat.track(trial_id)
+    if heartbeat.enabled:
+        heartbeat.beat()  # a lease as long as possible from the start
+    with heartbeat:
+        yield heartbeat

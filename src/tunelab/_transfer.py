@@ -1,0 +1,173 @@
+"""Move a study between storages as JSON lines, losslessly (``tunelab export/import``).
+
+Line 1 describes the study; each further line is one trial, in number order. JSON has no
+infinities or NaN, so every float travels as a number or as one of the strings "inf", "-inf",
+"nan"; parameters travel as their internal float with the distribution, which round-trips every
+categorical choice exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import IO, Any
+
+from ._frozen import FrozenTrial, StudyDirection, TrialState
+from ._space import distribution_from_json
+from ._validation import fail
+from .exceptions import InvalidParameterError
+from .storage import BaseStorage, get_storage
+
+FORMAT = "tunelab-study"
+FORMAT_VERSION = 1
+
+_SPECIAL = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _enc(value: float) -> float | str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return float(value)
+
+
+def _dec(value: float | str) -> float:
+    if isinstance(value, str):
+        return _SPECIAL[value]
+    return float(value)
+
+
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _parse_when(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def trial_to_record(trial: FrozenTrial) -> dict[str, Any]:
+    return {
+        "number": trial.number,
+        "state": trial.state.value,
+        "values": None if trial.values is None else [_enc(v) for v in trial.values],
+        "params": {
+            name: [
+                trial.distributions[name].to_internal(value),
+                trial.distributions[name].to_json(),
+            ]
+            for name, value in trial.params.items()
+        },
+        "intermediate_values": {str(k): _enc(v) for k, v in trial.intermediate_values.items()},
+        "user_attrs": trial.user_attrs,
+        "system_attrs": trial.system_attrs,
+        "datetime_start": _when(trial.datetime_start),
+        "datetime_complete": _when(trial.datetime_complete),
+        "fail_reason": trial.fail_reason,
+    }
+
+
+def record_to_trial(record: dict[str, Any]) -> FrozenTrial:
+    params, distributions = {}, {}
+    for name, (internal, dist_json) in record["params"].items():
+        dist = distribution_from_json(dist_json)
+        distributions[name] = dist
+        params[name] = dist.to_external(float(internal))
+    values = record["values"]
+    return FrozenTrial(
+        number=int(record["number"]),
+        state=TrialState(record["state"]),
+        values=None if values is None else [_dec(v) for v in values],
+        params=params,
+        distributions=distributions,
+        user_attrs=dict(record["user_attrs"]),
+        system_attrs=dict(record["system_attrs"]),
+        intermediate_values={int(k): _dec(v) for k, v in record["intermediate_values"].items()},
+        datetime_start=_parse_when(record["datetime_start"]),
+        datetime_complete=_parse_when(record["datetime_complete"]),
+        fail_reason=record["fail_reason"],
+    )
+
+
+@contextmanager
+def _opened(file: str | os.PathLike[str] | IO[str], mode: str) -> Iterator[IO[str]]:
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, mode, encoding="utf-8") as handle:
+            yield handle
+    else:
+        yield file
+
+
+def export_study(
+    storage: str | BaseStorage, study_name: str, file: str | os.PathLike[str] | IO[str]
+) -> int:
+    """Write study ``study_name`` to ``file`` (a path or a text file) as JSON lines; return the
+    number of trials written. Opens URLs read-only, so it is safe while workers run."""
+    backend = get_storage(storage, read_only=True) if isinstance(storage, str) else storage
+    study_id = backend.get_study_id(study_name)
+    summary = next((s for s in backend.list_studies() if s.study_id == study_id), None)
+    header = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "study_name": study_name,
+        "directions": [d.value for d in backend.get_study_directions(study_id)],
+        "user_attrs": backend.get_study_attrs(study_id),
+        "system_attrs": backend.get_study_attrs(study_id, system=True),
+        "datetime_start": _when(summary.datetime_start if summary else None),
+    }
+    trials = backend.get_all_trials(study_id)
+    with _opened(file, "w") as out:
+        out.write(json.dumps(header, allow_nan=False) + "\n")
+        for trial in trials:
+            out.write(json.dumps(trial_to_record(trial), allow_nan=False) + "\n")
+    return len(trials)
+
+
+def import_study(
+    storage: str | BaseStorage,
+    file: str | os.PathLike[str] | IO[str],
+    study_name: str | None = None,
+) -> str:
+    """Create a study from a file written by :func:`export_study`; return its name.
+
+    ``study_name`` overrides the exported name. Trials keep their numbers, states, values,
+    attributes and timestamps; the study must not exist yet.
+    """
+    if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
+        raise fail("study_name", "import_study", "a non-empty string or None", study_name)
+    backend = get_storage(storage)
+    with _opened(file, "r") as source:
+        lines = (line for line in source if line.strip())
+        try:
+            header = json.loads(next(lines))
+        except StopIteration:
+            raise InvalidParameterError("import_study got an empty file.") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise InvalidParameterError(
+                f"import_study expects a file written by export_study (format {FORMAT!r}); "
+                f"the first line is {str(header)[:80]!r}."
+            )
+        if header.get("version") != FORMAT_VERSION:
+            raise InvalidParameterError(
+                f"The file has format version {header.get('version')!r}; this tunelab reads "
+                f"version {FORMAT_VERSION}. Export it again with this tunelab."
+            )
+        name = study_name or header["study_name"]
+        study_id = backend.create_study(name, [StudyDirection(d) for d in header["directions"]])
+        for key, value in header["user_attrs"].items():
+            backend.set_study_attr(study_id, key, value)
+        for key, value in header["system_attrs"].items():
+            backend.set_study_attr(study_id, key, value, system=True)
+        for expected, line in enumerate(lines):
+            trial = record_to_trial(json.loads(line))
+            created = backend.create_trial(study_id, trial)
+            if created.number != trial.number or trial.number != expected:
+                raise InvalidParameterError(
+                    f"Trial numbers in the file must be 0, 1, 2, ... in order; line {expected + 2} "
+                    f"holds trial {trial.number}."
+                )
+    return name

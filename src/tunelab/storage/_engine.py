@@ -1,0 +1,151 @@
+"""Engines for SQLite and PostgreSQL, tuned so many processes can share one database.
+
+Loaded only by ``SQLStorage`` (it imports SQLAlchemy). Also: which errors are worth a retry, the
+database's own clock (leases must not depend on the clocks of the machines that hold them), and
+one-line messages for errors users see.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from ..exceptions import InvalidParameterError, StorageError
+
+# Lock waits happen inside SQLite (busy_timeout) first; our own retries are the second line.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "database schema is locked",
+    "busy",
+    "deadlock",
+    "could not serialize",
+    "lock timeout",
+    "server closed the connection",
+    "terminating connection",
+)
+
+
+def is_transient(exc: DBAPIError) -> bool:
+    """True for errors another attempt may not meet: lock contention, serialization, a dropped link."""
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return any(word in text for word in _TRANSIENT)
+
+
+def first_line(exc: BaseException) -> str:
+    """The informative part of a driver error (psycopg adds hint lines, SQLAlchemy a footer)."""
+    source = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(source).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(source).__name__
+
+
+def parse_url(url: str) -> sa.engine.URL:
+    try:
+        return sa.engine.make_url(url)
+    except Exception as exc:  # ArgumentError or ValueError, with a terse message
+        raise InvalidParameterError(
+            f"Storage URL {url!r} is not a database URL ({exc}). "
+            "Use for example 'sqlite:///tunelab.db' or 'postgresql+psycopg://user@host/db'."
+        ) from None
+
+
+def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> Engine:
+    parsed = parse_url(url)
+    kwargs = dict(engine_kwargs)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    in_memory = sqlite and parsed.database in (None, "", ":memory:")
+    if sqlite:
+        kwargs.setdefault("connect_args", {})
+        kwargs["connect_args"].setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        kwargs["connect_args"].setdefault("check_same_thread", False)
+        if in_memory:
+            if read_only:
+                raise InvalidParameterError(
+                    "A read-only storage needs a database file; an in-memory SQLite database "
+                    f"is empty when opened read-only. Got {url!r}."
+                )
+            kwargs.setdefault("poolclass", sa.pool.StaticPool)
+        elif read_only:
+            kwargs["creator"] = _read_only_sqlite(parsed.database, kwargs.pop("connect_args"))
+    else:
+        # No pool_pre_ping: it costs a round trip per transaction; a connection found dead
+        # is invalidated and the transaction retried instead (see is_transient).
+        if parsed.get_backend_name() == "postgresql":
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args.setdefault("connect_timeout", 10)
+            if read_only:
+                # Enforced by the server: any write in any transaction fails.
+                # connect_args replace the URL's own ``options``; keep those (a search_path).
+                given = connect_args.get("options", parsed.query.get("options", ""))
+                if isinstance(given, tuple):
+                    given = " ".join(given)
+                connect_args["options"] = f"{given} -c default_transaction_read_only=on".strip()
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except sa.exc.NoSuchModuleError:
+        raise StorageError(
+            f"Unknown database driver {parsed.drivername!r} in storage URL. Use 'sqlite:///FILE' "
+            "or 'postgresql+psycopg://USER@HOST/DB'."
+        ) from None
+    except ModuleNotFoundError as exc:
+        raise StorageError(
+            f"The database driver for {parsed.drivername!r} is not installed ({exc.name}). "
+            "For PostgreSQL install the extra: pip install 'tunelab[postgres]'."
+        ) from None
+    except (sa.exc.ArgumentError, ValueError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"Storage URL {url!r} is not usable: {first_line(exc)}."
+        ) from None
+    if sqlite:
+        _tune_sqlite(engine, wal=not in_memory and not read_only, read_only=read_only)
+    return engine
+
+
+def _read_only_sqlite(path: str, connect_args: dict[str, Any]) -> Any:
+    target = f"file:{quote(path)}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(target, uri=True, **connect_args)
+
+    return connect
+
+
+def _tune_sqlite(engine: Engine, *, wal: bool, read_only: bool) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves: pysqlite's implicit transactions would start writes
+        # as deferred, and two deferred writers deadlock instead of waiting for each other.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if read_only:
+            cursor.execute("PRAGMA query_only = ON")
+        elif wal:
+            # WAL: readers never block the writer and the writer never blocks readers.
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("tunelab_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def server_epoch(dialect: str) -> sa.ColumnElement[float]:
+    """Seconds since the epoch by the database's clock, as an SQL expression."""
+    if dialect == "sqlite":
+        return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Float)
+    if dialect == "postgresql":
+        return sa.cast(sa.func.extract("epoch", sa.func.clock_timestamp()), sa.Float)
+    return sa.cast(sa.func.extract("epoch", sa.func.now()), sa.Float)

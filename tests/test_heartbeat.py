@@ -1,0 +1,112 @@
+import threading
+
+import pytest
+
+import tunelab as tl
+from tunelab._heartbeat import Heartbeat
+from tunelab.storage import InMemoryStorage, SQLStorage, keep_alive
+from tunelab.testing._storages import FakeClock
+
+
+@pytest.fixture
+def leased(sqlite_url):
+    clock = FakeClock()
+    storage = SQLStorage(sqlite_url, heartbeat_interval=1, grace_period=4, clock=clock)
+    yield storage, clock
+    storage.close()
+
+
+def test_beat_renews_tracked_trials_only(leased):
+    storage, clock = leased
+    study = tl.create_study(study_name="s", storage=storage)
+    kept, dropped = study.ask(), study.ask()
+    heartbeat = Heartbeat(storage)
+    heartbeat.track(kept._frozen.trial_id)
+    heartbeat.track(dropped._frozen.trial_id)
+    heartbeat.untrack(dropped._frozen.trial_id)
+    for _ in range(3):
+        clock.advance(3)
+        heartbeat.beat()
+    (lost,) = storage.reap_stale_trials(study._study_id)
+    assert lost.number == dropped.number
+    assert not heartbeat.is_lost(kept._frozen.trial_id)
+
+
+def test_beat_notices_a_reaped_trial(leased):
+    storage, clock = leased
+    study = tl.create_study(study_name="s", storage=storage)
+    trial = study.ask()
+    heartbeat = Heartbeat(storage)
+    heartbeat.track(trial._frozen.trial_id)
+    clock.advance(5)
+    storage.reap_stale_trials(study._study_id)
+    heartbeat.beat()
+    assert heartbeat.is_lost(trial._frozen.trial_id)
+    with pytest.warns(UserWarning, match="worker lost.*not stored"):
+        told = study.tell(trial, 1.0)
+    assert told.state == tl.TrialState.FAIL
+
+
+def test_thread_beats_until_stopped(leased):
+    storage, clock = leased
+    study = tl.create_study(study_name="s", storage=storage)
+    trial = study.ask()
+    beats = threading.Semaphore(0)
+    rounds = []
+
+    def wait(event, seconds):  # no real sleeping: advance the fake clock and let the test pace
+        assert seconds == 1.0
+        rounds.append(seconds)
+        if len(rounds) > 5:
+            return event.wait()
+        clock.advance(3)
+        beats.release()
+        return event.is_set()
+
+    heartbeat = Heartbeat(storage, wait=wait)
+    heartbeat.track(trial._frozen.trial_id)
+    with heartbeat:
+        for _ in range(5):
+            assert beats.acquire(timeout=10)
+    assert storage.reap_stale_trials(study._study_id) == []  # 15 s passed, the lease held
+
+
+def test_storage_errors_are_logged_and_retried(leased, caplog, monkeypatch):
+    storage, _ = leased
+    calls = []
+
+    def flaky(trial_id):
+        calls.append(trial_id)
+        if len(calls) == 1:
+            raise tl.exceptions.StorageError("server restarting")
+        return True
+
+    monkeypatch.setattr(storage, "heartbeat", flaky)
+    heartbeat = Heartbeat(storage)
+    heartbeat.track(7)
+    heartbeat.beat()
+    assert "Heartbeat for trial id 7 failed: server restarting" in caplog.text
+    heartbeat.beat()
+    assert calls == [7, 7] and not heartbeat.is_lost(7)
+
+
+def test_keep_alive_and_trial_heartbeat(leased):
+    storage, clock = leased
+    study = tl.create_study(study_name="s", storage=storage)
+    trial = study.ask()
+    with keep_alive(study, trial) as heartbeat:
+        assert heartbeat._thread is not None and heartbeat._thread.daemon
+        clock.advance(3)
+        trial.heartbeat()
+        clock.advance(3)
+        assert storage.reap_stale_trials(study._study_id) == []
+    assert heartbeat._thread is None
+    assert study.tell(trial, 2.0).state == tl.TrialState.COMPLETE
+
+
+def test_no_thread_without_leases():
+    study = tl.create_study(storage=InMemoryStorage())
+    trial = study.ask()
+    with keep_alive(study, trial) as heartbeat:
+        assert heartbeat._thread is None and not heartbeat.enabled
+    trial.heartbeat()

@@ -1,0 +1,118 @@
+import io
+import json
+import math
+from datetime import timedelta
+
+import pytest
+
+import tunelab as tl
+from tunelab._transfer import export_study, import_study
+from tunelab.storage import InMemoryStorage, SQLStorage
+
+
+def _rich_study(storage):
+    study = tl.create_study(study_name="src", storage=storage, directions=["minimize", "maximize"])
+    study.set_user_attr("note", {"a": [1, 2]})
+    storage.set_study_attr(study._study_id, "retry_failed", 2, system=True)
+    t = study.ask()
+    t.suggest_float("lr", 1e-4, 1.0, log=True)
+    t.suggest_int("n", 1, 9, step=2)
+    t.suggest_categorical("kind", ["a", None, True, 2.5])
+    t.report_values([1.0, 2.0], 0)
+    t.set_user_attr("u", "x")
+    study.tell(t, [math.inf, -math.inf])
+    p = study.ask()
+    storage.set_trial_intermediate_value(p._frozen.trial_id, 1, math.nan)
+    storage.set_trial_intermediate_value(p._frozen.trial_id, 3, -math.inf)
+    study.tell(p, state=tl.TrialState.PRUNED)
+    study.tell(study.ask(), state=tl.TrialState.FAIL, fail_reason="boom")
+    study.enqueue_trial({"lr": 0.5})
+    study.ask()  # claims the queued trial: RUNNING with fixed params
+    study.enqueue_trial({"lr": 0.25})  # stays WAITING
+    return study
+
+
+def _same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        for name in ("number", "state", "params", "distributions", "user_attrs", "system_attrs"):
+            assert getattr(x, name) == getattr(y, name), name
+        assert x.datetime_start == y.datetime_start and x.datetime_complete == y.datetime_complete
+        assert x.fail_reason == y.fail_reason
+        assert repr(x.values) == repr(y.values)  # inf, -inf and nan compare by text
+        assert repr(x.intermediate_values) == repr(y.intermediate_values)
+
+
+@pytest.mark.parametrize("target", ["memory", "sqlite"])
+def test_round_trip_is_exact(sqlite_url, target, tmp_path):
+    source = _rich_study(SQLStorage(sqlite_url))
+    path = tmp_path / "study.jsonl"
+    assert export_study(sqlite_url, "src", path) == 5
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[0])["format"] == "tunelab-study"
+    assert all(json.loads(line) for line in lines)  # strict JSON: no bare NaN/Infinity
+    dest = InMemoryStorage() if target == "memory" else SQLStorage(f"sqlite:///{tmp_path}/b.db")
+    assert import_study(dest, path, study_name="copy") == "copy"
+    copy = tl.load_study(study_name="copy", storage=dest)
+    _same(source.trials, copy.trials)
+    assert copy.directions == source.directions
+    assert copy.user_attrs == {"note": {"a": [1, 2]}}
+    assert dest.get_study_attrs(copy._study_id, system=True) == {"retry_failed": 2}
+    again = io.StringIO()
+    export_study(dest, "copy", again)
+    assert again.getvalue().splitlines()[1:] == lines[1:]
+
+
+@pytest.mark.postgres
+def test_round_trip_through_postgres(postgres_url):
+    import uuid
+
+    source = _rich_study(InMemoryStorage())
+    buffer = io.StringIO()
+    export_study(source.storage, "src", buffer)
+    buffer.seek(0)
+    name = f"transfer-{uuid.uuid4().hex[:10]}"
+    import_study(postgres_url, buffer, study_name=name)
+    try:
+        _same(source.trials, tl.load_study(study_name=name, storage=postgres_url).trials)
+    finally:
+        tl.delete_study(name, postgres_url)
+
+
+def test_timestamps_keep_their_zone_and_microseconds(tmp_path):
+    storage = InMemoryStorage()
+    study = tl.create_study(study_name="s", storage=storage)
+    study.tell(study.ask(), 1.0)
+    start = study.trials[0].datetime_start
+    path = tmp_path / "s.jsonl"
+    export_study(storage, "s", path)
+    other = InMemoryStorage()
+    import_study(other, path)
+    got = tl.load_study(study_name="s", storage=other).trials[0].datetime_start
+    assert got == start and got.utcoffset() == timedelta(0) and got.microsecond == start.microsecond
+
+
+def test_bad_files_are_refused(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(tl.InvalidParameterError, match="empty file"):
+        import_study(InMemoryStorage(), empty)
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"hello": 1}\n')
+    with pytest.raises(tl.InvalidParameterError, match="written by export_study"):
+        import_study(InMemoryStorage(), other)
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text('{"format": "tunelab-study", "version": 9}\n')
+    with pytest.raises(tl.InvalidParameterError, match="format version 9"):
+        import_study(InMemoryStorage(), newer)
+    with pytest.raises(tl.InvalidParameterError, match="'study_name' parameter of import_study"):
+        import_study(InMemoryStorage(), newer, study_name="  ")
+
+
+def test_import_refuses_an_existing_name(tmp_path):
+    storage = InMemoryStorage()
+    tl.create_study(study_name="s", storage=storage)
+    path = tmp_path / "s.jsonl"
+    export_study(storage, "s", path)
+    with pytest.raises(tl.exceptions.DuplicatedStudyError, match="'s' already exists"):
+        import_study(storage, path)
