@@ -4,5 +4,6 @@ from ._base import BaseSampler as BaseSampler
 from ._grid import GridSampler as GridSampler
 from ._qmc import QMCSampler as QMCSampler
 from ._random import RandomSampler as RandomSampler
+from ._tpe import TPESampler as TPESampler
 
-__all__ = ["BaseSampler", "GridSampler", "QMCSampler", "RandomSampler"]
+__all__ = ["BaseSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler"]
