@@ -1,0 +1,53 @@
+"""Failed fits: one warning (or one error when nothing worked) that groups them by message."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from ..exceptions import TunelabError
+
+
+class AllFitsFailedError(TunelabError, ValueError):
+    """Every fit of a search failed, so there is no best configuration."""
+
+
+def error_summary(traceback_text: str) -> str:
+    """ "ValueError: message" from a formatted traceback: the first unindented line after the
+    last frame (messages may span several lines, and those lines may be indented)."""
+    lines = traceback_text.rstrip().splitlines()
+    last_frame = max((i for i, line in enumerate(lines) if line.startswith("  File ")), default=-1)
+    for line in lines[last_frame + 1 :]:
+        if line.strip() and not line[0].isspace():
+            return line.strip()
+    return lines[-1].strip() if lines else "unknown error"
+
+
+def _grouped(errors: Sequence[str]) -> str:
+    counts = Counter(error_summary(e) for e in errors)
+    return "\n".join(f"  {n} fit(s) failed with: {msg}" for msg, n in counts.most_common())
+
+
+def report_fit_failures(fold_results: Sequence[dict[str, Any]], n_configurations: int) -> None:
+    """Raise when every fit failed; otherwise warn once with the failures grouped."""
+    errors = [r["fit_error"] for r in fold_results if r.get("fit_error") is not None]
+    if not errors:
+        return
+    if len(errors) == len(fold_results):
+        raise AllFitsFailedError(
+            f"All {len(errors)} fits failed ({n_configurations} configuration(s)); there is no "
+            f"best configuration. The errors, grouped:\n{_grouped(errors)}\n"
+            "Check the estimator and param_space, or set error_score='raise' to see the first "
+            "error with its full traceback."
+        )
+    from sklearn.exceptions import FitFailedWarning
+
+    warnings.warn(
+        f"{len(errors)} of {len(fold_results)} fits failed; their configurations score "
+        f"error_score (their trials are FAIL when it is NaN). The errors, grouped:\n"
+        f"{_grouped(errors)}\nSet error_score='raise' to see the full traceback.",
+        FitFailedWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _sklearn_knob import Knob, knob_data
+from sklearn.model_selection import KFold
+
+from tunelab.sklearn import Generalization, OptimismWarning, SearchCV
+from tunelab.sklearn._generalization import bbc_cv, estimate, tibshirani_optimism
+
+
+def test_one_configuration_has_no_selection_bias():
+    scores = np.array([[0.7, 0.8, 0.9, 0.75]])
+    assert bbc_cv(scores) == pytest.approx(0.7875)
+    assert tibshirani_optimism(scores) == 0.0
+
+
+def test_pure_noise_configurations_are_corrected_towards_the_truth():
+    # 200 configurations of identical true score 0.5: the best CV mean is pure luck.
+    rng = np.random.default_rng(0)
+    scores = 0.5 + 0.05 * rng.normal(size=(200, 5))
+    gen = estimate(scores, n_folds_evaluated=1000, n_folds_saved=0)
+    assert gen.best_cv_score > 0.55
+    assert abs(gen.corrected_score - 0.5) < abs(gen.best_cv_score - 0.5) / 2
+    assert gen.optimism > gen.best_cv_std_error
+    assert gen.tt_corrected_score < gen.best_cv_score
+    assert gen.n_configurations == 200
+
+
+def test_a_clear_winner_needs_little_correction():
+    rng = np.random.default_rng(1)
+    scores = np.vstack(
+        [0.9 + 0.01 * rng.normal(size=(1, 5)), 0.5 + 0.01 * rng.normal(size=(20, 5))]
+    )
+    gen = estimate(scores, n_folds_evaluated=105, n_folds_saved=0)
+    assert gen.optimism == pytest.approx(0.0, abs=0.01)
+
+
+def test_rows_with_nan_are_ignored_and_all_nan_gives_nan():
+    scores = np.array([[0.5, 0.6], [np.nan, 0.9]])
+    assert estimate(scores, n_folds_evaluated=4, n_folds_saved=0).n_configurations == 1
+    empty = estimate(np.full((2, 3), np.nan), n_folds_evaluated=6, n_folds_saved=0)
+    assert np.isnan(empty.corrected_score)
+
+
+def test_search_warns_when_the_best_score_is_optimistic():
+    X, y = knob_data(60)
+    X = X * 0.05  # small shared fold effects: the per-configuration noise dominates
+    search = SearchCV(
+        Knob(jitter=0.2), {"q": [float(i) * 1e-6 for i in range(30)]}, cv=KFold(5), racing=False
+    )
+    with pytest.warns(OptimismWarning, match=r"optimistic: picking the best of 30 configurations"):
+        search.fit(X, y)
+    gen = search.generalization_
+    assert isinstance(gen, Generalization)
+    assert gen["corrected_score"] < gen.best_cv_score == pytest.approx(search.best_score_)
+    assert gen.as_dict()["n_folds_evaluated"] == 150
+
+
+def test_outer_cv_adds_the_nested_estimate():
+    X, y = knob_data(60)
+    search = SearchCV(Knob(jitter=0.01), {"q": [0.0, 1.0]}, cv=KFold(3), outer_cv=KFold(3))
+    search.fit(X, y)
+    gen = search.generalization_
+    assert len(gen.nested_cv_scores) == 3
+    assert gen.nested_cv_score == pytest.approx(np.mean(gen.nested_cv_scores))
+    assert gen.nested_cv_std == pytest.approx(np.std(gen.nested_cv_scores))

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import RidgeClassifier
+
+from tunelab import InvalidParameterError
+from tunelab.sklearn import SearchCV, nested_cv_score
+
+
+def test_nested_cv_score_runs_the_search_per_outer_fold():
+    X, y = load_iris(return_X_y=True)
+    search = SearchCV(RidgeClassifier(), {"alpha": [0.1, 100.0]}, cv=3, random_state=0)
+    result = nested_cv_score(search, X, y, cv=4)
+    assert result.scores.shape == (4,)
+    assert result.mean == pytest.approx(result.scores.mean())
+    assert len(result.best_params) == 4 and all("alpha" in p for p in result.best_params)
+    assert result.optimism == pytest.approx(np.mean(result.inner_best_scores) - result.mean)
+    assert not hasattr(search, "best_estimator_")  # the search given is left untouched
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"cv": 1}, r"'cv' parameter of SearchCV must be"),
+    ],
+)
+def test_bad_outer_cv(kwargs, match):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(InvalidParameterError, match=match):
+        nested_cv_score(SearchCV(RidgeClassifier(), {"alpha": [1.0]}), X, y, **kwargs)
+
+
+def test_refit_false_is_rejected():
+    X, y = load_iris(return_X_y=True)
+    search = SearchCV(RidgeClassifier(), {"alpha": [1.0]}, refit=False)
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'search' parameter of nested_cv_score must be a search with refit",
+    ):
+        nested_cv_score(search, X, y)

@@ -1,0 +1,291 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from _sklearn_knob import Knob, knob_data
+from joblib import parallel_config
+from scipy import stats
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.decomposition import PCA
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import Ridge, RidgeClassifier
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_predict,
+    cross_val_score,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from tunelab import Float, InvalidParameterError
+from tunelab.samplers import RandomSampler
+from tunelab.sklearn import AllFitsFailedError, OptimismWarning, SearchCV
+
+pytestmark = pytest.mark.filterwarnings(f"ignore::{OptimismWarning.__module__}.OptimismWarning")
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    idx = np.random.default_rng(0).choice(len(y), 150, replace=False)
+    return StandardScaler().fit_transform(X[idx]), y[idx]
+
+
+GRID = {"C": [0.01, 1.0, 100.0], "kernel": ["linear", "rbf"]}
+
+
+def test_cv_results_match_grid_search_without_racing(iris):
+    X, y = iris
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    ours = SearchCV(SVC(), GRID, cv=cv, racing=False, return_train_score=True).fit(X, y)
+    ref = GridSearchCV(SVC(), GRID, cv=cv, return_train_score=True).fit(X, y)
+    ours_r, ref_r = ours.cv_results_, ref.cv_results_
+    assert set(ref_r) <= set(ours_r)
+    assert set(ours_r) - set(ref_r) == {"n_folds_evaluated", "state", "trial_number"}
+    assert ours_r["params"] == ref_r["params"]
+    for key in ref_r:
+        if key.startswith(("mean_test", "std_test", "split", "rank_", "mean_train", "std_train")):
+            np.testing.assert_allclose(ours_r[key], ref_r[key], err_msg=key)
+        if key.startswith("param_"):
+            assert isinstance(ours_r[key], np.ma.MaskedArray)
+            assert list(ours_r[key]) == list(ref_r[key])
+    assert ours.best_params_ == ref.best_params_
+    assert ours.best_score_ == pytest.approx(ref.best_score_)
+    assert ours.best_index_ == ref.best_index_
+    assert ours.n_splits_ == 4 and ours.refit_time_ >= 0
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    np.testing.assert_array_equal(ours.classes_, ref.classes_)
+    assert ours.n_features_in_ == 4
+
+
+def test_list_of_grids_match_grid_search(iris):
+    X, y = iris
+    grids = [{"kernel": ["linear"], "C": [0.1, 1.0]}, {"kernel": ["rbf"], "gamma": [0.1, 1.0]}]
+    cv = KFold(3, shuffle=True, random_state=1)
+    ours = SearchCV(SVC(), grids, cv=cv, racing=False).fit(X, y)
+    ref = GridSearchCV(SVC(), grids, cv=cv).fit(X, y)
+    assert ours.cv_results_["params"] == ref.cv_results_["params"]
+    np.testing.assert_allclose(
+        ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]
+    )
+    assert (
+        ours.cv_results_["param_gamma"].mask.tolist()
+        == ref.cv_results_["param_gamma"].mask.tolist()
+    )
+
+
+def test_sampled_space_is_reproducible_and_uses_the_study(cancer):
+    X, y = cancer
+    space = {"C": stats.loguniform(1e-3, 1e2), "kernel": ["linear", "rbf"]}
+    runs = [SearchCV(SVC(), space, n_trials=4, cv=3, random_state=7).fit(X, y) for _ in range(2)]
+    assert runs[0].cv_results_["params"] == runs[1].cv_results_["params"]
+    assert len(runs[0].study_.trials) == 4
+    assert all(1e-3 <= p["C"] <= 1e2 for p in runs[0].cv_results_["params"])
+    sampler_run = SearchCV(
+        SVC(), {"C": Float(0.01, 10, log=True)}, n_trials=3, cv=3, sampler=RandomSampler(seed=3)
+    ).fit(X, y)
+    assert sampler_run.study_.sampler is not None and len(sampler_run.cv_results_["params"]) == 3
+
+
+def test_partial_grid_draws_distinct_points(iris):
+    X, y = iris
+    search = SearchCV(SVC(), GRID, n_trials=4, cv=3, random_state=0).fit(X, y)
+    params = [tuple(sorted(p.items())) for p in search.cv_results_["params"]]
+    assert len(params) == len(set(params)) == 4
+
+
+def test_pipeline_and_multimetric_with_named_refit(cancer):
+    X, y = cancer
+    pipe = Pipeline([("pca", PCA(n_components=5)), ("clf", RidgeClassifier())])
+    search = SearchCV(
+        pipe,
+        {"clf__alpha": [0.01, 1.0, 100.0]},
+        scoring={"acc": "accuracy", "auc": "roc_auc"},
+        refit="auc",
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    res = search.cv_results_
+    assert search.multimetric_
+    for key in ("mean_test_acc", "mean_test_auc", "rank_test_acc", "split2_test_auc"):
+        assert key in res
+    assert search.best_index_ == int(np.argmin(res["rank_test_auc"]))
+    assert search.best_score_ == pytest.approx(res["mean_test_auc"][search.best_index_])
+    assert set(search.scorer_) == {"acc", "auc"}
+    assert search.decision_function(X).shape == (len(y),)
+    assert search.best_estimator_.named_steps["clf"].alpha == search.best_params_["clf__alpha"]
+
+
+def test_delegation_follows_the_estimator(iris):
+    X, y = iris
+    search = SearchCV(SVC(), {"C": [1.0]}, cv=3).fit(X, y)
+    assert not hasattr(search, "predict_proba")
+    assert search.decision_function(X).shape == (len(y), 3)
+    pca_search = SearchCV(PCA(), {"n_components": [2]}, cv=3, scoring=lambda e, X, y=None: 0.0)
+    pca_search.fit(X)
+    assert pca_search.transform(X).shape == (len(y), 2)
+    assert pca_search.inverse_transform(pca_search.transform(X)).shape == X.shape
+
+
+def test_nested_inside_cross_val_score_and_predict(iris):
+    X, y = iris
+    search = SearchCV(RidgeClassifier(), {"alpha": [0.1, 10.0]}, cv=3, random_state=0)
+    scores = cross_val_score(search, X, y, cv=3)
+    assert scores.shape == (3,) and np.all((scores > 0.6) & (scores <= 1.0))
+    pred = cross_val_predict(search, X, y, cv=3)
+    assert pred.shape == y.shape and np.mean(pred == y) > 0.6
+
+
+def test_fit_params_and_groups_are_routed(cancer):
+    X, y = cancer
+    groups = np.arange(len(y)) % 5
+    from sklearn.model_selection import GroupKFold
+
+    search = SearchCV(RidgeClassifier(), {"alpha": [0.1, 1.0]}, cv=GroupKFold(5), racing=False).fit(
+        X, y, groups=groups, sample_weight=np.ones(len(y))
+    )
+    assert search.n_splits_ == 5 and len(search.cv_results_["params"]) == 2
+
+
+def test_failed_fits_follow_error_score_nan():
+    X, y = knob_data()
+    search = SearchCV(Knob(fail_below=0.5), {"q": [1.0, 0.0, 0.6]}, cv=KFold(3))
+    with pytest.warns(
+        FitFailedWarning,
+        match=r"(?s)3 of 9 fits failed.*3 fit\(s\) failed with: ValueError: q=0.0 is below 0.5",
+    ):
+        search.fit(X, y)
+    res = search.cv_results_
+    assert list(res["state"]) == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert np.isnan(res["mean_test_score"][1]) and res["rank_test_score"][1] == 3
+    assert search.best_params_ == {"q": 1.0}
+    assert search.study_.trials[1].fail_reason == "ValueError: q=0.0 is below 0.5"
+
+
+def test_numeric_error_score_scores_the_failed_folds():
+    X, y = knob_data()
+    search = SearchCV(
+        Knob(fail_below=0.5), {"q": [1.0, 0.0]}, cv=KFold(3), error_score=-5.0, racing=False
+    )
+    with pytest.warns(FitFailedWarning, match="3 of 6 fits failed"):
+        search.fit(X, y)
+    assert search.cv_results_["mean_test_score"][1] == -5.0
+
+
+def test_error_score_raise_reraises_and_leaves_no_running_trial():
+    X, y = knob_data()
+    search = SearchCV(Knob(fail_below=0.5), {"q": [0.0]}, cv=KFold(3), error_score="raise")
+    with pytest.raises(ValueError, match=r"q=0.0 is below 0.5"):
+        search.fit(X, y)
+    assert [t.state.name for t in search.study_.trials] == ["FAIL"]
+
+
+def test_all_failed_counts_groups_and_names_the_option():
+    X, y = knob_data()
+    search = SearchCV(Knob(fail_below=5), {"q": [0.0, 1.0]}, cv=KFold(3))
+    with pytest.raises(
+        AllFitsFailedError,
+        match=r"(?s)All 6 fits failed \(2 configuration\(s\)\).*3 fit\(s\) failed with: ValueError: q=0.0 is below 5.*error_score='raise'",
+    ):
+        search.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"cv": 1},
+            r"'cv' parameter of SearchCV must be .* Got 1 instead\. Cross-validation needs at least 2 folds",
+        ),
+        ({"cv": "five"}, r"'cv' parameter of SearchCV must be .*Got 'five' instead"),
+        ({"cv": 2.5}, r"'cv' parameter of SearchCV must be .*Got 2\.5 instead"),
+        (
+            {"scoring": "acuracy"},
+            r"'scoring' parameter of SearchCV .*Got 'acuracy' instead\. Did you mean 'accuracy'",
+        ),
+        ({"scoring": 3}, r"'scoring' parameter of SearchCV must be"),
+        (
+            {"scoring": ["accuracy", "f1"]},
+            r"'refit' parameter of SearchCV must be one of the scoring keys",
+        ),
+        ({"n_trials": 0}, r"'n_trials' parameter of SearchCV must be a positive int or None"),
+        ({"timeout": -1}, r"'timeout' parameter of SearchCV must be a positive number"),
+        (
+            {"error_score": "ignore"},
+            r"'error_score' parameter of SearchCV must be 'raise' or a number",
+        ),
+        ({"racing": "yes"}, r"'racing' parameter of SearchCV must be True, False or a FoldRacing"),
+        ({"random_state": -2}, r"'random_state' parameter of SearchCV"),
+        ({"n_jobs": 0}, r"'n_jobs' parameter of SearchCV must be a non-zero int or None"),
+    ],
+)
+def test_bad_arguments_are_named(iris, kwargs, match):
+    X, y = iris
+    with pytest.raises(InvalidParameterError, match=match):
+        SearchCV(SVC(), {"C": [1.0]}, **kwargs).fit(X, y)
+
+
+def test_unknown_parameter_fails_before_any_fit(iris):
+    X, y = iris
+    with pytest.raises(
+        InvalidParameterError, match=r"'gama' .*Did you mean 'gamma'.*Valid parameters"
+    ):
+        SearchCV(SVC(), {"gama": [1.0]}).fit(X, y)
+
+
+def test_init_only_stores_and_clone_round_trips():
+    from sklearn.base import clone
+
+    space = {"C": [1.0]}
+    search = SearchCV(SVC(), space, cv="not validated until fit")
+    assert search.param_space is space
+    assert clone(search).get_params()["cv"] == "not validated until fit"
+
+
+def test_timeout_still_returns_a_fitted_search(iris):
+    X, y = iris
+    search = SearchCV(SVC(), {"C": Float(0.1, 10, log=True)}, n_trials=1000, timeout=1e-6, cv=3)
+    search.fit(X, y)
+    assert 1 <= len(search.cv_results_["params"]) < 1000
+
+
+def test_parallel_jobs_give_the_same_grid_scores(iris):
+    X, y = iris
+    cv = KFold(3, shuffle=True, random_state=0)
+    serial = SearchCV(SVC(), GRID, cv=cv, racing=False).fit(X, y)
+    # Threads keep the test fast; the code path (batches of n_jobs configurations) is the same.
+    with parallel_config(backend="threading"):
+        parallel = SearchCV(SVC(), GRID, cv=cv, racing=False, n_jobs=2).fit(X, y)
+    np.testing.assert_allclose(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
+
+
+def test_persistent_study(iris, tmp_path):
+    X, y = iris
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    search = SearchCV(SVC(), {"C": [0.1, 1.0]}, cv=3, storage=url, study_name="svc").fit(X, y)
+    from tunelab import load_study
+
+    assert len(load_study("svc", storage=url).trials) == 2
+    assert search.study_.study_name == "svc"
+
+
+def test_ridge_regression_default_scoring():
+    X, y = knob_data(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitFailedWarning)
+        search = SearchCV(Ridge(), {"alpha": [0.1, 10.0]}, cv=3, random_state=0).fit(X, y)
+    assert search.best_score_ == pytest.approx(
+        search.cv_results_["mean_test_score"][search.best_index_]
+    )
