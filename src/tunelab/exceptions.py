@@ -16,6 +16,7 @@ __all__ = [
     "GridExhausted",
     "WorkerLostError",
     "TrialTimeoutError",
+    "AllFitsFailedError",
 ]
 
 
@@ -76,3 +77,7 @@ class WorkerLostError(TunelabError, RuntimeError):
 
 class TrialTimeoutError(TunelabError, TimeoutError):
     """A trial ran longer than ``trial_timeout``; it was stopped and marked FAIL."""
+
+
+class AllFitsFailedError(TunelabError, ValueError):
+    """Every fit of a search failed, so there is no best configuration."""

@@ -7,11 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..exceptions import TunelabError
-
-
-class AllFitsFailedError(TunelabError, ValueError):
-    """Every fit of a search failed, so there is no best configuration."""
+from ..exceptions import AllFitsFailedError as AllFitsFailedError
 
 
 def error_summary(traceback_text: str) -> str:
