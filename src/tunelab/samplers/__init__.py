@@ -1,9 +1,17 @@
 """Search strategies. Each module holds one sampler; this package re-exports them."""
 
 from ._base import BaseSampler as BaseSampler
+from ._cmaes import CmaEsSampler as CmaEsSampler
 from ._grid import GridSampler as GridSampler
 from ._qmc import QMCSampler as QMCSampler
 from ._random import RandomSampler as RandomSampler
 from ._tpe import TPESampler as TPESampler
 
-__all__ = ["BaseSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler"]
+__all__ = [
+    "BaseSampler",
+    "CmaEsSampler",
+    "GridSampler",
+    "QMCSampler",
+    "RandomSampler",
+    "TPESampler",
+]
