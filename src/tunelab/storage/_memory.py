@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import deque
 from collections.abc import Container, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ class _StudyRecord:
         self.user_attrs: dict[str, Any] = {}
         self.system_attrs: dict[str, Any] = {}
         self.trials: list[FrozenTrial] = []
+        self.waiting: deque[int] = deque()
         self.created = _now()
 
 
@@ -128,6 +130,8 @@ class InMemoryStorage(BaseStorage):
             if trial.state.is_finished() and trial.datetime_complete is None:
                 trial.datetime_complete = _now()
             record.trials.append(trial)
+            if trial.state == TrialState.WAITING:
+                record.waiting.append(number)
             self._trial_index[trial_id] = (study_id, number)
             return trial.copy()
 
@@ -140,7 +144,10 @@ class InMemoryStorage(BaseStorage):
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         with self._lock:
-            for trial in self._study(study_id).trials:
+            record = self._study(study_id)
+            # Numbers of enqueued trials, oldest first: no scan of the whole history per ask.
+            while record.waiting:
+                trial = record.trials[record.waiting.popleft()]
                 if trial.state == TrialState.WAITING:
                     trial.state = TrialState.RUNNING
                     trial.datetime_start = _now()
