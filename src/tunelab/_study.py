@@ -457,6 +457,11 @@ class Study:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def _repr_html_(self) -> str:
+        from .visualization import study_html
+
+        return study_html(self)
+
     def explain_sampler(self) -> str:
         """One sentence on how this study chooses its trials."""
         return self.sampler.describe()

@@ -331,6 +331,24 @@ def storage_upgrade(url: str) -> None:
         click.echo(f"upgraded {url} from schema version {old} to {new}")
 
 
+@main.command()
+@storage_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@_friendly
+def dashboard(storage: str, host: str, port: int) -> None:
+    """Serve a live web dashboard of the studies in a storage (opened read-only)."""
+    try:
+        import plotly  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        _fail("the dashboard needs extra packages: pip install 'tunelab[dashboard]'")
+    from .dashboard import run
+
+    run(storage, host=host, port=port)
+
+
 def _import_objective(spec: str) -> Any:
     import importlib
 

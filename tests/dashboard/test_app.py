@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import tunelab
+from tunelab import Float
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+from starlette.testclient import TestClient  # noqa: E402
+
+from tunelab.dashboard import create_app  # noqa: E402
+
+
+@pytest.fixture
+def client(filled, db_url):
+    with TestClient(create_app(db_url)) as c:
+        yield c
+
+
+def test_study_list(client, filled):
+    studies = client.get("/api/studies").json()["studies"]
+    assert [s["study_name"] for s in studies] == ["demo"]
+    s = studies[0]
+    assert s["directions"] == ["minimize"]
+    assert s["n_trials_by_state"] == {
+        "RUNNING": 1,
+        "WAITING": 0,
+        "COMPLETE": 4,
+        "PRUNED": 1,
+        "FAIL": 1,
+    }
+    assert s["best_values"] == [filled.best_value]
+    assert s["last_activity"] is not None
+    assert s["user_attrs"] == {"owner": "test"}
+
+
+def test_storage_is_opened_read_only(client):
+    storage = client.app.state.storage
+    assert storage.read_only
+    with pytest.raises(tunelab.exceptions.StorageError, match="read-only"):
+        storage.create_study("nope", [tunelab.StudyDirection.MINIMIZE])
+
+
+def test_trials_incremental_and_running_ones_resent(client, filled):
+    sid = client.get("/api/studies").json()["studies"][0]["study_id"]
+    first = client.get(f"/api/studies/{sid}/trials").json()
+    assert [t["number"] for t in first["trials"]] == list(range(7))
+    assert first["cursor"] == 7
+    again = client.get(f"/api/studies/{sid}/trials?since=7").json()
+    assert [t["number"] for t in again["trials"]] == [6]  # still running: sent again
+    assert again["version"] == first["version"]
+    writer = tunelab.load_study("demo", filled.storage)
+    writer.tell(writer.ask({"x": Float(-1, 1)}), 0.5)
+    later = client.get(f"/api/studies/{sid}/trials?since=7").json()
+    assert [(t["number"], t["state"]) for t in later["trials"]] == [(6, "RUNNING"), (7, "COMPLETE")]
+    assert later["cursor"] == 8 and later["version"] != first["version"]
+
+
+def test_study_and_trial_detail(client):
+    sid = client.get("/api/studies").json()["studies"][0]["study_id"]
+    study = client.get(f"/api/studies/{sid}").json()
+    assert study["params"] == ["lr", "x"]
+    assert "history" in study["plots"] and "pareto" not in study["plots"]
+    failed = client.get(f"/api/studies/{sid}/trials/5").json()
+    assert failed["state"] == "FAIL" and failed["fail_reason"] == "ValueError: boom"
+    running = client.get(f"/api/studies/{sid}/trials/6").json()
+    assert running["intermediate_values"] == {"steps": [3], "values": [0.25]}
+    assert running["distributions"]["lr"]["log"] is True
+    assert client.get(f"/api/studies/{sid}/trials/99").status_code == 404
+    bad = client.get(f"/api/studies/{sid}/trials?since=abc")
+    assert bad.status_code == 400 and "since must be an integer" in bad.json()["error"]
+    assert client.get("/api/studies/12345").status_code == 404
+
+
+def test_every_plot_of_a_study_builds(client):
+    sid = client.get("/api/studies").json()["studies"][0]["study_id"]
+    for kind in client.get(f"/api/studies/{sid}").json()["plots"]:
+        body = client.get(f"/api/studies/{sid}/plots/{kind}").json()
+        assert "figure" in body, (kind, body)
+        assert body["figure"]["data"], kind
+    assert client.get(f"/api/studies/{sid}/plots/nope").status_code == 404
+
+
+def test_plot_message_when_too_few_trials(db_url):
+    study = tunelab.create_study(study_name="empty", storage=db_url)
+    study.tell(study.ask({"x": Float(0, 1)}), 1.0)
+    with TestClient(create_app(db_url)) as c:
+        body = c.get(f"/api/studies/{study._study_id}/plots/importance").json()
+    assert "at least 2 completed trials" in body["message"]
+
+
+def test_multi_objective_and_non_finite_values(db_url):
+    study = tunelab.create_study(
+        study_name="mo", storage=db_url, directions=["minimize", "maximize"]
+    )
+    study.tell(study.ask({"x": Float(0, 1)}), [1.0, math.inf])
+    study.tell(study.ask({"x": Float(0, 1)}), [0.5, 2.0])
+    with TestClient(create_app(db_url)) as c:
+        rows = c.get(f"/api/studies/{study._study_id}/trials").json()["trials"]
+        assert rows[0]["values"] == [1.0, "inf"]
+        assert "pareto" in c.get(f"/api/studies/{study._study_id}").json()["plots"]
+        pareto = c.get(f"/api/studies/{study._study_id}/plots/pareto").json()
+        assert "figure" in pareto
+
+
+def test_pages_and_local_plotly(client):
+    assert "tunelab" in client.get("/").text
+    assert "study" in client.get("/studies/1").text
+    assert '"/static/plotly.min.js"' in client.get("/static/app.js").text
+    assert client.get("/studies/1/trials/0").status_code == 200
+    js = client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+    assert client.get("/static/app.js").status_code == 200

@@ -1,0 +1,117 @@
+"""End to end: Debian's Chromium, driven by Playwright, against a live dashboard server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+import tunelab
+from tunelab import Float
+
+CHROMIUM = os.environ.get("TUNELAB_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+    pytest.skip(
+        f"browser test needs Chromium at {CHROMIUM} (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser test needs `pip install playwright`"
+)
+uvicorn = pytest.importorskip("uvicorn", reason="dashboard needs uvicorn")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(filled, db_url):
+    from tunelab.dashboard import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(db_url), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "dashboard server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page(tmp_path):
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_list_plots_and_live_trial(served, page, filled, tmp_path):
+    page.goto(served + "/")
+    page.wait_for_selector("#studies tbody tr a")
+    assert page.inner_text("#studies tbody tr a") == "demo"
+    page.click("#studies tbody tr a")
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector("#plot-history[data-rendered='1'] .main-svg", timeout=20_000)
+    page.wait_for_selector("#plot-slice[data-rendered='1']", timeout=20_000)
+    assert page.locator("#trials tbody tr").count() == 7
+
+    # A trial finished by the running study shows up without a reload.
+    writer = tunelab.load_study("demo", filled.storage)
+    told = writer.tell(writer.ask({"x": Float(-1, 1)}), -3.0)
+    page.wait_for_function(
+        "document.querySelectorAll('#trials tbody tr').length === 8", timeout=10_000
+    )
+    assert "-3" in page.inner_text("#trials tbody")
+    # The history figure is redrawn with the new point (figures follow the study's version).
+    page.wait_for_function(
+        "Array.from(document.getElementById('plot-history').data[0].y).includes(-3)",
+        timeout=30_000,
+    )
+    assert told.number == 7
+
+    # Sorting by value puts the new best first; filtering by state keeps only failures.
+    page.click("th[data-key='value']")
+    assert page.inner_text("#trials tbody tr:first-child td:first-child") == "7"
+    page.select_option("#state-filter", "FAIL")
+    assert page.locator("#trials tbody tr").count() == 1
+    page.select_option("#state-filter", "")
+    page.wait_for_timeout(300)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(tmp_path / "study.png"))  # docs/dashboard.png: benchmarks/dashboard
+    assert (tmp_path / "study.png").stat().st_size > 10_000
+
+    # The trial page shows the failure reason.
+    page.goto(served + f"/studies/{filled._study_id}/trials/5")
+    page.wait_for_selector("body[data-ready='1']")
+    assert "ValueError: boom" in page.inner_text("#failure")

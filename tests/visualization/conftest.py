@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+import tunelab
+from tunelab import Categorical, Float, Int
+
+
+@pytest.fixture
+def make_study(tmp_path):
+    """A study on SQLite in tmp_path, with an objective told through ask/tell."""
+
+    def make(name: str = "s", directions=("minimize",)) -> tunelab.Study:
+        return tunelab.create_study(
+            study_name=name, storage=f"sqlite:///{tmp_path}/x.db", directions=list(directions)
+        )
+
+    return make
+
+
+SPACE = {
+    "x": Float(-2.0, 2.0),
+    "lr": Float(1e-4, 1.0, log=True),
+    "n": Int(1, 8),
+    "kind": Categorical(["a", "b"]),
+}
+
+
+@pytest.fixture
+def told():
+    """Ask one trial per value and tell that value (params drawn by the default sampler)."""
+
+    def tell_all(study: tunelab.Study, values: list[float], space=SPACE) -> list:
+        return [study.tell(study.ask(space), v) for v in values]
+
+    return tell_all
