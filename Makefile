@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,postgres,cmaes,dask
+EXTRAS ?= dev,postgres,cmaes,dask,lightgbm
 
 .PHONY: setup run test lint clean
 

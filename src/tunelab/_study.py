@@ -19,7 +19,7 @@ from .exceptions import (
     StaleTrialError,
     TrialAlreadyFinishedError,
 )
-from .pruners import BasePruner, NopPruner
+from .pruners import TRIAL_GROUP_ATTR, BasePruner, NopPruner
 from .samplers import BaseSampler
 from .storage import RETRY_FAILED_ATTR, BaseStorage, get_storage
 
@@ -266,6 +266,11 @@ class Study:
             frozen = self._storage.create_trial(self._study_id, template)
         else:
             self._set_trial_system_attr(frozen, SAMPLER_ATTR, sampler_name)
+        # A pruner that splits trials into groups (Hyperband brackets) says so before sampling,
+        # so a sampler can learn from the trial's own group only.
+        group = self.pruner.trial_group(self, frozen)
+        if group is not None:
+            self._set_trial_system_attr(frozen, TRIAL_GROUP_ATTR, group)
         self.sampler.before_trial(self, frozen)
         trial = Trial(self, frozen, declared)
         if space is not None:
