@@ -428,5 +428,15 @@ def worker(
     click.echo(f"worker {os.getpid()} ran {len(study.trials) - before} trial(s) on {study_name!r}")
 
 
+def _register_automl() -> None:
+    from .automl._cli import automl_command, predict_command  # click only; models load on use
+
+    main.add_command(automl_command)
+    main.add_command(predict_command)
+
+
+_register_automl()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

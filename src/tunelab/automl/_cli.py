@@ -1,0 +1,212 @@
+"""Command-line AutoML: ``tunelab automl DATA.csv --target COL`` and ``tunelab predict``.
+
+Both are plain click commands; the main ``tunelab`` group registers them. Bad input (a file
+that cannot be read, a missing target column, a metric that does not fit the task) prints one
+``error: ...`` line to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+_CLASSIFICATION_MAX_LEVELS = 20
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _read_csv(path: str) -> Any:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        _fail(f"cannot read {path!r}: no such file")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        _fail(f"cannot read {path!r} as CSV: {str(exc).splitlines()[0]}")
+    if frame.shape[0] == 0:
+        _fail(f"{path!r} has no data rows")
+    return frame
+
+
+def infer_task(target: Any) -> str:
+    """Classification for text, booleans and integers with few levels; regression otherwise."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(target.dtype) or pd.api.types.is_bool_dtype(target.dtype):
+        return "classification"
+    values = target.dropna()
+    integral = bool((values == values.round()).all())
+    if integral and values.nunique() <= _CLASSIFICATION_MAX_LEVELS:
+        return "classification"
+    return "regression"
+
+
+@click.command("automl")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--target", required=True, help="Name of the column to predict.")
+@click.option(
+    "--time",
+    "time_budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds for the whole fit, final refit included.",
+)
+@click.option("--metric", default=None, help="A scikit-learn scorer name (default: accuracy / r2).")
+@click.option(
+    "--task",
+    type=click.Choice(["auto", "classification", "regression"]),
+    default="auto",
+    show_default=True,
+    help="auto: text, boolean or integer targets with at most 20 levels are classes.",
+)
+@click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True)
+@click.option("--seed", type=int, default=None, help="Random seed of the search.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default="model.joblib",
+    show_default=True,
+    help="Where to save the fitted model.",
+)
+def automl_command(
+    data: str,
+    target: str,
+    time_budget: float,
+    metric: str | None,
+    task: str,
+    cv: int,
+    seed: int | None,
+    out: str,
+) -> None:
+    """Search models and preprocessing for DATA.csv's TARGET column within --time seconds."""
+    import joblib
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..exceptions import InvalidParameterError
+    from . import AutoClassifier, AutoRegressor
+
+    frame = _read_csv(data)
+    if target not in frame.columns:
+        _fail(f"no column {target!r} in {data!r}; columns are {', '.join(map(str, frame.columns))}")
+    frame = frame[frame[target].notna()]
+    if frame.shape[0] < 2:
+        _fail(f"column {target!r} has fewer than 2 non-missing values")
+    y = frame[target]
+    X = frame.drop(columns=[target])
+    if X.shape[1] == 0:
+        _fail(f"{data!r} has no column besides the target {target!r}")
+    if task == "auto":
+        task = infer_task(y)
+    cls = AutoClassifier if task == "classification" else AutoRegressor
+    model = cls(time_budget=time_budget, metric=metric, cv=cv, random_state=seed, verbose=0)
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        job = bar.add_task(f"automl ({task})", total=time_budget, status="starting")
+        import time
+
+        began = time.perf_counter()
+
+        def progress(event: dict[str, Any]) -> None:
+            best = event["best_score"]
+            shown = "-" if best is None else f"{best:.4f}"
+            bar.update(
+                job,
+                completed=min(time_budget, time.perf_counter() - began),
+                status=f"{event['n_trials']} pipelines, best {shown}",
+            )
+
+        problem = None
+        try:
+            model.fit(X, y, progress=progress)
+        except (InvalidParameterError, ValueError) as exc:
+            problem = str(exc).splitlines()[0]
+    # Reported once the progress bar is gone, so the error is the one line on stderr.
+    if problem is not None:
+        _fail(problem)
+    joblib.dump({"model": model, "target": target, "task": task}, out)
+    _print_summary(model, out)
+
+
+def _print_summary(model: Any, out: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Leaderboard ({model.metric_}, {len(model.leaderboard_)} pipelines)")
+    for column in ("rank", "model", "cv score", "± std", "fit s", "weight", "pipeline"):
+        table.add_column(column, overflow="fold")
+    for rank, row in enumerate(model.leaderboard_.head(10).itertuples(), start=1):
+        table.add_row(
+            str(rank),
+            row.model,
+            f"{row.cv_score:.4f}",
+            f"{row.cv_std:.4f}",
+            f"{row.fit_time:.2f}",
+            f"{row.ensemble_weight:.2f}",
+            row.pipeline,
+        )
+    console = Console()
+    console.print(table)
+    g = model.generalization_
+    used = "ensemble" if model.ensemble_ is not None else "single pipeline"
+    line = f"{used}: CV {g['metric']} {g['cv_score']:.4f}"
+    if g["holdout_score"] is not None:
+        line += f", held-out {g['holdout_score']:.4f} on {g['n_holdout']} rows"
+    console.print(f"{line}; fitted in {model.fit_time_:.1f}s; saved to {out}")
+
+
+@click.command("predict")
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write predictions here as CSV (default: print them).",
+)
+def predict_command(model_path: str, data: str, out: str | None) -> None:
+    """Predict DATA.csv's rows with a MODEL saved by `tunelab automl`."""
+    import joblib
+    import pandas as pd
+
+    try:
+        bundle = joblib.load(model_path)
+    except FileNotFoundError:
+        _fail(f"cannot read {model_path!r}: no such file")
+    except Exception as exc:
+        _fail(f"cannot load {model_path!r} as a model saved by `tunelab automl`: {exc}")
+    if not isinstance(bundle, dict) or "model" not in bundle:
+        _fail(f"{model_path!r} is not a model saved by `tunelab automl`")
+    frame = _read_csv(data)
+    model, target = bundle["model"], bundle["target"]
+    X = frame.drop(columns=[target], errors="ignore")
+    expected = list(getattr(model, "feature_names_in_", []))
+    missing = [c for c in expected if c not in X.columns]
+    if missing:
+        _fail(f"{data!r} lacks column(s) the model was trained on: {', '.join(missing)}")
+    if expected:
+        X = X[expected]
+    try:
+        predictions = pd.DataFrame({target: model.predict(X)})
+    except ValueError as exc:
+        _fail(str(exc).splitlines()[0])
+    if out is None:
+        click.echo(predictions.to_csv(index=False), nl=False)
+    else:
+        predictions.to_csv(out, index=False)
+        click.echo(f"{len(predictions)} predictions written to {out}", err=True)

@@ -1,0 +1,116 @@
+"""Metrics: resolve a scikit-learn scorer for the task, and score stored predictions with it.
+
+Out-of-fold predictions are scored many times (racing, ensemble selection) without the models
+that made them, so a tiny stand-in estimator replays the stored probabilities or values to the
+real scorer: every scikit-learn scorer name works, with its own sign and response method.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+from ..exceptions import InvalidParameterError
+from ._zoo import CLASSIFICATION
+
+DEFAULT_METRIC = {CLASSIFICATION: "accuracy", "regression": "r2"}
+
+
+class _ReplayClassifier(ClassifierMixin, BaseEstimator):
+    def __init__(self, proba: Any = None, classes: Any = None) -> None:
+        self.proba = proba
+        self.classes = classes
+
+    @property
+    def classes_(self) -> Any:
+        return self.classes
+
+    def predict_proba(self, X: Any) -> Any:
+        return self.proba
+
+    def predict(self, X: Any) -> Any:
+        return self.classes[np.argmax(self.proba, axis=1)]
+
+
+class _ReplayRegressor(RegressorMixin, BaseEstimator):
+    def __init__(self, values: Any = None) -> None:
+        self.values = values
+
+    def predict(self, X: Any) -> Any:
+        return self.values
+
+
+def _score_func_kind(scorer: Any) -> str | None:
+    func = getattr(scorer, "_score_func", None)
+    module = getattr(func, "__module__", "") or ""
+    if module.endswith("_regression"):
+        return "regression"
+    if module.endswith(("_classification", "_ranking")):
+        return CLASSIFICATION
+    if ".cluster" in module:
+        return "clustering"
+    return None
+
+
+def resolve_metric(metric: Any, task: str, owner: str) -> tuple[Any, str]:
+    """The scorer for ``metric`` (a scorer name, a scorer callable or None for the default)
+    and its display name; a metric made for another task is an error that says which."""
+    from sklearn.metrics import get_scorer, get_scorer_names
+
+    if metric is None:
+        metric = DEFAULT_METRIC[task]
+    if isinstance(metric, str):
+        if metric not in get_scorer_names():
+            raise InvalidParameterError(
+                f"The 'metric' parameter of {owner} must be a scikit-learn scorer name (see "
+                f"sklearn.metrics.get_scorer_names()) or a scorer callable. Got {metric!r} instead."
+            )
+        scorer, name = get_scorer(metric), metric
+    elif callable(metric):
+        scorer, name = metric, getattr(metric, "__name__", type(metric).__name__)
+    else:
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {owner} must be a scikit-learn scorer name or a scorer "
+            f"callable. Got {metric!r} instead."
+        )
+    kind = _score_func_kind(scorer)
+    if kind is not None and kind != task:
+        other = DEFAULT_METRIC[task]
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {owner} must be a {task} metric; {name!r} is a {kind} "
+            f"metric. Use a {task} metric such as {other!r}."
+        )
+    return scorer, name
+
+
+def score_predictions(scorer: Any, task: str, y: np.ndarray, pred: np.ndarray, K: int) -> float:
+    """Score stored predictions (probabilities for classification) as the scorer would score
+    the model that made them; larger is better."""
+    dummy = np.empty((len(y), 0))
+    if task == CLASSIFICATION:
+        return float(scorer(_ReplayClassifier(pred, np.arange(K)), dummy, y))
+    return float(scorer(_ReplayRegressor(pred), dummy, y))
+
+
+def check_metric_fits(scorer: Any, name: str, task: str, y: np.ndarray, K: int, owner: str) -> None:
+    """Try the metric on uninformative predictions of the real targets before any search, so a
+    binary-only metric on three classes fails now, with the scorer's reason."""
+    if task == CLASSIFICATION:
+        counts = np.bincount(y, minlength=K).astype(float)
+        pred = np.tile(counts / counts.sum(), (len(y), 1))
+    else:
+        pred = np.full(len(y), float(np.mean(y)))
+    try:
+        value = score_predictions(scorer, task, y, pred, K)
+    except Exception as exc:
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {owner} does not fit this {task} target "
+            f"({K if task == CLASSIFICATION else 'continuous'} "
+            f"{'classes' if task == CLASSIFICATION else 'values'}): {name!r} failed with: {exc}"
+        ) from None
+    if not np.isfinite(value) and task == CLASSIFICATION:
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {owner} gives {value} on this target; choose another."
+        )

@@ -1,0 +1,257 @@
+"""The budgeted search loop: ask a configuration, cross-validate it fold by fold, race it
+against the incumbent, and keep its out-of-fold predictions for ensemble selection.
+
+Fold racing. Every configuration sees the same folds in the same order, so after ``k`` folds
+its scores pair up with the incumbent's (the best configuration scored on every fold). It stops
+early when it is clearly worse:
+
+* after one fold, when it trails the incumbent's first fold by more than three times the spread
+  (standard deviation) of the incumbent's own fold scores;
+* after ``k >= 2`` folds, when the mean paired difference is below zero by more than two
+  standard errors of that difference (an approximate one-sided paired test).
+
+A raced-out configuration is told PRUNED with its fold scores as intermediate values and never
+enters the leaderboard or the ensemble (its out-of-fold predictions are incomplete).
+
+The clock is checked before every fold: a fold that would end after the search deadline (its
+expected cost is this configuration's slowest fold so far, or the slowest fold of its family
+for a first fold) is not started and the search ends. The deadline itself leaves room for the
+final refit, estimated from the CV fit times of the current leaders.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._frozen import TrialState
+from ._metric import score_predictions
+from ._zoo import build_pipeline, describe
+
+# The final refit sees all rows, not (k-1)/k of them, and fit time grows a little faster than
+# the rows; this factor covers both.
+REFIT_SAFETY = 1.3
+# How many leaders' refits the search deadline keeps room for (an ensemble refits several).
+RESERVED_REFITS = 3
+
+
+@dataclass
+class Candidate:
+    """A configuration scored on every fold."""
+
+    number: int
+    params: dict[str, Any]
+    fold_scores: list[float]
+    fit_times: list[float]
+    oof: np.ndarray
+    holdout: np.ndarray | None
+
+    @property
+    def cv_score(self) -> float:
+        return float(np.mean(self.fold_scores))
+
+    @property
+    def cv_std(self) -> float:
+        return float(np.std(self.fold_scores))
+
+    @property
+    def fit_time(self) -> float:
+        return float(np.sum(self.fit_times))
+
+    @property
+    def description(self) -> str:
+        return describe(self.params)
+
+    def refit_estimate(self, growth: float) -> float:
+        return float(np.max(self.fit_times)) * growth * REFIT_SAFETY
+
+
+@dataclass
+class SearchData:
+    """What every fold needs: the rows, the targets, the folds and the scorer."""
+
+    X: Any
+    y: np.ndarray
+    y_codes: np.ndarray
+    classes: np.ndarray | None
+    task: str
+    scorer: Any
+    splits: Sequence[tuple[np.ndarray, np.ndarray]]
+    X_holdout: Any
+    n_features: int
+    random_state: int | None
+    n_jobs: int | None
+    refit_rows: int
+
+    @property
+    def K(self) -> int:
+        return 0 if self.classes is None else len(self.classes)
+
+    @property
+    def growth(self) -> float:
+        fold_rows = np.mean([len(tr) for tr, _ in self.splits])
+        return self.refit_rows / fold_rows
+
+
+@dataclass
+class SearchResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    n_trials: int = 0
+    n_raced: int = 0
+    n_failed: int = 0
+    n_stopped: int = 0
+    failures: Counter = field(default_factory=Counter)
+
+
+def predict_block(model: Any, X: Any, classes: np.ndarray | None) -> np.ndarray:
+    """Probabilities in the order of ``classes`` (a fold may miss a class), or predictions."""
+    if classes is None:
+        return np.asarray(model.predict(X), dtype=float).ravel()
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    out = np.zeros((proba.shape[0], len(classes)))
+    out[:, np.searchsorted(classes, model.classes_)] = proba
+    return out
+
+
+def threads(n_jobs: int | None) -> int:
+    """Threads a model may use: 1 for None, every core for -1 (joblib's convention)."""
+    import os
+
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs
+
+
+def raced_out(scores: Sequence[float], incumbent: Candidate) -> bool:
+    """True when ``scores`` (the first folds) are clearly worse than the incumbent's."""
+    k = len(scores)
+    inc = np.asarray(incumbent.fold_scores[:k])
+    diff = np.asarray(scores) - inc
+    if k == 1:
+        spread = float(np.std(incumbent.fold_scores, ddof=1))
+        return bool(spread > 0 and diff[0] < -3.0 * spread)
+    mean = float(diff.mean())
+    if mean >= 0:
+        return False
+    se = float(diff.std(ddof=1)) / math.sqrt(k)
+    return mean < -2.0 * se
+
+
+def reserve(candidates: Sequence[Candidate], growth: float) -> float:
+    """Seconds the search leaves for the final refit of the current leaders."""
+    leaders = sorted(candidates, key=lambda c: -c.cv_score)[:RESERVED_REFITS]
+    return float(sum(c.refit_estimate(growth) for c in leaders))
+
+
+def run_search(
+    data: SearchData,
+    study: Any,
+    space: dict[str, Any],
+    end: float,
+    max_trials: int | None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> SearchResult:
+    """Search until ``end`` (a ``clock`` time) minus the refit reserve, or ``max_trials``."""
+    from threadpoolctl import threadpool_limits
+
+    result = SearchResult()
+    family_cost: dict[str, float] = {}
+    # BLAS and OpenMP threads beyond n_jobs oversubscribe a shared machine (a 25x slowdown of
+    # small fits was measured on a loaded 2-core box); models get their threads from n_jobs.
+    with warnings.catch_warnings(), threadpool_limits(threads(data.n_jobs)):
+        # Convergence and constant-feature warnings from hundreds of fits say nothing new.
+        warnings.simplefilter("ignore")
+        while max_trials is None or result.n_trials < max_trials:
+            if result.n_trials and clock() >= end - reserve(result.candidates, data.growth):
+                break
+            trial = study.ask(space)
+            result.n_trials += 1
+            params = trial.params
+            outcome = _evaluate(data, trial, params, result, family_cost, end, clock)
+            if progress is not None:
+                best = max(result.candidates, key=lambda c: c.cv_score, default=None)
+                progress(
+                    {
+                        "n_trials": result.n_trials,
+                        "outcome": outcome,
+                        "model": params["model"],
+                        "best_score": None if best is None else best.cv_score,
+                        "best": None if best is None else best.description,
+                    }
+                )
+            if outcome == "stopped":
+                break
+    return result
+
+
+def _evaluate(
+    data: SearchData,
+    trial: Any,
+    params: dict[str, Any],
+    result: SearchResult,
+    family_cost: dict[str, float],
+    end: float,
+    clock: Callable[[], float],
+) -> str:
+    study = trial.study
+    model = params["model"]
+    incumbent = max(result.candidates, key=lambda c: c.cv_score, default=None)
+    n = len(data.y)
+    oof = np.zeros((n, data.K)) if data.K else np.zeros(n)
+    holdout_sum: np.ndarray | None = None
+    scores: list[float] = []
+    fit_times: list[float] = []
+    slowest = family_cost.get(model, 0.0)
+    for k, (train, test) in enumerate(data.splits):
+        deadline = end - reserve(result.candidates, data.growth)
+        # The very first configuration (the cheapest default) always finishes, so that every
+        # fit ends with a model even when the budget is too small for anything else.
+        if (result.candidates or result.n_trials > 1) and clock() + slowest > deadline:
+            trial.set_user_attr("stopped", "time budget")
+            study.tell(trial, state=TrialState.PRUNED)
+            result.n_stopped += 1
+            return "stopped"
+        began = clock()
+        try:
+            pipe = build_pipeline(
+                params, data.task, data.n_features, n, data.random_state, data.n_jobs
+            )
+            pipe.fit(data.X.iloc[train], data.y[train])
+            fit_times.append(clock() - began)
+            pred = predict_block(pipe, data.X.iloc[test], data.classes)
+            score = score_predictions(data.scorer, data.task, data.y_codes[test], pred, data.K)
+            if not math.isfinite(score):
+                raise ValueError(f"the metric gave {score} on fold {k}")
+            if data.X_holdout is not None:
+                block = predict_block(pipe, data.X_holdout, data.classes)
+                holdout_sum = block if holdout_sum is None else holdout_sum + block
+        except Exception as exc:  # one bad configuration must not end the search
+            reason = f"{type(exc).__name__}: {exc}"
+            result.failures[reason.splitlines()[0][:200]] += 1
+            result.n_failed += 1
+            study.tell(trial, state=TrialState.FAIL, fail_reason=reason)
+            return "failed"
+        cost = clock() - began
+        slowest = max(slowest if k else 0.0, cost)
+        family_cost[model] = max(family_cost.get(model, 0.0), cost)
+        oof[test] = pred
+        scores.append(score)
+        trial.report(score, k)
+        if incumbent is not None and k + 1 < len(data.splits) and raced_out(scores, incumbent):
+            study.tell(trial, state=TrialState.PRUNED)
+            result.n_raced += 1
+            return "raced"
+    holdout = None if holdout_sum is None else holdout_sum / len(data.splits)
+    result.candidates.append(Candidate(trial.number, params, scores, fit_times, oof, holdout))
+    study.tell(trial, float(np.mean(scores)))
+    return "complete"

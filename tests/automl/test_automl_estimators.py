@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
+
+from tunelab import InvalidParameterError
+from tunelab.automl import AutoClassifier, AutoRegressor
+
+PENGUINS = Path(__file__).resolve().parents[3] / "shared" / "data" / "penguins.csv"
+FAST = {"cv": 3, "verbose": 0, "random_state": 0}
+
+
+def _split(X, y, seed=0):
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(y))
+    cut = int(0.7 * len(y))
+    take = (lambda a, i: a.iloc[i]) if hasattr(X, "iloc") else (lambda a, i: a[i])
+    return take(X, idx[:cut]), take(X, idx[cut:]), y[idx[:cut]], y[idx[cut:]]
+
+
+def test_binary_classification() -> None:
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:240], y[:240]
+    Xtr, Xte, ytr, yte = _split(X, y)
+    model = AutoClassifier(time_budget=20, max_trials=4, include=["linear", "hgb"], **FAST)
+    model.fit(Xtr, ytr)
+    proba = model.predict_proba(Xte)
+    assert proba.shape == (len(yte), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert model.score(Xte, yte) > 0.85
+    board = model.leaderboard_
+    assert list(board.columns[:5]) == ["trial", "model", "pipeline", "cv_score", "cv_std"]
+    assert board["cv_score"].is_monotonic_decreasing
+    assert set(board["model"]) <= {"linear", "hgb"}
+    assert model.n_trials_ == 4
+
+
+def test_multiclass_with_string_labels() -> None:
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    Xtr, Xte, ytr, yte = _split(X, labels)
+    model = AutoClassifier(time_budget=20, max_trials=3, include=["linear", "knn"], **FAST)
+    model.fit(Xtr, ytr)
+    assert list(model.classes_) == ["setosa", "versicolor", "virginica"]
+    pred = model.predict(Xte)
+    assert set(pred) <= set(model.classes_)
+    assert np.mean(pred == yte) > 0.85
+    assert model.best_pipeline_.predict(Xte[:3]).dtype.kind == "U"
+
+
+def test_regression() -> None:
+    X, y = load_diabetes(return_X_y=True)
+    Xtr, Xte, ytr, yte = _split(X, y)
+    model = AutoRegressor(time_budget=20, max_trials=3, include=["linear", "hgb"], **FAST)
+    model.fit(Xtr, ytr)
+    assert model.metric_ == "r2"
+    assert model.score(Xte, yte) > 0.3
+    assert model.predict(Xte).shape == (len(yte),)
+
+
+def _mixed_frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    size = rng.normal(size=n)
+    X = pd.DataFrame(
+        {
+            "size": np.where(rng.random(n) < 0.15, np.nan, size),
+            "color": pd.Series(color).where(rng.random(n) > 0.1, None),
+            "noise": rng.normal(size=n),
+            "flag": rng.random(n) < 0.5,
+        }
+    )
+    y = np.where((color == "red") ^ (size > 0.5), "yes", "no")
+    return X, y
+
+
+def test_mixed_type_dataframe_with_missing_values() -> None:
+    X, y = _mixed_frame(300)
+    Xtr, Xte, ytr, yte = _split(X, y)
+    model = AutoClassifier(time_budget=20, max_trials=3, include=["hgb", "rf"], **FAST)
+    model.fit(Xtr, ytr)
+    assert list(model.feature_names_in_) == ["size", "color", "noise", "flag"]
+    assert model.score(Xte, yte) > 0.8
+    # A level never seen in training still predicts.
+    unseen = Xte.head(2).assign(color="purple")
+    assert model.predict(unseen).shape == (2,)
+
+
+@pytest.mark.skipif(not PENGUINS.exists(), reason=f"needs the shared data file {PENGUINS}")
+def test_penguins_csv() -> None:
+    frame = pd.read_csv(PENGUINS)
+    X, y = frame.drop(columns="species"), frame["species"].to_numpy()
+    model = AutoClassifier(time_budget=20, max_trials=2, include=["linear", "hgb"], **FAST)
+    model.fit(X, y)
+    assert model.score(X, y) > 0.9
+
+
+def test_time_budget_is_kept_with_refit() -> None:
+    X, y = make_classification(400, 12, n_informative=6, random_state=0)
+    budget = 5.0
+    began = time.perf_counter()
+    model = AutoClassifier(time_budget=budget, **FAST).fit(X, y)
+    wall = time.perf_counter() - began
+    assert wall <= 1.1 * budget, f"fit took {wall:.2f}s for a {budget}s budget"
+    assert model.fit_time_ <= 1.1 * budget
+    assert model.n_trials_ >= 3
+
+
+def test_ensemble_is_used_only_when_it_beats_the_best_single() -> None:
+    X, y = make_classification(300, 10, n_informative=5, flip_y=0.1, random_state=3)
+    model = AutoClassifier(time_budget=30, max_trials=10, **FAST).fit(X, y)
+    g = model.generalization_
+    if model.ensemble_ is None:
+        assert g["cv_score"] == g["cv_score_best_single"]
+        assert model.leaderboard_["ensemble_weight"].sum() == 0
+    else:
+        assert g["cv_score"] > g["cv_score_best_single"]
+        assert model.leaderboard_["ensemble_weight"].sum() == pytest.approx(1.0)
+        assert np.allclose(model.predict_proba(X[:5]), model.ensemble_.predict_proba(X[:5]))
+    no_ens = AutoClassifier(time_budget=30, max_trials=4, ensemble_size=0, **FAST).fit(X, y)
+    assert no_ens.ensemble_ is None
+
+
+def test_generalization_uses_a_holdout_on_larger_data() -> None:
+    X, y = make_classification(600, 8, random_state=1)
+    model = AutoClassifier(time_budget=20, max_trials=2, include=["linear"], **FAST).fit(X, y)
+    g = model.generalization_
+    assert g["n_holdout"] == 90
+    assert 0.5 < g["holdout_score"] <= 1.0
+    assert g["gap"] == pytest.approx(g["cv_score"] - g["holdout_score"])
+    small = AutoClassifier(time_budget=20, max_trials=1, include=["linear"], **FAST)
+    assert small.fit(X[:100], y[:100]).generalization_["holdout_score"] is None
+
+
+def test_trials_go_to_the_given_storage(sqlite_url: str) -> None:
+    X, y = make_classification(80, 4, random_state=0)
+    kwargs = dict(storage=sqlite_url, study_name="auto", include=["linear"], max_trials=2)
+    AutoClassifier(time_budget=20, **kwargs, **FAST).fit(X, y)
+    model = AutoClassifier(time_budget=20, **kwargs, **FAST).fit(X, y)
+    # The second fit continues the same study.
+    assert len(model.study_.trials) == 4
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"time_budget": -1}, "'time_budget' parameter of AutoClassifier must be a positive"),
+        ({"cv": 1}, "'cv' parameter of AutoClassifier must be an int >= 2"),
+        ({"ensemble_size": -2}, "'ensemble_size' parameter of AutoClassifier"),
+        ({"max_trials": 0}, "'max_trials' parameter of AutoClassifier"),
+        ({"include": ["forest"]}, "'include' parameter of AutoClassifier"),
+        ({"metric": "r2"}, "'r2' is a regression metric"),
+        ({"metric": "roc_auc"}, "does not fit this classification target"),
+    ],
+)
+def test_bad_parameters_are_reported_at_fit(params: dict, match: str) -> None:
+    X, y = load_iris(return_X_y=True)
+    model = AutoClassifier(**params)
+    assert model.get_params()[next(iter(params))] == next(iter(params.values()))
+    with pytest.raises(InvalidParameterError, match=match):
+        model.fit(X, y)
+
+
+def test_regressor_rejects_labels_and_classification_metrics() -> None:
+    with pytest.raises(InvalidParameterError, match="needs a numeric target"):
+        AutoRegressor(verbose=0).fit(np.ones((6, 2)), np.array(list("abcabc")))
+    with pytest.raises(InvalidParameterError, match="'accuracy' is a classification metric"):
+        AutoRegressor(metric="accuracy").fit(np.ones((6, 2)), np.arange(6.0))
+
+
+@pytest.mark.parametrize("cls", [AutoClassifier, AutoRegressor])
+def test_scikit_learn_estimator_checks(cls) -> None:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    est = cls(time_budget=20, max_trials=1, include=["linear"], cv=2, random_state=0, verbose=0)
+    results = check_estimator(est, on_fail=None)
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert failed == []
+
+
+def test_import_tunelab_does_not_load_automl() -> None:
+    code = "import sys, tunelab; print('tunelab.automl' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_tiny_budget_still_gives_a_model() -> None:
+    X, y = make_classification(150, 5, random_state=0)
+    model = AutoClassifier(time_budget=0.05, **FAST).fit(X, y)
+    assert model.n_trials_ >= 1
+    assert model.leaderboard_["model"].iloc[0] == "linear"
+    assert model.score(X, y) > 0.7
