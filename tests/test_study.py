@@ -129,7 +129,7 @@ def test_user_attrs_and_repr():
     study.set_user_attr("owner", "me")
     assert study.user_attrs == {"owner": "me"}
     assert "named" in repr(study)
-    assert "RandomSampler" in study.explain_sampler()
+    assert "AutoSampler" in study.explain_sampler()
 
 
 def test_delete_and_summaries(sqlite_url):

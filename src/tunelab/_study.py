@@ -480,9 +480,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def _default_sampler(seed: int | None) -> BaseSampler:
-    from .samplers import RandomSampler
+    from .samplers import AutoSampler
 
-    return RandomSampler(seed=seed)
+    return AutoSampler(seed=seed)
 
 
 def create_study(

@@ -1,0 +1,80 @@
+import pytest
+
+import tunelab as tl
+from tunelab.samplers import AutoSampler
+from tunelab.testing import SamplerContract
+
+
+class TestAutoSamplerContract(SamplerContract):
+    def make_sampler(self, seed):
+        return AutoSampler(seed=seed, n_startup_trials=5)
+
+
+def _choices(study):
+    return [t.system_attrs.get("auto_sampler") for t in study.trials]
+
+
+def test_numeric_space_starts_quasi_random_then_uses_a_gp():
+    study = tl.create_study(sampler=AutoSampler(seed=0, n_startup_trials=4))
+    study.optimize(
+        lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2 + t.suggest_int("n", 1, 5), n_trials=7
+    )
+    assert _choices(study) == ["QMCSampler"] * 4 + ["GPSampler"] * 3
+    assert "GPSampler" in study.explain_sampler() and "trial 6" in study.explain_sampler()
+
+
+def test_conditional_space_uses_tpe_and_says_why():
+    def obj(trial):
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        if kind == "a":
+            return trial.suggest_float("x", 0, 1)
+        return trial.suggest_float("y", 0, 1)
+
+    study = tl.create_study(sampler=AutoSampler(seed=1, n_startup_trials=4))
+    study.optimize(obj, n_trials=8)
+    assert _choices(study)[4:] == ["TPESampler"] * 4
+    assert "appear only in some trials" in study.explain_sampler()
+
+
+def test_multi_objective_and_categorical_heavy_spaces_use_tpe():
+    multi = tl.create_study(
+        directions=["minimize", "maximize"], sampler=AutoSampler(seed=2, n_startup_trials=2)
+    )
+    multi.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=3)
+    assert _choices(multi)[-1] == "TPESampler" and "2 objectives" in multi.explain_sampler()
+    cats = tl.create_study(sampler=AutoSampler(seed=3, n_startup_trials=2))
+    cats.optimize(
+        lambda t: (
+            len(t.suggest_categorical("a", ["x", "yy"]) + t.suggest_categorical("b", ["x", "yy"]))
+            + t.suggest_float("z", 0, 1)
+        ),
+        n_trials=3,
+    )
+    assert _choices(cats)[-1] == "TPESampler" and "categorical" in cats.explain_sampler()
+
+
+def test_long_budget_uses_tpe():
+    sampler = AutoSampler(seed=4, n_startup_trials=2)
+    study = tl.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    sampler.plan(study, 5000, 1)
+    trial = study.ask()
+    assert trial.system_attrs["auto_sampler"] == "TPESampler"
+    assert "budget 5000" in study.explain_sampler()
+
+
+def test_is_the_default_and_seeded():
+    def run(seed):
+        study = tl.create_study(seed=seed)
+        study.optimize(lambda t: (t.suggest_float("x", -1, 1)) ** 2, n_trials=14)
+        return [t.params["x"] for t in study.trials]
+
+    assert isinstance(tl.create_study().sampler, AutoSampler)
+    assert run(5) == run(5) and run(5) != run(6)
+
+
+def test_bad_arguments():
+    with pytest.raises(
+        tl.InvalidParameterError, match="'n_startup_trials' parameter of AutoSampler"
+    ):
+        AutoSampler(n_startup_trials=-1)

@@ -1,0 +1,186 @@
+import math
+
+import numpy as np
+import pytest
+
+import tunelab as tl
+from tunelab import TrialState
+from tunelab._frozen import FrozenTrial
+from tunelab.exceptions import InvalidParameterError
+from tunelab.samplers import RandomSampler
+from tunelab.samplers._gp import GPSampler
+from tunelab.samplers._gp_space import encode_space
+from tunelab.testing import SamplerContract
+
+
+class TestGPSamplerContract(SamplerContract):
+    n_trials = 20
+
+    def make_sampler(self, seed):
+        return GPSampler(seed=seed, n_startup_trials=5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (
+            {"seed": -1},
+            r"'seed' parameter of GPSampler must be a non-negative int or None\. Got -1",
+        ),
+        ({"n_startup_trials": -1}, r"'n_startup_trials' .* non-negative int\. Got -1"),
+        ({"n_startup_trials": 2.5}, r"'n_startup_trials' .* non-negative int\. Got 2\.5"),
+        ({"output_warping": "log"}, r"'output_warping' .* one of 'yeo-johnson', 'rank', 'none'"),
+        ({"max_train_size": 10}, r"'max_train_size' .* int >= 20\. Got 10"),
+    ],
+)
+def test_bad_arguments_are_rejected_with_the_rule(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        GPSampler(**kwargs)
+
+
+def test_multi_objective_studies_are_refused_clearly():
+    study = tl.create_study(directions=["minimize", "maximize"], sampler=GPSampler(seed=0))
+    with pytest.raises(
+        InvalidParameterError, match=r"single direction .* Got \['minimize', 'maximize'\]"
+    ):
+        study.ask({"x": tl.Float(0, 1)})
+
+
+def test_describe_is_one_sentence():
+    text = GPSampler(n_startup_trials=7).describe()
+    assert text.endswith(".") and text.count(". ") == 0 and "7" in text
+
+
+def _shifted_sphere(p):
+    return (p["a"] - 0.3) ** 2 + (p["b"] + 1.2) ** 2 + (p["c"] - 2.1) ** 2
+
+
+SPHERE = {"a": tl.Float(-5, 5), "b": tl.Float(-5, 5), "c": tl.Float(-5, 5)}
+
+
+def _best(sampler, n_trials, objective=_shifted_sphere, space=SPHERE, direction="minimize"):
+    study = tl.create_study(sampler=sampler, direction=direction)
+    for _ in range(n_trials):
+        trial = study.ask(space)
+        study.tell(trial, objective(trial.params))
+    return study.best_value
+
+
+def test_finds_the_optimum_better_than_random_search():
+    seeds = range(3)
+    gp = np.mean([_best(GPSampler(seed=s, n_startup_trials=8), 30) for s in seeds])
+    rand = np.mean([_best(RandomSampler(seed=s), 30) for s in seeds])
+    assert gp < rand / 5
+    assert gp < 0.5
+
+
+def test_maximize_climbs_towards_the_maximum():
+    space = {"x": tl.Float(0, 1)}
+    best = _best(
+        GPSampler(seed=0, n_startup_trials=4),
+        14,
+        lambda p: -((p["x"] - 0.37) ** 2),
+        space,
+        "maximize",
+    )
+    assert best > -1e-3
+
+
+def test_integer_and_categorical_optimum_is_found():
+    space = {"n": tl.Int(1, 30), "k": tl.Categorical(["a", "b", "c", "d"]), "x": tl.Float(0, 1)}
+
+    def objective(p):
+        return (p["n"] - 17) ** 2 / 30 + {"a": 1.0, "b": 0.0, "c": 2.0, "d": 1.5}[p["k"]] + p["x"]
+
+    study = tl.create_study(sampler=GPSampler(seed=1, n_startup_trials=6))
+    for _ in range(25):
+        trial = study.ask(space)
+        study.tell(trial, objective(trial.params))
+    assert study.best_params["k"] == "b"
+    assert abs(study.best_params["n"] - 17) <= 2
+
+
+def test_pending_trials_are_fantasised_so_parallel_asks_spread():
+    study = tl.create_study(sampler=GPSampler(seed=0, n_startup_trials=5))
+    space = {"x": tl.Float(0, 1), "y": tl.Float(0, 1)}
+    for _ in range(10):
+        trial = study.ask(space)
+        study.tell(trial, (trial.params["x"] - 0.5) ** 2 + (trial.params["y"] - 0.5) ** 2)
+    pending = [study.ask(space) for _ in range(4)]
+    points = np.array([[t.params["x"], t.params["y"]] for t in pending])
+    gaps = [np.linalg.norm(p - q) for i, p in enumerate(points) for q in points[i + 1 :]]
+    assert min(gaps) > 1e-3
+
+
+def test_infinite_values_do_not_break_the_model():
+    study = tl.create_study(sampler=GPSampler(seed=0, n_startup_trials=4))
+    for i in range(8):
+        trial = study.ask({"x": tl.Float(0, 1)})
+        study.tell(trial, math.inf if i % 3 == 0 else trial.params["x"])
+    assert 0.0 <= study.ask({"x": tl.Float(0, 1)}).params["x"] <= 1.0
+
+
+def _add(study, x, value, state=TrialState.COMPLETE):
+    study.add_trial(
+        FrozenTrial(
+            number=-1,
+            state=state,
+            values=None if value is None else [value],
+            params={"c": x},
+            distributions={"c": tl.Float(0, 1)},
+        )
+    )
+
+
+def test_a_parameter_outside_the_joint_space_gets_a_one_dimensional_gp():
+    sampler = GPSampler(seed=0, n_startup_trials=3)
+    study = tl.create_study(sampler=sampler)
+    for x in np.linspace(0.05, 0.95, 10):
+        _add(study, float(x), (x - 0.72) ** 2)
+    trial = study.ask()
+    value = sampler.sample_one(study, trial._frozen, "c", tl.Float(0, 1))
+    assert abs(value - 0.72) < 0.1
+
+
+def test_pruned_and_failed_trials_do_not_train_the_model():
+    sampler = GPSampler(seed=0, n_startup_trials=3)
+    study = tl.create_study(sampler=sampler)
+    for x in (0.1, 0.5, 0.9):
+        _add(study, x, x)
+    _add(study, 0.3, -100.0, TrialState.PRUNED)
+    _add(study, 0.7, None, TrialState.FAIL)
+    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    assert sorted(y) == [0.1, 0.5, 0.9]
+    value = sampler.sample_one(study, study.ask()._frozen, "c", tl.Float(0, 1))
+    assert value < 0.2  # the pruned -100 at 0.3 would pull it there
+
+
+def test_training_set_is_capped_keeping_the_best():
+    sampler = GPSampler(seed=0, max_train_size=40)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((100, 2)), rng.random(100)
+    Xs, ys = sampler._subsample(X, y, rng)
+    assert len(ys) == 40 and len(Xs) == 40
+    assert set(np.sort(y)[:10]) <= set(ys)
+
+
+def test_hyperparameters_are_reused_between_refits_beyond_a_hundred_points():
+    sampler = GPSampler(seed=0)
+    space = encode_space(["a", "b"], [tl.Float(0, 1), tl.Float(0, 1)])
+    rng = np.random.default_rng(0)
+    X = rng.random((130, 2))
+    y = np.sin(5 * X[:, 0]) + X[:, 1]
+    first = sampler._theta("k", X[:120], y[:120], space)
+    assert sampler._theta("k", X[:121], y[:121], space) is first  # 1 new point: reuse
+    assert sampler._theta("k", X[:125], y[:125], space) is not first  # 5 >= 125 // 25: refit
+
+
+def test_startup_points_follow_a_seeded_sobol_sequence():
+    def startup(seed):
+        study = tl.create_study(sampler=GPSampler(seed=seed, n_startup_trials=8))
+        return [study.ask({"x": tl.Float(0, 1)}).params["x"] for _ in range(8)]
+
+    points = startup(3)
+    assert points == startup(3) and points != startup(4)
+    # Sobol: 8 points fill the 8 eighths of [0, 1] once each.
+    assert sorted(int(p * 8) for p in points) == list(range(8))

@@ -1,0 +1,101 @@
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+import tunelab as tl
+from tunelab.samplers._gp_acquisition import dlog_h, log_ei, log_h, optimize_log_ei
+from tunelab.samplers._gp_model import GP, MIN_NOISE
+from tunelab.samplers._gp_space import encode_space
+
+
+def _asymptotic(z):
+    return (
+        -0.5 * z * z
+        - 0.5 * math.log(2 * math.pi)
+        - 2 * math.log(-z)
+        + math.log1p(-3 / z**2 + 15 / z**4)
+    )
+
+
+def test_log_h_matches_the_direct_formula_where_that_is_accurate():
+    z = np.linspace(-6, 6, 49)
+    assert np.allclose(log_h(z), np.log(z * norm.cdf(z) + norm.pdf(z)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("z", [-40.0, -300.0, -1e5])
+def test_log_h_is_finite_and_asymptotic_far_below_the_incumbent(z):
+    value = log_h(np.array([z]))[0]
+    assert np.isfinite(value)
+    assert value == pytest.approx(_asymptotic(z), rel=1e-12, abs=1e-6)
+    with np.errstate(divide="ignore"):
+        naive = np.log(z * norm.cdf(z) + norm.pdf(z))
+    assert naive == -np.inf  # what log-EI is for: the direct formula underflows
+
+
+def test_log_h_is_continuous_and_increasing_across_its_branches():
+    z = np.concatenate([np.linspace(-1.01, -0.99, 201), np.linspace(-1e4 - 1, -1e4 + 1, 201)])
+    z.sort()
+    values = log_h(z)
+    assert (np.diff(values) > 0).all()
+    for edge in (-1.0, -1e4):
+        below, above = log_h(np.array([edge - 1e-9, edge + 1e-9]))
+        assert abs(above - below) < 1e-6 * max(1.0, abs(edge))
+
+
+@pytest.mark.parametrize("z", [-50.0, -8.0, -1.5, -0.3, 0.0, 2.0, 7.0])
+def test_dlog_h_matches_finite_differences(z):
+    eps = 1e-6 * max(1.0, abs(z))
+    numeric = (log_h(np.array([z + eps]))[0] - log_h(np.array([z - eps]))[0]) / (2 * eps)
+    assert dlog_h(np.array([z]), log_h(np.array([z])))[0] == pytest.approx(numeric, rel=1e-5)
+
+
+def _mixed_gp(seed=0):
+    space = encode_space(
+        ["a", "b", "k", "n"],
+        [
+            tl.Float(0, 1),
+            tl.Float(1e-3, 1, log=True),
+            tl.Categorical(["x", "y", "z"]),
+            tl.Int(1, 9),
+        ],
+    )
+    rng = np.random.default_rng(seed)
+    X = space.random_points(20, rng, sobol=False)
+    y = np.sin(5 * X[:, 0]) + (X[:, 1] - 0.4) ** 2 + 0.3 * X[:, 2] + X[:, 3]
+    y = (y - y.mean()) / y.std()
+    theta = np.array([*np.log([0.3, 0.4, 1.0, 0.5]), 0.0, math.log(1e-4 - MIN_NOISE)])
+    return space, GP(X, y, space.is_categorical, theta, space.n_choices), float(y.min())
+
+
+def test_log_ei_gradient_matches_finite_differences():
+    space, gp, best = _mixed_gp()
+    Xs = np.array([[0.13, 0.8, 2.0, 0.3], [0.9, 0.05, 0.0, 0.61], [0.5, 0.5, 1.0, 0.5]])
+    free = ~space.is_categorical
+    values, grad = log_ei(gp, Xs, best, free)
+    assert np.allclose(values, log_ei(gp, Xs, best)[0])
+    eps = 1e-6
+    for j in np.flatnonzero(free):
+        step = np.zeros(4)
+        step[j] = eps
+        numeric = (log_ei(gp, Xs + step, best)[0] - log_ei(gp, Xs - step, best)[0]) / (2 * eps)
+        assert np.allclose(
+            grad[:, list(np.flatnonzero(free)).index(j)], numeric, rtol=1e-4, atol=1e-6
+        )
+
+
+def test_log_ei_stays_finite_where_ei_underflows():
+    space, gp, best = _mixed_gp()
+    values, grad = log_ei(gp, gp.X[:3], best - 200.0, ~space.is_categorical)
+    assert np.isfinite(values).all() and np.isfinite(grad).all()
+    assert (values < -1000).all()
+
+
+def test_optimizer_returns_a_feasible_point_at_least_as_good_as_a_dense_pool():
+    space, gp, best = _mixed_gp(1)
+    x = optimize_log_ei(gp, space, best, np.random.default_rng(0), incumbents=gp.X[:2])
+    assert np.allclose(space.snap(x[None, :])[0], x)
+    reference = space.random_points(4096, np.random.default_rng(99))
+    ours = log_ei(gp, x[None, :], best)[0][0]
+    assert ours >= log_ei(gp, reference, best)[0].max() - 1e-6
