@@ -26,7 +26,10 @@ from ._remote_trial import RemoteTrial, serve_call
 if TYPE_CHECKING:
     from .._trial import Trial
 
-_POLL_SECONDS = 0.01
+# The driver polls the request queue; the pause grows while nothing happens so that a
+# long trial costs the driver almost no CPU, and drops back as soon as a worker calls.
+_POLL_MIN_SECONDS = 0.005
+_POLL_MAX_SECONDS = 0.1
 
 
 def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
@@ -204,7 +207,8 @@ class DaskExecutor(Executor):
             )
         return self._reply_queues[key]
 
-    def _serve_requests(self) -> None:
+    def _serve_requests(self) -> int:
+        """Answer every queued worker request; return how many there were."""
         requests = self._requests.get(batch=True)
         for number, attempt, method, args in requests:
             entry = self._running.get(number)
@@ -213,13 +217,16 @@ class DaskExecutor(Executor):
             answer = serve_call(entry.trial, method, args)
             if method != "report":
                 self._reply_queue(number, attempt).put(answer)
+        return len(requests)
 
     def wait(self, timeout: float | None) -> list[Outcome]:
         from distributed import wait as dask_wait
 
         deadline = None if timeout is None else time.monotonic() + timeout
+        pause = _POLL_MIN_SECONDS
         while self._running:
-            self._serve_requests()
+            if self._serve_requests():
+                pause = _POLL_MIN_SECONDS
             outcomes = self._collect_finished()
             outcomes.extend(self._stop_overrunning())
             if outcomes:
@@ -228,9 +235,9 @@ class DaskExecutor(Executor):
                 return []
             futures = [r.future for r in self._running.values()]
             try:
-                dask_wait(futures, timeout=_POLL_SECONDS, return_when="FIRST_COMPLETED")
+                dask_wait(futures, timeout=pause, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                pass  # nothing finished: go back to serving the workers' requests
+                pause = min(pause * 2, _POLL_MAX_SECONDS)  # quiet: look less often
         return []
 
     def _collect_finished(self) -> list[Outcome]:
