@@ -28,7 +28,35 @@ FIXED_PARAMS_ATTR = "fixed_params"
 INTERMEDIATE_VECTORS_ATTR = "intermediate_vectors"
 
 
-class Trial:
+class SuggestMethods:
+    """The ``suggest_*`` shorthands, written once for the driver's Trial and the workers'
+    RemoteTrial: each builds (and validates) a distribution and hands it to ``suggest``."""
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
+    ) -> float:
+        return self.suggest(name, _named(name, lambda: Float(low, high, log=log, step=step)))
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, log: bool = False, step: int = 1
+    ) -> int:
+        return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoice]
+    ) -> CategoricalChoice:
+        return self.suggest(name, _named(name, lambda: Categorical(choices)))
+
+    def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
+        """Suggest every parameter of a declarative space (conditional branches followed)."""
+        validate_space(space, "Trial.suggest_space")
+        return sample_space(self, space)
+
+
+class Trial(SuggestMethods):
     """One evaluation of the objective. Get values with ``suggest_*``; report progress with
     ``report``; ask ``should_prune`` and raise ``TrialPruned`` to stop early."""
 
@@ -72,21 +100,6 @@ class Trial:
     @property
     def intermediate_values(self) -> dict[int, float]:
         return dict(self._frozen.intermediate_values)
-
-    def suggest_float(
-        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
-    ) -> float:
-        return self.suggest(name, _named(name, lambda: Float(low, high, log=log, step=step)))
-
-    def suggest_int(
-        self, name: str, low: int, high: int, *, log: bool = False, step: int = 1
-    ) -> int:
-        return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
-
-    def suggest_categorical(
-        self, name: str, choices: Sequence[CategoricalChoice]
-    ) -> CategoricalChoice:
-        return self.suggest(name, _named(name, lambda: Categorical(choices)))
 
     def suggest(self, name: str, distribution: Distribution) -> Any:
         """Suggest a value for ``name`` from any tunelab distribution."""
@@ -142,21 +155,14 @@ class Trial:
             self._joint = sampler.sample_joint(self.study, self._frozen, space) if space else {}
         return self._joint
 
-    def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
-        """Suggest every parameter of a declarative space (conditional branches followed)."""
-        validate_space(space, "Trial.suggest_space")
-        return sample_space(self, space)
-
     def _predraw(self, space: Mapping[str, Distribution]) -> dict[str, Any]:
         """Draw ``space`` now, before the objective asks, so the configuration is known upfront;
         later ``suggest`` calls return these values."""
         joint = self._joint_sample()
         for name, distribution in space.items():
-            if self._joint_space.get(name) != distribution:
-                joint[name] = self.study.sampler.sample_one(
-                    self.study, self._frozen, name, distribution
-                )
-                self._joint_space[name] = distribution
+            # The same choice suggest() would make: enqueued values first, then the joint draw.
+            joint[name] = self._choose(name, distribution)
+            self._joint_space[name] = distribution
         return {name: joint[name] for name in space}
 
     def report(self, value: float, step: int) -> None:

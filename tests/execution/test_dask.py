@@ -137,3 +137,17 @@ def test_executor_argument_checks():
         tl.DaskExecutor(max_retries=-1)
     with pytest.raises(tl.InvalidParameterError, match="both 'n_jobs' and 'executor'"):
         tl.create_study().optimize(conditional, n_trials=1, n_jobs=2, executor=tl.DaskExecutor())
+
+
+def test_enqueued_values_reach_the_workers(client):
+    study = tl.create_study(seed=6)
+    study.optimize(
+        lambda t: t.suggest_float("x", 0, 1), n_trials=3, executor=tl.DaskExecutor(client)
+    )
+    study.enqueue_trial({"x": 0.125})
+    study.enqueue_trial({"x": 0.875})
+    study.optimize(
+        lambda t: t.suggest_float("x", 0, 1), n_trials=2, executor=tl.DaskExecutor(client)
+    )
+    assert sorted(t.params["x"] for t in study.trials[3:]) == [0.125, 0.875]
+    assert sorted(t.value for t in study.trials[3:]) == [0.125, 0.875]

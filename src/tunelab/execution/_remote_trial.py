@@ -6,20 +6,14 @@ user wrote it; everything that needs the study (sampling, storage, pruning) goes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from .._space import (
-    Categorical,
-    CategoricalChoice,
     Distribution,
-    Float,
-    Int,
-    sample_space,
-    validate_space,
 )
-from .._trial import _named
+from .._trial import SuggestMethods
 from .._validation import is_int, is_real
 from ..exceptions import InvalidParameterError
 
@@ -29,7 +23,7 @@ REMOTE_METHODS = frozenset(
 )
 
 
-class RemoteTrial:
+class RemoteTrial(SuggestMethods):
     """Stands in for :class:`tunelab.Trial` in another process or on another machine."""
 
     def __init__(
@@ -64,21 +58,6 @@ class RemoteTrial:
     def intermediate_values(self) -> dict[int, float]:
         return dict(self._intermediate)
 
-    def suggest_float(
-        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
-    ) -> float:
-        return self.suggest(name, _named(name, lambda: Float(low, high, log=log, step=step)))
-
-    def suggest_int(
-        self, name: str, low: int, high: int, *, log: bool = False, step: int = 1
-    ) -> int:
-        return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
-
-    def suggest_categorical(
-        self, name: str, choices: Sequence[CategoricalChoice]
-    ) -> CategoricalChoice:
-        return self.suggest(name, _named(name, lambda: Categorical(choices)))
-
     def suggest(self, name: str, distribution: Distribution) -> Any:
         if name in self._params:
             return self._params[name]
@@ -90,11 +69,6 @@ class RemoteTrial:
         value = self._call("suggest", (name, distribution))
         self._params[name] = value
         return value
-
-    def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
-        """Suggest every parameter of a declarative space (conditional branches followed)."""
-        validate_space(space, "Trial.suggest_space")
-        return sample_space(self, space)
 
     def report(self, value: float, step: int) -> None:
         # Checked here too, because some executors send reports without waiting for an answer.
