@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # long trial costs the driver almost no CPU, and drops back as soon as a worker calls.
 _POLL_MIN_SECONDS = 0.005
 _POLL_MAX_SECONDS = 0.1
+_GATHER_SECONDS = 30.0
 
 
 def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
@@ -250,9 +251,12 @@ class DaskExecutor(Executor):
             self._reply_queues.pop((number, entry.attempt), None)
             trial = entry.trial
             try:
-                kind, values, error, text, tb, used = entry.future.result()
+                # A finished task's result lives on its worker until gathered; if that worker
+                # dies first, Dask would wait for a recomputation that may never be scheduled.
+                kind, values, error, text, tb, used = entry.future.result(timeout=_GATHER_SECONDS)
             except Exception as exc:
-                if _is_worker_loss(exc):
+                lost = isinstance(exc, TimeoutError) and not isinstance(exc, TrialTimeoutError)
+                if _is_worker_loss(exc) or lost:
                     if entry.attempt < self.max_retries:
                         self._dispatch(trial, entry.attempt + 1)
                         continue
