@@ -86,6 +86,7 @@ def run_optimize(
     study._stop_flag = False
     # Before any thread exists (heartbeat, progress bar): worker processes may be forked.
     executor.start(objective, trial_timeout)
+    study.sampler.plan(study, n_trials, getattr(executor, "n_workers", 1))
     heartbeat = Heartbeat(study._storage).start()
     progress = ProgressBar(show_progress_bar, n_trials, timeout, study)
     began = time.monotonic()

@@ -78,3 +78,19 @@ def test_bad_arguments():
         tl.InvalidParameterError, match="'n_startup_trials' parameter of AutoSampler"
     ):
         AutoSampler(n_startup_trials=-1)
+
+
+def test_many_parallel_workers_use_tpe():
+    sampler = AutoSampler(seed=7, n_startup_trials=2)
+    study = tl.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    sampler.plan(study, None, 16)
+    assert study.ask().system_attrs["auto_sampler"] == "TPESampler"
+    assert "16 workers" in study.explain_sampler()
+
+
+def test_optimize_tells_the_sampler_its_budget_and_workers():
+    sampler = AutoSampler(seed=8, n_startup_trials=2)
+    study = tl.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, n_jobs=2)
+    assert (sampler._budget, sampler._n_workers) == (3, 2)

@@ -162,6 +162,11 @@ class DaskExecutor(Executor):
         self._trial_timeout = trial_timeout
         self._running = {}
 
+    @property
+    def n_workers(self) -> int:
+        """Trials in flight at once (known once ``start`` has connected to the cluster)."""
+        return self._capacity() if self._client is not None else (self.n_parallel or 1)
+
     def _capacity(self) -> int:
         if self.n_parallel is not None:
             return self.n_parallel

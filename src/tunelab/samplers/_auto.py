@@ -25,6 +25,7 @@ REASON_ATTR = "auto_reason"
 _GP_MAX_DIMENSIONS = 16
 _GP_MAX_TRIALS = 250
 _GP_MAX_CATEGORICAL_SHARE = 0.5
+_GP_MAX_WORKERS = 8
 
 
 def _load(name: str) -> type[BaseSampler] | None:
@@ -110,6 +111,11 @@ class AutoSampler(BaseSampler):
             )
         if varying and n_cat / len(varying) > _GP_MAX_CATEGORICAL_SHARE:
             return "TPESampler", f"{n_cat} of {len(varying)} parameters are categorical"
+        if self._n_workers > _GP_MAX_WORKERS:
+            return "TPESampler", (
+                f"{self._n_workers} workers run at once, and TPE's constant liar scales to many "
+                "pending trials more cheaply than a GP's fantasies"
+            )
         if n_done >= _GP_MAX_TRIALS or (budget is not None and budget > 4 * _GP_MAX_TRIALS):
             return "TPESampler", (
                 f"the run is long ({n_done} trials done, budget {budget}), where TPE's cost per "
