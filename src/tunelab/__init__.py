@@ -27,6 +27,7 @@ def __getattr__(name: str) -> object:
         return getattr(execution, name)
     raise AttributeError(f"module 'tunelab' has no attribute {name!r}")
 
+
 __all__ = [
     "Categorical",
     "DaskExecutor",
