@@ -167,15 +167,7 @@ class Trial(SuggestMethods):
 
     def report(self, value: float, step: int) -> None:
         """Record an intermediate objective value at ``step`` (an epoch, a fold, a round)."""
-        if not is_real(value):
-            raise InvalidParameterError(
-                f"The 'value' parameter of Trial.report must be a number. Got {value!r} instead."
-            )
-        if not is_int(step) or step < 0:
-            raise InvalidParameterError(
-                "The 'step' parameter of Trial.report must be a non-negative int. "
-                f"Got {step!r} instead."
-            )
+        check_report(value, step)
         if len(self.study.directions) > 1:
             raise InvalidParameterError(
                 "Trial.report takes one value; this study has several objectives. Use "
@@ -225,6 +217,19 @@ class Trial(SuggestMethods):
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._frozen.params!r})"
+
+
+def check_report(value: Any, step: Any) -> None:
+    """The argument rules of ``report``, shared by the driver's Trial and the workers' proxy."""
+    if not is_real(value):
+        raise InvalidParameterError(
+            f"The 'value' parameter of Trial.report must be a number. Got {value!r} instead."
+        )
+    if not is_int(step) or step < 0:
+        raise InvalidParameterError(
+            "The 'step' parameter of Trial.report must be a non-negative int. "
+            f"Got {step!r} instead."
+        )
 
 
 def _named(name: str, build: Any) -> Distribution:

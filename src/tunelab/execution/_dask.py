@@ -306,8 +306,14 @@ class DaskExecutor(Executor):
     def shutdown(self, *, cancel: bool) -> None:
         if self._client is None:
             return
-        for entry in self._running.values():
-            entry.future.cancel()
+        futures = [entry.future for entry in self._running.values()]
+        if cancel:
+            for future in futures:
+                future.cancel()
+        elif futures:
+            from distributed import wait as dask_wait
+
+            dask_wait(futures)  # let running trials end before the client goes away
         self._running = {}
         if self._owns_client:
             cluster = getattr(self._client, "cluster", None)

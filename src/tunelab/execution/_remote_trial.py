@@ -13,9 +13,7 @@ from typing import Any
 from .._space import (
     Distribution,
 )
-from .._trial import SuggestMethods
-from .._validation import is_int, is_real
-from ..exceptions import InvalidParameterError
+from .._trial import SuggestMethods, check_report
 
 # The only Trial methods a worker may invoke on the driver.
 REMOTE_METHODS = frozenset(
@@ -72,15 +70,7 @@ class RemoteTrial(SuggestMethods):
 
     def report(self, value: float, step: int) -> None:
         # Checked here too, because some executors send reports without waiting for an answer.
-        if not is_real(value):
-            raise InvalidParameterError(
-                f"The 'value' parameter of Trial.report must be a number. Got {value!r} instead."
-            )
-        if not is_int(step) or step < 0:
-            raise InvalidParameterError(
-                "The 'step' parameter of Trial.report must be a non-negative int. "
-                f"Got {step!r} instead."
-            )
+        check_report(value, step)
         self._call("report", (value, step))
         self._intermediate[int(step)] = float(value)
 
