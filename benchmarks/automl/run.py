@@ -2,18 +2,26 @@
 
     .venv/bin/python benchmarks/automl/run.py --quick     # 10 s budget, 2 seeds (~5 min)
     .venv/bin/python benchmarks/automl/run.py             # 30 s and 120 s, 5 seeds (hours)
+    .venv/bin/python benchmarks/automl/run.py --jobs 2 --budgets 30   # tunelab and FLAML side by side
+    .venv/bin/python benchmarks/automl/run.py --report results/a.jsonl results/b.jsonl --write-docs
 
 Needs ``pip install flaml`` (listed in benchmarks/requirements.txt). Both systems run with one
 thread (n_jobs=1 and BLAS/OpenMP limited to one thread) on the same 75/25 split per seed, with
 accuracy (classification) or r2 (regression) as the metric. Results go to
-``benchmarks/automl/results/`` and, with ``--write-docs``, to docs/benchmarks.md between the
-``automl`` markers.
+``benchmarks/automl/results/`` (one JSON line per fit, written as each fit ends, so a stopped run
+keeps what it measured) and, with ``--write-docs``, to docs/benchmarks.md between the ``automl``
+markers.
+
+With ``--jobs 2`` the fits run in two worker processes, queued so that tunelab and FLAML fit the
+same dataset, seed and budget at the same time, one core each: whatever else loads the machine then
+slows both alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 import warnings
@@ -116,68 +124,114 @@ def run_flaml(X, y, task, budget, seed):
 SYSTEMS = {"tunelab": run_tunelab, "flaml": run_flaml}
 
 
+def _fit_one(job: tuple[str, int, float, str]) -> dict:
+    name, seed, budget, system = job
+    from sklearn.model_selection import train_test_split
+
+    X, y, task = DATASETS[name]()
+    strat = y if task == "classification" else None
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=strat)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, info = SYSTEMS[system](Xtr, ytr, task, budget, seed)
+        fit_s = time.perf_counter() - t0
+        test = _score(task, yte, model.predict(Xte))
+    return dict(
+        dataset=name,
+        task=task,
+        seed=seed,
+        budget=budget,
+        system=system,
+        test_score=test,
+        fit_seconds=fit_s,
+        **{k: str(v) for k, v in info.items()},
+    )
+
+
+def _one_thread_everywhere() -> None:
+    # Both systems get one core each; BLAS/OpenMP pools must not spill onto the other's core.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 s budget, 2 seeds")
     parser.add_argument("--budgets", type=float, nargs="+", default=None)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--datasets", nargs="+", default=None, help="name prefixes")
+    parser.add_argument("--jobs", type=int, default=1, help="fits at once (2: pairs side by side)")
+    parser.add_argument(
+        "--report", nargs="+", type=Path, default=None, help="only report these results files"
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    if args.report:
+        rows = [
+            json.loads(line) for f in args.report for line in f.read_text().splitlines() if line
+        ]
+        frame = pd.DataFrame(rows)
+        command = " + ".join(str(f.name) for f in args.report)
+        report = _report(
+            frame, args.quick, float(frame.fit_seconds.sum()) / max(args.jobs, 1), command
+        )
+        print(report)
+        if args.write_docs:
+            _write_docs(report)
+        return
+
+    _one_thread_everywhere()
     budgets = args.budgets or ([10.0] if args.quick else [30.0, 120.0])
     seeds = list(range(args.seeds or (2 if args.quick else 5)))
     names = [
         n for n in DATASETS if not args.datasets or any(n.startswith(p) for p in args.datasets)
     ]
-    from sklearn.model_selection import train_test_split
-
+    jobs = [
+        (name, seed, budget, system)
+        for budget in budgets
+        for name in names
+        for seed in seeds
+        for system in SYSTEMS
+    ]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    out = HERE / "results" / f"{'quick' if args.quick else 'full'}-{stamp}.jsonl"
+    out.parent.mkdir(exist_ok=True)
     rows = []
     began = time.perf_counter()
-    for name in names:
-        for seed in seeds:
-            X, y, task = DATASETS[name]()
-            strat = y if task == "classification" else None
-            Xtr, Xte, ytr, yte = train_test_split(
-                X, y, test_size=0.25, random_state=seed, stratify=strat
-            )
-            for budget in budgets:
-                for system, run in SYSTEMS.items():
-                    t0 = time.perf_counter()
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        model, info = run(Xtr, ytr, task, budget, seed)
-                        fit_s = time.perf_counter() - t0
-                        test = _score(task, yte, model.predict(Xte))
-                    rows.append(
-                        dict(
-                            dataset=name,
-                            task=task,
-                            seed=seed,
-                            budget=budget,
-                            system=system,
-                            test_score=test,
-                            fit_seconds=fit_s,
-                            **{k: str(v) for k, v in info.items()},
-                        )
-                    )
-                    print(
-                        f"{name[:14]:14s} seed={seed} budget={budget:g} {system:8s} "
-                        f"test={test:.4f} fit={fit_s:.1f}s {info}",
-                        flush=True,
-                    )
+
+    def record(row: dict) -> None:
+        rows.append(row)
+        with out.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        info = {k: v for k, v in row.items() if k in ("n_trials", "ensemble", "best")}
+        print(
+            f"{row['dataset'][:14]:14s} seed={row['seed']} budget={row['budget']:g} "
+            f"{row['system']:8s} test={row['test_score']:.4f} fit={row['fit_seconds']:.1f}s {info}",
+            flush=True,
+        )
+
+    if args.jobs <= 1:
+        for job in jobs:
+            record(_fit_one(job))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: each fit starts from a clean interpreter, as a user's script would.
+        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
+            for row in pool.map(_fit_one, jobs):
+                record(row)
     elapsed = time.perf_counter() - began
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    out = HERE / "results" / f"{'quick' if args.quick else 'full'}-{stamp}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1))
-    frame = pd.DataFrame(rows)
-    report = _report(frame, args, elapsed, stamp)
+    print(f"results: {out}")
+    command = "benchmarks/automl/run.py" + (" --quick" if args.quick else "")
+    report = _report(pd.DataFrame(rows), args.quick, elapsed, command)
     print(report)
     if args.write_docs:
         _write_docs(report)
 
 
-def _report(frame: pd.DataFrame, args, elapsed: float, stamp: str) -> str:
+def _report(frame: pd.DataFrame, quick: bool, elapsed: float, command: str) -> str:
     import flaml
 
     import sklearn
@@ -189,9 +243,9 @@ def _report(frame: pd.DataFrame, args, elapsed: float, stamp: str) -> str:
     lines = [
         "## AutoML: tunelab.automl vs FLAML (issue 9)",
         "",
-        f"{'QUICK RUN (to prove the harness; not a result)' if args.quick else 'Full run'}: {stamp}, "
-        f"`.venv/bin/python benchmarks/automl/run.py{' --quick' if args.quick else ''}` "
-        f"({elapsed / 60:.1f} min). Seeds {sorted(frame.seed.unique().tolist())}; "
+        f"{'QUICK RUN (to prove the harness; not a result)' if quick else 'Full run'}: "
+        f"{datetime.now(UTC):%Y-%m-%d}, `{command}` "
+        f"({elapsed / 60:.0f} min). Seeds {sorted(frame.seed.unique().tolist())}; "
         f"FLAML {flaml.__version__}, scikit-learn {sklearn.__version__}, Python {platform.python_version()}; "
         "both with one thread on a shared 2-core machine. Test score on a 25% held-out split "
         "(accuracy for classification, r2 for regression), mean over seeds.",

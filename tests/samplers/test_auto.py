@@ -17,10 +17,10 @@ def _choices(study):
 def test_numeric_space_starts_quasi_random_then_uses_a_gp():
     study = tl.create_study(sampler=AutoSampler(seed=0, n_startup_trials=4))
     study.optimize(
-        lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2 + t.suggest_int("n", 1, 5), n_trials=7
+        lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2 + t.suggest_int("n", 1, 5), n_trials=16
     )
-    assert _choices(study) == ["QMCSampler"] * 4 + ["GPSampler"] * 3
-    assert "GPSampler" in study.explain_sampler() and "trial 6" in study.explain_sampler()
+    assert _choices(study) == ["QMCSampler"] * 4 + ["GPSampler"] * 12
+    assert "GPSampler" in study.explain_sampler() and "trial 15" in study.explain_sampler()
 
 
 def test_conditional_space_uses_tpe_and_says_why():
@@ -94,3 +94,21 @@ def test_optimize_tells_the_sampler_its_budget_and_workers():
     study = tl.create_study(sampler=sampler)
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, n_jobs=2)
     assert (sampler._budget, sampler._n_workers) == (3, 2)
+
+
+def test_a_short_known_budget_shortens_the_quasi_random_start():
+    sampler = AutoSampler(seed=3)
+    study = tl.create_study(sampler=sampler)
+    study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=16)
+    assert _choices(study) == ["QMCSampler"] * 4 + ["GPSampler"] * 12
+
+
+def test_an_unknown_or_long_budget_keeps_the_full_start():
+    sampler = AutoSampler(seed=3)
+    study = tl.create_study(sampler=sampler)
+    for _ in range(11):
+        trial = study.ask({"x": tl.Float(0, 1)})
+        study.tell(trial, trial.params["x"])
+    assert _choices(study) == ["QMCSampler"] * 10 + ["GPSampler"]
+    sampler.plan(study, 1000, 1)
+    assert sampler._startup_trials() == 10

@@ -142,17 +142,37 @@ def test_a_parameter_outside_the_joint_space_gets_a_one_dimensional_gp():
     assert abs(value - 0.72) < 0.1
 
 
-def test_pruned_and_failed_trials_do_not_train_the_model():
+def test_pruned_trials_count_no_better_than_the_median_and_failed_ones_not_at_all():
     sampler = GPSampler(seed=0, n_startup_trials=3)
     study = tl.create_study(sampler=sampler)
     for x in (0.1, 0.5, 0.9):
         _add(study, x, x)
-    _add(study, 0.3, -100.0, TrialState.PRUNED)
+    _add(study, 0.3, -100.0, TrialState.PRUNED)  # an early value, not comparable: clipped
+    _add(study, 0.8, 3.0, TrialState.PRUNED)  # worse than the median: kept as it is
     _add(study, 0.7, None, TrialState.FAIL)
-    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
-    assert sorted(y) == [0.1, 0.5, 0.9]
+    X, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    assert sorted(zip(X[:, 0].round(3), y)) == [
+        (0.1, 0.1),
+        (0.3, 0.5),
+        (0.5, 0.5),
+        (0.8, 3.0),
+        (0.9, 0.9),
+    ]
     value = sampler.sample_one(study, study.ask()._frozen, "c", tl.Float(0, 1))
-    assert value < 0.2  # the pruned -100 at 0.3 would pull it there
+    assert value < 0.2  # taken at face value, the pruned -100 at 0.3 would pull it there
+
+
+def test_a_pruned_trial_without_a_value_counts_at_its_last_report():
+    sampler = GPSampler(seed=0, n_startup_trials=2)
+    study = tl.create_study(sampler=sampler, direction="maximize")
+    for x in (0.2, 0.6):
+        _add(study, x, x)
+    trial = study.ask({"c": tl.Float(0, 1)})
+    trial.report(0.05, 1)
+    trial.report(0.01, 2)
+    study.tell(trial, state=TrialState.PRUNED)
+    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    assert sorted(y) == [0.01, 0.2, 0.6]
 
 
 def test_training_set_is_capped_keeping_the_best():

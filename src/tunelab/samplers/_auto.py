@@ -73,15 +73,32 @@ class AutoSampler(BaseSampler):
             cls = _load(name) or _load("RandomSampler")
             assert cls is not None
             offset = {"QMCSampler": 1, "GPSampler": 2, "TPESampler": 3}.get(name, 4)
-            self._delegates[name] = cls(seed=(self._seed + offset) % 2**32)
+            options: dict[str, Any] = {}
+            if name in ("GPSampler", "TPESampler"):
+                # The quasi-random start is ours (see _startup_trials); a model handed the
+                # study must not run a second start of its own.
+                options["n_startup_trials"] = min(2, self.n_startup_trials)
+            self._delegates[name] = cls(seed=(self._seed + offset) % 2**32, **options)
         return self._delegates[name]
+
+    def _startup_trials(self) -> int:
+        """How many quasi-random trials to run before a model takes over.
+
+        With a short known budget (a SearchCV of 25 configurations), ten space-filling points
+        would spend most of it before learning anything; a quarter of the budget, at least 3,
+        still spreads the first points out.
+        """
+        if self._budget is None:
+            return self.n_startup_trials
+        return min(self.n_startup_trials, max(3, self._budget // 4))
 
     def _choose(self, study: Study) -> tuple[str, str]:
         finished = study.get_trials((TrialState.COMPLETE, TrialState.PRUNED))
         n_done = len(finished)
-        if n_done < self.n_startup_trials:
+        n_startup = self._startup_trials()
+        if n_done < n_startup:
             return "QMCSampler", (
-                f"trial {n_done + 1} of the first {self.n_startup_trials} uses quasi-random "
+                f"trial {n_done + 1} of the first {n_startup} uses quasi-random "
                 "(Sobol) search to cover the space before any model is fitted"
             )
         if len(study.directions) > 1:

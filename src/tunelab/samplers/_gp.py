@@ -184,20 +184,36 @@ class GPSampler(BaseSampler):
     def _observations(
         self, study: Study, key: tuple[Any, ...], space: EncodedSpace
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Encoded parameters and values of the COMPLETE trials that have every name."""
+        """Encoded parameters and values of the finished trials that have every name.
+
+        PRUNED trials count too, at their last reported value but never better than the median
+        COMPLETE value: a pruner stopped them for looking worse than others, which is worth
+        knowing (without them the GP keeps proposing next to configurations already raced out),
+        yet a value from early steps or a few folds is not comparable with a finished one.
+        """
         cache = self._rows.setdefault(key, {})
-        rows, values = [], []
-        for t in study.get_trials((TrialState.COMPLETE,)):
+        rows, values, pruned = [], [], []
+        for t in study.get_trials((TrialState.COMPLETE, TrialState.PRUNED)):
             hit = cache.get(t.trial_id)
             if hit is None or hit[0] != t.number:
                 if not all(n in t.params for n in space.names):
                     continue
-                hit = (t.number, space.encode(t.params), float(t.values[0]))  # type: ignore[index]
+                value = _last_value(t)
+                if value is None:
+                    continue
+                hit = (t.number, space.encode(t.params), value)
                 cache[t.trial_id] = hit
             rows.append(hit[1])
             values.append(hit[2])
+            pruned.append(t.state == TrialState.PRUNED)
         X = np.array(rows).reshape(-1, space.n_dims)
-        return X, np.array(values)
+        y = np.array(values, dtype=float)
+        is_pruned = np.array(pruned, dtype=bool)
+        if is_pruned.any() and not is_pruned.all():
+            median = float(np.median(y[~is_pruned]))
+            clip = np.minimum if study.direction == StudyDirection.MAXIMIZE else np.maximum
+            y[is_pruned] = clip(y[is_pruned], median)
+        return X, y
 
     def _running_rows(self, study: Study, trial: FrozenTrial, space: EncodedSpace) -> np.ndarray:
         rows = [
@@ -271,3 +287,14 @@ def _one_blas_thread() -> Any:
 
         _blas_controller = ThreadpoolController()
     return _blas_controller.limit(limits=1, user_api="blas")
+
+
+def _last_value(trial: FrozenTrial) -> float | None:
+    """A finished trial's value; for a PRUNED trial told without one, its last report."""
+    if trial.values:
+        value = float(trial.values[0])
+    elif trial.intermediate_values:
+        value = float(trial.intermediate_values[max(trial.intermediate_values)])
+    else:
+        return None
+    return value if math.isfinite(value) else None
