@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from tunelab.sklearn._bbc import (
+    assemble,
+    bbc_cv_predictions,
+    record_predictions,
+    replayable_scorer,
+)
+
+
+def _oof(estimator, X, y, scorer, cv):
+    folds = []
+    for train, test in cv.split(X, y):
+        fitted = estimator.fit(X[train], y[train])
+        folds.append((test, record_predictions(scorer, fitted, X[test], y[test])))
+    return assemble(folds, len(y)), fitted
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "roc_auc", "neg_log_loss", "f1"])
+def test_replayed_predictions_give_the_same_score_as_the_model(scoring):
+    X, y = make_classification(300, 8, random_state=0)
+    scorer = get_scorer(scoring)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:200], y[:200])
+    outputs = record_predictions(scorer, model, X[200:], y[200:])
+    assert set(outputs) <= {"predict", "predict_proba", "decision_function"} and outputs
+    full = assemble([(np.arange(200, 300), outputs)], 300)
+    from tunelab.sklearn._bbc import _Replay
+
+    replay = _Replay(full, model.__sklearn_tags__(), model.classes_)
+    rows = np.arange(200, 300)[:, None]
+    assert scorer(replay, rows, y[200:]) == pytest.approx(scorer(model, X[200:], y[200:]))
+
+
+def test_pure_noise_configurations_are_corrected_to_chance():
+    # 25 "configurations" that guess at random: the best CV accuracy is luck, BBC-CV sees it.
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=400)
+    outputs = [{"predict": rng.integers(0, 2, size=400)} for _ in range(25)]
+    scorer = get_scorer("accuracy")
+    best_cv = max(float(np.mean(o["predict"] == y)) for o in outputs)
+    tags = LogisticRegression().__sklearn_tags__()
+    estimate = bbc_cv_predictions(outputs, y, scorer, tags=tags, classes=np.array([0, 1]))
+    assert best_cv > 0.54
+    assert abs(estimate - 0.5) < 0.025
+
+
+def test_a_clear_winner_keeps_its_score():
+    X, y = make_classification(400, 10, n_informative=6, random_state=1)
+    scorer = get_scorer("accuracy")
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    good, _ = _oof(SVC(C=1.0), X, y, scorer, cv)
+    bad, fitted = _oof(SVC(C=1e-4), X, y, scorer, cv)
+    cv_good = float(np.mean(good["predict"] == y))
+    est = bbc_cv_predictions(
+        [good, bad], y, scorer, tags=fitted.__sklearn_tags__(), classes=fitted.classes_
+    )
+    assert est == pytest.approx(cv_good, abs=0.02)
+
+
+def test_regression_and_a_default_scorer():
+    from sklearn.metrics._scorer import _PassthroughScorer
+
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    estimator = Ridge()
+    scorer = replayable_scorer(_PassthroughScorer(estimator), estimator)
+    assert scorer is not None
+    outputs, fitted = _oof(estimator, X, y, scorer, KFold(5))
+    est = bbc_cv_predictions([outputs], y, scorer, tags=fitted.__sklearn_tags__())
+    assert 0.9 < est <= 1.0
+
+
+def test_a_custom_score_method_cannot_be_replayed():
+    from sklearn.metrics._scorer import _PassthroughScorer
+
+    class OwnScore(Ridge):
+        def score(self, X, y, sample_weight=None):
+            return 1.0
+
+    assert replayable_scorer(_PassthroughScorer(OwnScore()), OwnScore()) is None
+    named = get_scorer("r2")
+    assert replayable_scorer(named, OwnScore()) is named
+
+
+@pytest.mark.parametrize(
+    "scoring", ["accuracy", "r2", "neg_mean_squared_error", "neg_mean_absolute_error"]
+)
+def test_the_vectorized_metrics_agree_with_the_scorers(scoring):
+    from tunelab.sklearn import _bbc
+
+    rng = np.random.default_rng(3)
+    if scoring == "accuracy":
+        y = rng.integers(0, 3, size=150)
+        outputs = [{"predict": rng.integers(0, 3, size=150)} for _ in range(6)]
+        tags, classes = LogisticRegression().__sklearn_tags__(), np.array([0, 1, 2])
+    else:
+        y = rng.normal(size=150)
+        outputs = [{"predict": y + rng.normal(scale=0.3 + i / 5, size=150)} for i in range(6)]
+        tags, classes = Ridge().__sklearn_tags__(), None
+    scorer = get_scorer(scoring)
+    fast = bbc_cv_predictions(outputs, y, scorer, tags=tags, classes=classes, n_bootstrap=30)
+    bags = np.random.default_rng(0).integers(0, 150, size=(30, 150))
+    out = np.ones((30, 150))
+    for b, bag in enumerate(bags):
+        out[b, bag] = 0.0
+    slow = _bbc._bbc_by_scorer(outputs, y, scorer, tags, classes, bags, out)
+    assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)
