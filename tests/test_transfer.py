@@ -116,3 +116,36 @@ def test_import_refuses_an_existing_name(tmp_path):
     export_study(storage, "s", path)
     with pytest.raises(tl.exceptions.DuplicatedStudyError, match="'s' already exists"):
         import_study(storage, path)
+
+
+def test_a_broken_file_leaves_no_study_behind(tmp_path, sqlite_url):
+    source = InMemoryStorage()
+    _rich_study(source)
+    path = tmp_path / "s.jsonl"
+    export_study(source, "src", path)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:3], lines[3][:25]]) + "\n")  # cut inside the last trial
+    target = SQLStorage(sqlite_url)
+    with pytest.raises(json.JSONDecodeError):
+        import_study(target, path)
+    assert tl.get_all_study_summaries(target) == []
+
+
+def test_a_storage_failure_mid_import_removes_the_new_study(tmp_path, monkeypatch):
+    source = InMemoryStorage()
+    _rich_study(source)
+    path = tmp_path / "s.jsonl"
+    export_study(source, "src", path)
+    target = InMemoryStorage()
+    calls = []
+
+    def flaky(study_id, trial):
+        calls.append(trial.number)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return InMemoryStorage.create_trial(target, study_id, trial)
+
+    monkeypatch.setattr(target, "create_trial", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        import_study(target, path)
+    assert tl.get_all_study_summaries(target) == []

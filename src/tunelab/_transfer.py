@@ -156,18 +156,31 @@ def import_study(
                 f"The file has format version {header.get('version')!r}; this tunelab reads "
                 f"version {FORMAT_VERSION}. Export it again with this tunelab."
             )
-        name = study_name or header["study_name"]
-        study_id = backend.create_study(name, [StudyDirection(d) for d in header["directions"]])
-        for key, value in header["user_attrs"].items():
-            backend.set_study_attr(study_id, key, value)
-        for key, value in header["system_attrs"].items():
-            backend.set_study_attr(study_id, key, value, system=True)
+        # Every line is read and checked before anything is written, and a failure while
+        # writing removes the new study: an import either lands whole or leaves nothing.
+        trials = []
         for expected, line in enumerate(lines):
             trial = record_to_trial(json.loads(line))
-            created = backend.create_trial(study_id, trial)
-            if created.number != trial.number or trial.number != expected:
+            if trial.number != expected:
                 raise InvalidParameterError(
                     f"Trial numbers in the file must be 0, 1, 2, ... in order; line {expected + 2} "
                     f"holds trial {trial.number}."
                 )
+            trials.append(trial)
+    name = study_name or header["study_name"]
+    study_id = backend.create_study(name, [StudyDirection(d) for d in header["directions"]])
+    try:
+        for key, value in header["user_attrs"].items():
+            backend.set_study_attr(study_id, key, value)
+        for key, value in header["system_attrs"].items():
+            backend.set_study_attr(study_id, key, value, system=True)
+        for trial in trials:
+            created = backend.create_trial(study_id, trial)
+            if created.number != trial.number:
+                raise InvalidParameterError(
+                    f"The storage numbered imported trial {trial.number} as {created.number}."
+                )
+    except BaseException:
+        backend.delete_study(study_id)
+        raise
     return name
