@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from _sklearn_knob import Knob, knob_data
-from sklearn.model_selection import KFold
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, ShuffleSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from tunelab.sklearn import Generalization, OptimismWarning, SearchCV
 from tunelab.sklearn._generalization import bbc_cv, estimate, tibshirani_optimism
@@ -65,3 +72,68 @@ def test_outer_cv_adds_the_nested_estimate():
     assert len(gen.nested_cv_scores) == 3
     assert gen.nested_cv_score == pytest.approx(np.mean(gen.nested_cv_scores))
     assert gen.nested_cv_std == pytest.approx(np.std(gen.nested_cv_scores))
+
+
+class _Guess(ClassifierMixin, BaseEstimator):
+    """Predicts labels at random (a fixed draw per row and ``seed``): every configuration
+    is truly at chance, so a high best CV accuracy is pure selection luck."""
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        rows = np.asarray(X)[:, 0].astype(np.int64)
+        draws = np.random.default_rng(self.seed).integers(0, 2, size=10_000)
+        return self.classes_[draws[rows]]
+
+
+def _guess_data(n=300):
+    X = np.arange(n, dtype=float)[:, None]
+    y = np.random.default_rng(12345).integers(0, 2, size=n)
+    return X, y
+
+
+def test_per_row_bbc_corrects_pure_selection_luck_to_chance():
+    X, y = _guess_data()
+    search = SearchCV(
+        _Guess(), {"seed": list(range(25))}, cv=KFold(5), scoring="accuracy", racing=False
+    )
+    with pytest.warns(OptimismWarning):
+        search.fit(X, y)
+    gen = search.generalization_
+    assert gen.method == "BBC-CV over out-of-fold predictions"
+    assert gen.best_cv_score > 0.55
+    assert abs(gen.corrected_score - 0.5) < 0.03
+    assert gen.fold_corrected_score is not None
+
+
+def test_splits_that_do_not_predict_every_row_once_fall_back_to_folds():
+    X, y = _guess_data()
+    cv = ShuffleSplit(4, test_size=0.25, random_state=0)
+    search = SearchCV(_Guess(), {"seed": [0, 1, 2]}, cv=cv, scoring="accuracy", racing=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimismWarning)
+        search.fit(X, y)
+    assert search.generalization_.method == "BBC-CV over folds"
+
+
+def test_a_real_search_gets_a_per_row_estimate_with_any_scorer():
+    X, y = load_breast_cancer(return_X_y=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    for scoring in (None, "roc_auc"):
+        search = SearchCV(
+            model,
+            {"logisticregression__C": [0.01, 0.1, 1.0, 10.0]},
+            scoring=scoring,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimismWarning)
+            search.fit(X, y)
+        gen = search.generalization_
+        assert gen.method == "BBC-CV over out-of-fold predictions"
+        assert gen.best_cv_score - 0.05 < gen.corrected_score <= gen.best_cv_score + 0.01

@@ -1,7 +1,12 @@
-"""Train a scikit-learn estimator step by step inside a trial, reporting and pruning."""
+"""Train a scikit-learn estimator step by step inside a trial, reporting and pruning.
+
+The step logic (:func:`training_resource`, :func:`make_stepper`) is shared with
+``tunelab.sklearn.SearchCV(pruner=...)``, which grows each fold's model the same way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._frozen import StudyDirection
@@ -15,6 +20,12 @@ if TYPE_CHECKING:
 OWNER = "fit_iteratively"
 # Warm-startable estimators grow by one of these; checked in this order.
 _RESOURCES = ("max_iter", "n_estimators")
+#: Which estimators can train step by step, for error messages.
+ITERATIVE_ESTIMATORS = (
+    "partial_fit (SGDClassifier, SGDRegressor, MLPClassifier, MultinomialNB, ...), or "
+    "warm_start with max_iter (HistGradientBoosting*) or n_estimators (RandomForest*, "
+    "ExtraTrees*, GradientBoosting*)"
+)
 
 
 def fit_iteratively(
@@ -59,7 +70,18 @@ def fit_iteratively(
         )
     model = clone(estimator)
     scorer = check_scoring(model, scoring=scoring)
-    steps = _stepper(model, n_steps, X_train, y_train, classes, is_classifier(model))
+    if training_resource(model) is None:
+        raise InvalidParameterError(
+            f"fit_iteratively cannot train {type(model).__name__} step by step: it needs "
+            "partial_fit, or warm_start with max_iter or n_estimators."
+        )
+    if not is_classifier(model):
+        classes = None  # only classifiers' partial_fit takes the labels
+    elif classes is None:
+        import numpy as np
+
+        classes = np.unique(y_train)
+    steps = make_stepper(model, n_steps, X_train, y_train, classes=classes)
     score = float("nan")
     for step in range(1, n_steps + 1):
         steps(step)
@@ -68,41 +90,75 @@ def fit_iteratively(
     return model, score
 
 
-def _stepper(model: Any, n_steps: int, X: Any, y: Any, classes: Any, classifier: bool) -> Any:
-    """A function ``step -> None`` that trains ``model`` up to ``step``."""
+def training_resource(model: Any) -> str | None:
+    """How ``model`` trains step by step: ``"partial_fit"``, the warm-start parameter that it
+    grows (``"max_iter"`` or ``"n_estimators"``), or None when it cannot."""
     if hasattr(model, "partial_fit"):
-        if classifier and classes is None:
-            import numpy as np
+        return "partial_fit"
+    if not hasattr(model, "get_params"):
+        return None  # "passthrough" or another non-estimator
+    params = model.get_params(deep=False)
+    if "warm_start" not in params:
+        return None
+    return next((r for r in _RESOURCES if r in params), None)
 
-            classes = np.unique(y)
 
-        def partial(step: int) -> None:
-            if classifier and step == 1:
-                model.partial_fit(X, y, classes=classes)
+def make_stepper(
+    model: Any,
+    n_steps: int,
+    X: Any,
+    y: Any,
+    *,
+    classes: Any = None,
+    fit_params: Mapping[str, Any] | None = None,
+    owner: str = OWNER,
+    short_budget: bool = False,
+) -> Callable[[int], bool]:
+    """A function ``step -> trained`` that trains ``model`` (in place) up to ``step`` of
+    ``n_steps``; ``model`` must have a :func:`training_resource`.
+
+    ``classes`` goes to the first ``partial_fit`` call (pass it for classifiers). A warm-start
+    budget smaller than ``n_steps`` is an error unless ``short_budget``: then it grows by at
+    most one unit per step, and a step that would not grow it trains nothing and returns False
+    (so callers comparing models at the same step still get one report per step).
+    """
+    fit_params = dict(fit_params or {})
+    resource = training_resource(model)
+    if resource == "partial_fit":
+
+        def partial(step: int) -> bool:
+            if classes is not None and step == 1:
+                model.partial_fit(X, y, classes=classes, **fit_params)
             else:
-                model.partial_fit(X, y)
+                model.partial_fit(X, y, **fit_params)
+            return True
 
         return partial
-    params = model.get_params(deep=False)
-    resource = next((r for r in _RESOURCES if r in params), None)
-    if "warm_start" not in params or resource is None:
+    if resource is None:
         raise InvalidParameterError(
-            f"fit_iteratively cannot train {type(model).__name__} step by step: it needs "
-            "partial_fit, or warm_start with max_iter or n_estimators."
+            f"{owner} cannot train {type(model).__name__} step by step: it needs "
+            f"{ITERATIVE_ESTIMATORS}."
         )
-    budget = params[resource]
-    if not is_int(budget) or budget < n_steps:
+    budget = model.get_params(deep=False)[resource]
+    if not is_int(budget) or budget < (1 if short_budget else n_steps):
         raise fail(
             "n_steps",
-            OWNER,
+            owner,
             f"at most the estimator's {resource} ({budget!r})",
             n_steps,
             f"Each step adds {resource} // n_steps units.",
         )
+    grown = 0
 
-    def grow(step: int) -> None:
+    def grow(step: int) -> bool:
+        nonlocal grown
         # The last step lands exactly on the configured budget even when it does not divide.
-        model.set_params(warm_start=True, **{resource: budget * step // n_steps})
-        model.fit(X, y)
+        units = max(1, budget * step // n_steps)
+        if units == grown:
+            return False  # refitting at the same size would only warn (forests) or redo work
+        model.set_params(warm_start=True, **{resource: units})
+        model.fit(X, y, **fit_params)
+        grown = units
+        return True
 
     return grow

@@ -92,9 +92,36 @@ def check_init_params(search: Any) -> None:
         raise fail("random_state", OWNER, "None, a non-negative int or a RandomState", rs)
     check_scoring(search.scoring)
     check_refit(search.refit, search.scoring)
+    check_pruner(search.pruner)
+    if not is_int(search.n_steps) or search.n_steps < 1:
+        raise fail(
+            "n_steps",
+            OWNER,
+            "a positive int",
+            search.n_steps,
+            "It is the number of training steps per fold when a pruner is set.",
+        )
     check_cv_arg(search.cv, "cv")
     if search.outer_cv is not None:
         check_cv_arg(search.outer_cv, "outer_cv")
+
+
+def check_pruner(pruner: Any) -> None:
+    from ..pruners import BasePruner
+
+    if pruner is None or isinstance(pruner, (bool, np.bool_, BasePruner)):
+        return
+    hint = ""
+    if isinstance(pruner, type) and issubclass(pruner, BasePruner):
+        hint = f"Pass an instance, {pruner.__name__}(), not the class."
+    raise fail(
+        "pruner",
+        OWNER,
+        "None, False, True (a MedianPruner) or a tunelab pruner such as "
+        "tunelab.pruners.SuccessiveHalvingPruner()",
+        pruner,
+        hint,
+    )
 
 
 def check_cv_arg(cv: Any, param: str) -> None:

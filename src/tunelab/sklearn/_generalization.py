@@ -1,10 +1,13 @@
 """How good is the chosen configuration, honestly?
 
-The best mean CV score is optimistic: it is the maximum of many noisy estimates. Two
-corrections work on the score matrix (configurations x folds) the search already has:
+The best mean CV score is optimistic: it is the maximum of many noisy estimates. The
+corrections work on what the search already has, without fitting anything more:
 
-* BBC-CV (Tsamardinos et al., 2018), here at the fold level: bootstrap the folds, pick the
-  winner on the in-bag folds, score it on the out-of-bag folds; the average is the estimate.
+* BBC-CV (Tsamardinos et al., 2018) over rows (``_bbc.py``): bootstrap the rows' out-of-fold
+  predictions, pick the winner in bag, score it out of bag. The primary estimate whenever the
+  splits predict every row once and the scorer's predictions can be captured.
+* BBC-CV over folds, the same on the score matrix (configurations x folds): the fallback, and
+  kept beside the per-row estimate as ``fold_corrected_score``.
 * Tibshirani & Tibshirani (2009): the optimism is the mean, over folds, of how much the
   per-fold best beats the overall winner on that fold.
 
@@ -38,6 +41,7 @@ class Generalization:
     n_configurations: int
     n_folds_evaluated: int
     n_folds_saved: int
+    fold_corrected_score: float | None = None
     nested_cv_score: float | None = None
     nested_cv_std: float | None = None
     nested_cv_scores: list[float] = field(default_factory=list)
@@ -84,8 +88,10 @@ def estimate(
     n_folds_evaluated: int,
     n_folds_saved: int,
     seed: int = 0,
+    sample_bbc: float | None = None,
 ) -> Generalization:
-    """Corrected estimates from the full-fold score matrix (rows with NaN are dropped)."""
+    """Corrected estimates from the full-fold score matrix (rows with NaN are dropped);
+    ``sample_bbc``, the per-row BBC-CV estimate when the search could make one, comes first."""
     scores = np.asarray(scores, float)
     finite = scores[np.all(np.isfinite(scores), axis=1)] if scores.size else scores
     if finite.shape[0] == 0:
@@ -95,13 +101,15 @@ def estimate(
     best = int(means.argmax())
     n_folds = finite.shape[1]
     se = float(finite[best].std(ddof=1) / math.sqrt(n_folds)) if n_folds > 1 else math.nan
-    corrected = bbc_cv(finite, seed=seed)
+    by_folds = bbc_cv(finite, seed=seed)
+    corrected = by_folds if sample_bbc is None else sample_bbc
     tt = float(means[best]) - tibshirani_optimism(finite)
     return Generalization(
         best_cv_score=float(means[best]),
         corrected_score=corrected,
         optimism=float(means[best]) - corrected,
-        method="BBC-CV over folds",
+        method="BBC-CV over folds" if sample_bbc is None else "BBC-CV over out-of-fold predictions",
+        fold_corrected_score=by_folds,
         tt_corrected_score=tt,
         best_cv_std_error=se,
         n_configurations=int(finite.shape[0]),

@@ -3,7 +3,8 @@
 A raced configuration has scores only for the folds it ran; the others are NaN in
 ``split<k>_*`` and its mean and std cover the folds it ran. Ranking puts every configuration
 that ran all folds ahead of every raced-out one, so rank 1 (and ``best_index_``) is always a
-full cross-validation score.
+full cross-validation score. A configuration pruned inside a fold (pruning over
+iterations) counts only the folds it finished, like a raced-out one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Candidate:
     folds: dict[int, dict[str, Any]] = field(default_factory=dict)
     state: str = "RUNNING"
     trial_number: int = -1
+    n_steps_trained: int = 0  # with pruning over iterations: steps trained, all folds together
 
     @property
     def complete(self) -> bool:
@@ -78,7 +80,10 @@ def build_cv_results(
     candidates: Sequence[Candidate],
     metrics: Sequence[str],
     return_train_score: bool,
+    n_steps: int | None = None,
 ) -> dict[str, Any]:
+    """GridSearchCV's keys plus ``n_folds_evaluated``, ``state``, ``trial_number`` and, when
+    folds were trained in ``n_steps`` steps, ``n_steps_trained``."""
     n_splits = candidates[0].n_splits if candidates else 0
     run = np.array([[k in c.folds for k in range(n_splits)] for c in candidates], bool)
     complete = run.all(axis=1)
@@ -123,6 +128,10 @@ def build_cv_results(
         if return_train_score:
             store(f"train_{metric}", matrix("train_scores", metric), splits=True, rank=False)
     results["n_folds_evaluated"] = run.sum(axis=1).astype(np.int32)
+    if n_steps is not None:
+        results["n_steps_trained"] = np.array(
+            [c.n_steps_trained for c in candidates], dtype=np.int32
+        )
     results["state"] = np.array([c.state for c in candidates], dtype=object)
     results["trial_number"] = np.array([c.trial_number for c in candidates], dtype=np.int64)
     return results

@@ -8,28 +8,47 @@ candidate on every fold before returning, which is exactly what fold racing must
 a study proposes one configuration at a time from what it has seen. So ``fit`` is our own:
 ask the study, run folds in order, race, tell the study, and build ``cv_results_`` with the
 same keys as GridSearchCV.
+
+With ``pruner`` set, folds are trained step by step (``_iterative.fit_fold``) so a pruner can
+stop a configuration inside a fold; fold racing still decides between folds.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from inspect import signature
 from typing import Any
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection._validation import _fit_and_score
+from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params, indexable
+from sklearn.utils.validation import _check_method_params, _num_samples, indexable
+
+from sklearn import config_context, get_config
 
 from .._frozen import TrialState
 from .._study import create_study
 from ..exceptions import GridExhausted
+from ..pruners import BasePruner
+from ._bbc import assemble, bbc_cv_predictions, record_predictions, replayable_scorer
 from ._checks import check_init_params, make_cv, seeds
 from ._failures import error_summary, report_fit_failures
 from ._generalization import Generalization, estimate, warn_if_optimistic
+from ._iterative import (
+    IterativeFit,
+    all_labels,
+    check_iterative,
+    fit_fold,
+    refit_iteratively,
+    resolve_pruner,
+)
 from ._racing import FoldRacing, resolve_racing
 from ._results import Candidate, build_cv_results
 from ._space import check_param_names, convert_space
@@ -50,6 +69,19 @@ class SearchCV(BaseSearchCV):
     :class:`FoldRacing`) stops configurations that are clearly worse than the incumbent on the
     folds seen so far. ``n_jobs`` runs that many configurations at once, their folds in
     parallel through joblib. ``outer_cv`` adds a nested CV estimate to ``generalization_``.
+
+    ``pruner`` adds pruning over training iterations for estimators that train step by step
+    (``partial_fit``, or ``warm_start`` with ``max_iter``/``n_estimators``; in a Pipeline, its
+    final step): None or False (default) fits each fold in one go; True uses
+    ``MedianPruner(n_startup_trials=3, n_warmup_steps=n_steps // 2)``; or pass any tunelab
+    pruner. Each fold then trains in ``n_steps`` steps (one ``partial_fit`` pass each, or
+    ``1/n_steps`` of the estimator's ``max_iter``/``n_estimators``), reporting the refit
+    metric at step ``fold * n_steps + step`` (``step`` in 1..n_steps), so every configuration
+    is compared on the same fold after the same share of training. Nothing is pruned before
+    one configuration has run every fold, and fold racing still applies between folds;
+    ``n_steps_saved_`` counts the steps that pruned configurations did not train.
+    ``best_estimator_`` is refitted in the same ``n_steps`` steps. With ``n_jobs``, the
+    configurations run in threads (the pruner is asked after every step, in this process).
     """
 
     def __init__(
@@ -65,6 +97,8 @@ class SearchCV(BaseSearchCV):
         n_jobs: int | None = None,
         sampler: Any = None,
         racing: bool | FoldRacing = True,
+        pruner: bool | BasePruner | None = None,
+        n_steps: int = 10,
         error_score: float | str = np.nan,
         return_train_score: bool = False,
         random_state: Any = None,
@@ -83,6 +117,8 @@ class SearchCV(BaseSearchCV):
         self.n_jobs = n_jobs
         self.sampler = sampler
         self.racing = racing
+        self.pruner = pruner
+        self.n_steps = n_steps
         self.error_score = error_score
         self.return_train_score = return_train_score
         self.random_state = random_state
@@ -103,6 +139,9 @@ class SearchCV(BaseSearchCV):
         converted = convert_space(self.param_space)
         check_param_names(self.estimator, converted)
         racing = resolve_racing(self.racing)
+        pruner = resolve_pruner(self.pruner, self.n_steps)
+        if pruner is not None:
+            check_iterative(self.estimator)
         scorers, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
@@ -119,6 +158,7 @@ class SearchCV(BaseSearchCV):
             storage=self.storage,
             direction="maximize",
             sampler=self.sampler,
+            pruner=pruner,
             seed=study_seed if self.sampler is None else None,
             load_if_exists=True,
         )
@@ -129,6 +169,27 @@ class SearchCV(BaseSearchCV):
                 order = np.random.default_rng(split_seed).permutation(len(points))
                 points = [points[i] for i in order[: self.n_trials]]
         budget = self.n_trials or (len(points) if points is not None else DEFAULT_N_TRIALS)
+        # The AutoSampler sizes its quasi-random start to the budget (a quarter of a short one).
+        self.study_.sampler.plan(
+            self.study_, None if self.timeout is not None else budget, effective_n_jobs(self.n_jobs)
+        )
+        metric = refit_metric if isinstance(refit_metric, str) else "score"
+        record_scorer = _recording_scorer(
+            scorers, refit_metric, self.estimator, splits, _num_samples(X)
+        )
+        iterative = None
+        if pruner is not None:
+            iterative = IterativeFit(
+                n_steps=int(self.n_steps),
+                scorer=scorers,
+                metric=metric,
+                fit_params=routed.estimator.fit,
+                score_params=routed.scorer.score,
+                return_train_score=self.return_train_score,
+                error_score=self.error_score,
+                labels=all_labels(y) if is_classifier(self.estimator) else None,
+                record_scorer=record_scorer,
+            )
 
         runner = _Runner(
             search=self,
@@ -145,7 +206,9 @@ class SearchCV(BaseSearchCV):
                 return_train_score=self.return_train_score,
                 error_score=self.error_score,
             ),
-            metric=refit_metric if isinstance(refit_metric, str) else "score",
+            metric=metric,
+            iterative=iterative,
+            record_scorer=record_scorer,
         )
         candidates = runner.run(budget, points)
         all_folds = [res for c in candidates for res in c.folds.values()]
@@ -157,7 +220,12 @@ class SearchCV(BaseSearchCV):
         if callable(self.scoring) and self.multimetric_:
             self._check_refit_for_multimetric(first)
             refit_metric = self.refit
-        results = build_cv_results(candidates, metrics, self.return_train_score)
+        results = build_cv_results(
+            candidates,
+            metrics,
+            self.return_train_score,
+            n_steps=None if iterative is None else iterative.n_steps,
+        )
 
         if self.refit or not self.multimetric_:
             self.best_index_ = int(self._select_best_index(self.refit, refit_metric, results))
@@ -165,7 +233,7 @@ class SearchCV(BaseSearchCV):
                 self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
-            self._refit(X, y, routed.estimator.fit)
+            self._refit(X, y, routed.estimator.fit, iterative)
         self.scorer_ = scorers._scorers if hasattr(scorers, "_scorers") else scorers
         self.cv_results_ = results
 
@@ -174,31 +242,55 @@ class SearchCV(BaseSearchCV):
         self.n_folds_saved_ = int(
             sum(self.n_splits_ - len(c.folds) for c in candidates if c.state == "PRUNED")
         )
+        # Steps not trained by configurations stopped early, by the pruner or by racing
+        # (a raced-out configuration skips whole folds of n_steps each).
+        self.n_steps_saved_: int | None = None
+        if iterative is not None:
+            per_configuration = self.n_splits_ * iterative.n_steps
+            self.n_steps_saved_ = int(
+                sum(
+                    per_configuration - c.n_steps_trained for c in candidates if c.state == "PRUNED"
+                )
+            )
         self.generalization_ = estimate(
             np.array(full).reshape(-1, self.n_splits_),
             n_folds_evaluated=len(all_folds),
             n_folds_saved=self.n_folds_saved_,
             seed=split_seed,
+            sample_bbc=_sample_bbc(
+                candidates, splits, y, record_scorer, self.estimator, race_metric, split_seed
+            ),
         )
         if self.outer_cv is not None:
             self._add_nested(self.generalization_, X, y, params)
         warn_if_optimistic(self.generalization_)
         if self.verbose:
             g = self.generalization_
+            pruning = ""
+            if iterative is not None:
+                total = len(candidates) * self.n_splits_ * iterative.n_steps
+                pruning = (
+                    f"; pruning and racing saved {self.n_steps_saved_} of {total} training "
+                    f"steps ({self.n_steps_saved_ / total:.0%})"
+                )
             print(
                 f"[SearchCV] {len(candidates)} configurations, {len(all_folds)} fits; racing "
-                f"saved {self.n_folds_saved_} fold fits. Best CV {g.best_cv_score:.4g}, "
-                f"corrected {g.corrected_score:.4g} ({g.method})."
+                f"saved {self.n_folds_saved_} fold fits{pruning}. Best CV "
+                f"{g.best_cv_score:.4g}, corrected {g.corrected_score:.4g} ({g.method})."
             )
         return self
 
-    def _refit(self, X: Any, y: Any, fit_params: dict[str, Any]) -> None:
+    def _refit(
+        self, X: Any, y: Any, fit_params: dict[str, Any], iterative: IterativeFit | None
+    ) -> None:
         # Parameters are cloned too: they may be estimators (searching over pipeline steps).
         self.best_estimator_ = clone(self.estimator).set_params(
             **clone(self.best_params_, safe=False)
         )
         began = time.perf_counter()
-        if y is not None:
+        if iterative is not None:
+            refit_iteratively(iterative, self.best_estimator_, X, y, fit_params)
+        elif y is not None:
             self.best_estimator_.fit(X, y, **fit_params)
         else:
             self.best_estimator_.fit(X, **fit_params)
@@ -225,6 +317,93 @@ def _fit_kwargs(**kwargs: Any) -> dict[str, Any]:
     return kwargs
 
 
+def _fit_score_record(
+    estimator: Any, X: Any, y: Any, *, record_scorer: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """``_fit_and_score``, plus the fold's test predictions when BBC-CV will need them.
+
+    The predictions are taken here, in the worker, so that only arrays travel back and no
+    fitted model outlives its fold.
+    """
+    if record_scorer is None:
+        return _fit_and_score(estimator, X, y, **kwargs)
+    result = _fit_and_score(estimator, X, y, return_estimator=True, **kwargs)
+    fitted = result.pop("estimator")
+    if result["fit_error"] is None:
+        test = kwargs["test"]
+        y_test = None if y is None else _safe_indexing(y, test)
+        try:
+            result["oof"] = record_predictions(
+                record_scorer, fitted, _safe_indexing(X, test), y_test
+            )
+        except Exception:  # the estimate falls back to folds; the search itself goes on
+            pass
+    return result
+
+
+def _recording_scorer(
+    scorers: Any, refit_metric: Any, estimator: Any, splits: list[Any], n_rows: int
+) -> Any:
+    """The scorer whose out-of-fold predictions BBC-CV bootstraps, or None when it cannot.
+
+    Per-row bootstrapping needs every row predicted exactly once (KFold-like splits, not
+    ShuffleSplit or repeated CV) and a scorer whose predictions can be captured.
+    """
+    tested = np.concatenate([np.asarray(test) for _, test in splits])
+    if len(tested) != n_rows or not np.array_equal(np.sort(tested), np.arange(n_rows)):
+        return None
+    scorer = scorers
+    if hasattr(scorers, "_scorers"):
+        if not isinstance(refit_metric, str) or refit_metric not in scorers._scorers:
+            return None
+        scorer = scorers._scorers[refit_metric]
+    return replayable_scorer(scorer, estimator)
+
+
+def _sample_bbc(
+    candidates: list[Candidate],
+    splits: list[Any],
+    y: Any,
+    scorer: Any,
+    estimator: Any,
+    metric: str,
+    seed: int,
+) -> float | None:
+    """Per-row BBC-CV over the configurations that finished every fold (None: not possible)."""
+    if scorer is None or y is None:
+        return None
+    complete = [
+        c
+        for c in candidates
+        if c.state == "COMPLETE" and all("oof" in c.folds.get(k, {}) for k in range(len(splits)))
+    ]
+    if not complete:
+        return None
+    n_rows = len(splits[0][0]) + len(splits[0][1])
+    means = [float(np.mean(c.scores("test_scores", metric))) for c in complete]
+    order = np.argsort(-np.nan_to_num(np.asarray(means, float), nan=-np.inf), kind="stable")
+    outputs = [
+        assemble(
+            [(np.asarray(splits[k][1]), complete[i].folds[k]["oof"]) for k in range(len(splits))],
+            n_rows,
+        )
+        for i in order
+    ]
+    y_arr = np.asarray(y)
+    classes = np.unique(y_arr) if is_classifier(estimator) else None
+    try:
+        value = bbc_cv_predictions(
+            outputs, y_arr, scorer, tags=estimator.__sklearn_tags__(), classes=classes, seed=seed
+        )
+    except Exception:  # an estimate, not the search: fall back to the fold-level one
+        return None
+    return value if math.isfinite(value) else None
+
+
+class _Aborted(Exception):
+    """Raised at the next step of every running configuration once one has raised."""
+
+
 class _Runner:
     """Asks the study for configurations, runs their folds in order and races them."""
 
@@ -240,8 +419,11 @@ class _Runner:
         splits: list[tuple[np.ndarray, np.ndarray]],
         fit_kwargs: dict[str, Any],
         metric: str,
+        iterative: IterativeFit | None = None,
+        record_scorer: Any = None,
     ) -> None:
         self.search = search
+        self.record_scorer = record_scorer
         self.study = search.study_
         self.converted = converted
         self.racing = racing
@@ -254,6 +436,11 @@ class _Runner:
             float(search.error_score)
         )
         self.incumbent: np.ndarray | None = None
+        self.iterative = iterative
+        # Pruning mode only: the study, the incumbent and the candidates' states are shared by
+        # the configuration threads; one lock around every touch keeps them consistent.
+        self.lock = threading.RLock()
+        self.abort = threading.Event()
 
     def _score(self, result: dict[str, Any]) -> float:
         value = result["test_scores"]
@@ -263,6 +450,9 @@ class _Runner:
 
     def run(self, budget: int, points: list[dict[str, Any]] | None) -> list[Candidate]:
         from joblib import effective_n_jobs
+
+        if self.iterative is not None:
+            return self._run_stepwise(budget, points)
 
         batch_size = max(1, int(effective_n_jobs(self.search.n_jobs)))
         deadline = None if self.search.timeout is None else time.monotonic() + self.search.timeout
@@ -313,13 +503,14 @@ class _Runner:
                 upto = max(done + 1, min(self.racing.min_folds, n_splits))
             tasks = [(trial, cand, k) for trial, cand in alive for k in range(done, upto)]
             outs = parallel(
-                delayed(_fit_and_score)(
+                delayed(_fit_score_record)(
                     clone(self.base),
                     self.X,
                     self.y,
                     train=self.splits[k][0],
                     test=self.splits[k][1],
                     parameters=cand.params,
+                    record_scorer=self.record_scorer,
                     **self.fit_kwargs,
                 )
                 for _, cand, k in tasks
@@ -366,3 +557,126 @@ class _Runner:
             self.incumbent = scores
         if self.search.verbose > 1:
             print(f"[SearchCV] trial {trial.number}: {mean:.4g} {cand.params}")
+
+    # -- pruning over iterations ---------------------------------------------------------------
+    # Why threads and not joblib's processes: the pruner lives in this process and must be
+    # asked after every training step, with the other configurations' reports up to date. So
+    # each configuration runs its folds in order inside one thread (n_jobs threads), and a new
+    # configuration starts as soon as one ends (pruned ones end early). scikit-learn's heavy
+    # loops (SGD epochs, tree building, HistGradientBoosting, BLAS) release the GIL, so the
+    # threads do run in parallel.
+    def _run_stepwise(self, budget: int, points: list[dict[str, Any]] | None) -> list[Candidate]:
+        from joblib import effective_n_jobs
+
+        n_workers = max(1, int(effective_n_jobs(self.search.n_jobs)))
+        deadline = None if self.search.timeout is None else time.monotonic() + self.search.timeout
+        points = list(points) if points is not None else None
+        config = get_config()  # thread-local in scikit-learn: hand it to the workers
+        asked: list[tuple[Any, Candidate]] = []
+        running: dict[Future[None], Candidate] = {}
+        pool = ThreadPoolExecutor(n_workers, "SearchCV") if n_workers > 1 else None
+        exhausted = False
+        try:
+            while True:
+                # The first configuration always runs: a fitted search needs one.
+                while (
+                    not exhausted
+                    and len(running) < n_workers
+                    and len(asked) < budget
+                    and (not asked or deadline is None or time.monotonic() < deadline)
+                ):
+                    with self.lock:
+                        batch = self._ask(1, points)
+                    if not batch:
+                        exhausted = True
+                        break
+                    asked.append(batch[0])
+                    if pool is None:
+                        self._evaluate(*batch[0])
+                    else:
+                        running[pool.submit(self._evaluate, *batch[0], config)] = batch[0][1]
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del running[future]
+                    future.result()
+        except BaseException:
+            self.abort.set()
+            wait(running)  # each stops at its next step
+            with self.lock:
+                for trial, cand in asked:
+                    if cand.state == "RUNNING":
+                        cand.state = "FAIL"
+                        self.study.tell(trial, state=TrialState.FAIL, fail_reason="aborted")
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return [cand for _, cand in asked]
+
+    def _evaluate(self, trial: Any, cand: Candidate, config: dict[str, Any] | None = None) -> None:
+        """All folds of one configuration, in order, each trained step by step."""
+        if config is not None:
+            with config_context(**config):
+                self._evaluate(trial, cand)
+            return
+        assert self.iterative is not None
+        n_steps = self.iterative.n_steps
+        for k, (train, test) in enumerate(self.splits):
+
+            def on_step(step: int, score: float, k: int = k) -> bool:
+                return self._on_step(trial, k, step, score)
+
+            outcome = fit_fold(
+                self.iterative,
+                clone(self.base),
+                self.X,
+                self.y,
+                train=train,
+                test=test,
+                parameters=cand.params,
+                on_step=on_step,
+            )
+            cand.n_steps_trained += outcome.steps
+            with self.lock:
+                if outcome.result is None:
+                    self._prune(trial, cand, k, outcome.steps)
+                    return
+                cand.folds[k] = outcome.result
+                if outcome.result["fit_error"] is not None:
+                    # Failed mid-fold: the fold's score (error_score) stands at its last step.
+                    trial.report(self._score(outcome.result), (k + 1) * n_steps)
+                if self._stopped(trial, cand, k + 1):
+                    return
+                if outcome.pruned:
+                    self._prune(trial, cand, k, n_steps)
+                    return
+        with self.lock:
+            self._finish(trial, cand)
+
+    def _on_step(self, trial: Any, fold: int, step: int, score: float) -> bool:
+        if self.abort.is_set():
+            raise _Aborted
+        assert self.iterative is not None
+        n_steps = self.iterative.n_steps
+        with self.lock:
+            # The same global step for every configuration: same fold, same share of training.
+            trial.report(score, fold * n_steps + step)
+            # No pruning before a configuration has run every fold: the search must end with
+            # a full CV score to select, and a pruner with nothing finished to compare with
+            # (ThresholdPruner, say) could otherwise stop them all. At the very last step there
+            # is nothing left to save.
+            if self.incumbent is None or (fold == len(self.splits) - 1 and step == n_steps):
+                return False
+            return bool(trial.should_prune())
+
+    def _prune(self, trial: Any, cand: Candidate, fold: int, step: int) -> None:
+        cand.state = "PRUNED"
+        self.study.tell(trial, state=TrialState.PRUNED)
+        if self.search.verbose > 1:
+            assert self.iterative is not None
+            print(
+                f"[SearchCV] trial {trial.number} pruned at fold {fold + 1}/{len(self.splits)}, "
+                f"step {step}/{self.iterative.n_steps}: {cand.params}"
+            )
