@@ -157,9 +157,10 @@ class SearchCV(BaseSearchCV):
             study_name=self.study_name,
             storage=self.storage,
             direction="maximize",
-            sampler=self.sampler,
+            sampler=self.sampler
+            if self.sampler is not None
+            else _default_sampler(converted, study_seed),
             pruner=pruner,
-            seed=study_seed if self.sampler is None else None,
             load_if_exists=True,
         )
         points = None
@@ -315,6 +316,20 @@ def _fit_kwargs(**kwargs: Any) -> dict[str, Any]:
         kwargs.pop("score_params")
     kwargs.update(verbose=0, return_n_test_samples=True, return_times=True)
     return kwargs
+
+
+def _default_sampler(converted: Any, seed: int | None) -> Any:
+    """The AutoSampler, with a quasi-random start sized to the space.
+
+    A search over a few hyperparameters runs tens of configurations, each costing k fits; ten
+    space-filling points before the Gaussian process takes over would spend a third of such a
+    budget. 2d + 1 points (at least 3, at most 10) pin down the GP's length scales on d
+    parameters, as is usual in Bayesian optimization.
+    """
+    from ..samplers import AutoSampler
+
+    n_params = len(converted.decoders)
+    return AutoSampler(seed=seed, n_startup_trials=min(10, max(3, 2 * n_params + 1)))
 
 
 def _fit_score_record(
