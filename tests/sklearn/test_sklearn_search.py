@@ -289,3 +289,15 @@ def test_ridge_regression_default_scoring():
     assert search.best_score_ == pytest.approx(
         search.cv_results_["mean_test_score"][search.best_index_]
     )
+
+
+def test_the_default_sampler_starts_with_2d_plus_1_points_then_models():
+    X, y = knob_data(60)
+    search = SearchCV(Knob(), {"q": Float(0.0, 1.0)}, n_trials=12, cv=KFold(3), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimismWarning)
+        search.fit(X, y)
+    choices = [t.system_attrs.get("auto_sampler") for t in search.study_.trials]
+    assert choices == ["QMCSampler"] * 3 + ["GPSampler"] * 9
+    # The GP found the knob's best quality near q = 1 in what was left of the budget.
+    assert search.best_params_["q"] > 0.9
