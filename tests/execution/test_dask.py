@@ -88,7 +88,16 @@ def test_worker_always_killed_fails_the_trial_and_the_study_finishes(client):
     trials = study.trials
     assert len(trials) == 4
     assert trials[1].state == tl.TrialState.FAIL and trials[1].fail_reason.startswith("worker lost")
-    assert sum(t.state == tl.TrialState.COMPLETE for t in trials) == 3
+    # A trial queued on a worker when trial 1 kills it is charged a retry too (Dask blames every
+    # task assigned to a dying worker), so on a busy machine a bystander can run out of retries:
+    # it then fails as "worker lost" as well. Nothing else may happen to it.
+    others = [t for t in trials if t.number != 1]
+    assert all(
+        t.state == tl.TrialState.COMPLETE
+        or (t.state == tl.TrialState.FAIL and t.fail_reason.startswith("worker lost"))
+        for t in others
+    )
+    assert sum(t.state == tl.TrialState.COMPLETE for t in others) >= 2
 
 
 def test_trial_timeout_on_dask(client):
