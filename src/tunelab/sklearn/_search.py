@@ -464,8 +464,6 @@ class _Runner:
         return float(value)
 
     def run(self, budget: int, points: list[dict[str, Any]] | None) -> list[Candidate]:
-        from joblib import effective_n_jobs
-
         if self.iterative is not None:
             return self._run_stepwise(budget, points)
 
@@ -581,8 +579,6 @@ class _Runner:
     # loops (SGD epochs, tree building, HistGradientBoosting, BLAS) release the GIL, so the
     # threads do run in parallel.
     def _run_stepwise(self, budget: int, points: list[dict[str, Any]] | None) -> list[Candidate]:
-        from joblib import effective_n_jobs
-
         n_workers = max(1, int(effective_n_jobs(self.search.n_jobs)))
         deadline = None if self.search.timeout is None else time.monotonic() + self.search.timeout
         points = list(points) if points is not None else None
