@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from tunelab import InvalidParameterError, TrialState
 from tunelab.pruners import MedianPruner, SuccessiveHalvingPruner, ThresholdPruner
-from tunelab.sklearn import OptimismWarning, SearchCV
+from tunelab.sklearn import FoldRacing, OptimismWarning, SearchCV
 
 pytestmark = pytest.mark.filterwarnings(f"ignore::{OptimismWarning.__module__}.OptimismWarning")
 
@@ -197,7 +197,8 @@ def test_pipeline_fits_the_head_once_per_fold_and_grows_the_forest(data):
     assert search.predict(X).shape == y.shape
 
 
-def test_the_known_best_is_never_pruned_and_racing_still_applies():
+@pytest.mark.parametrize(("early_screen", "folds_of_069"), [(True, 1), (False, 3)])
+def test_the_known_best_is_never_pruned_and_racing_still_applies(early_screen, folds_of_069):
     X, y = climber_data()
     # Ascending qualities first, so pruning is live (three finished) before the rest come;
     # the best one is a slow starter, the hopeless ones quick ones.
@@ -208,6 +209,7 @@ def test_the_known_best_is_never_pruned_and_racing_still_applies():
         cv=KFold(5),
         pruner=True,
         n_steps=10,
+        racing=FoldRacing(early_screen=early_screen),
     ).fit(X, y)
     res = search.cv_results_
     by_q = {p["q"]: i for i, p in enumerate(res["params"])}
@@ -217,10 +219,11 @@ def test_the_known_best_is_never_pruned_and_racing_still_applies():
         # The default pruner waits half of the first fold, then cuts.
         assert res["state"][by_q[q]] == "PRUNED"
         assert res["n_steps_trained"][by_q[q]] == 5
-    # 0.69 trails the incumbent by a constant margin: fold racing stops it after 3 folds.
+    # 0.69 trails the incumbent by a constant margin, far beyond the finished configurations'
+    # fold spread: the early screen stops it after one fold, the paired test after three.
     assert res["state"][by_q[0.69]] == "PRUNED"
-    assert res["n_folds_evaluated"][by_q[0.69]] == 3
-    assert res["n_steps_trained"][by_q[0.69]] == 30
+    assert res["n_folds_evaluated"][by_q[0.69]] == folds_of_069
+    assert res["n_steps_trained"][by_q[0.69]] == 10 * folds_of_069
     assert search.best_estimator_.steps_ == 10  # refitted in n_steps partial_fit passes
 
 

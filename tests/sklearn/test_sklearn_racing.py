@@ -7,6 +7,7 @@ from sklearn.model_selection import KFold
 
 from tunelab import InvalidParameterError, TrialState
 from tunelab.sklearn import FoldRacing, SearchCV
+from tunelab.sklearn._racing import fold_spread
 
 
 def test_p_value_is_small_only_when_candidate_is_consistently_worse():
@@ -26,11 +27,44 @@ def test_no_stop_before_min_folds():
     assert racing.should_stop(np.array([0.1, 0.1, 0.1]), inc)
 
 
+def test_fold_spread_pools_each_configurations_own_deviations():
+    sd, df = fold_spread(
+        [np.array([0.9, 0.8, 1.0]), np.array([0.5, 0.5, 0.5, 0.5]), np.array([0.7])]
+    )
+    # (0.01 + 0 + 0.01) over 2 + 3 degrees of freedom; a single fold contributes nothing.
+    assert df == 5
+    assert sd == pytest.approx(np.sqrt(0.02 / 5))
+    assert fold_spread([])[1] == 0
+
+
+def test_early_screen_stops_only_far_behind_configurations_before_min_folds():
+    racing = FoldRacing()
+    inc = np.array([0.98, 0.99, 0.97, 0.98, 0.99])
+    spread = (0.01, 8)
+    # 2 * 0.01 is the worst-case spread of a difference; 0.08 behind is 4 of them.
+    assert racing.should_stop(np.array([0.90]), inc, spread)
+    assert not racing.should_stop(np.array([0.97]), inc, spread)
+    assert racing.screen_p_value(np.array([0.97]), inc[:1], spread) > 0.3
+    # Two folds halve the variance of the mean difference.
+    assert racing.screen_p_value(np.array([0.95, 0.96]), inc[:2], spread) < racing.screen_p_value(
+        np.array([0.95]), inc[:1], spread
+    )
+    # No estimate, too little of one, a zero spread, or the screen switched off: wait.
+    assert not racing.should_stop(np.array([0.5]), inc)
+    assert not racing.should_stop(np.array([0.5]), inc, (0.01, 3))
+    assert not racing.should_stop(np.array([0.5]), inc, (0.0, 8))
+    assert not FoldRacing(early_screen=False).should_stop(np.array([0.5]), inc, spread)
+    # From min_folds on, the paired test decides, whatever the spread says.
+    close = inc[:3] - [0.001, -0.001, 0.002]
+    assert not racing.should_stop(close, inc, spread)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"alpha": 0}, r"'alpha' parameter of FoldRacing must be a number in \(0, 1\)"),
         ({"min_folds": 1}, r"'min_folds' parameter of FoldRacing must be an int >= 2"),
+        ({"early_screen": "yes"}, r"'early_screen' parameter of FoldRacing must be True or False"),
     ],
 )
 def test_bad_racing_policy(kwargs, match):
@@ -38,9 +72,10 @@ def test_bad_racing_policy(kwargs, match):
         FoldRacing(**kwargs)
 
 
+@pytest.mark.parametrize("early_screen", [True, False])
 @pytest.mark.parametrize("order", ["best_first", "best_last", "shuffled"])
 @pytest.mark.parametrize("data_seed", [0, 1, 2])
-def test_racing_keeps_the_true_best_and_saves_folds(order, data_seed):
+def test_racing_keeps_the_true_best_and_saves_folds(order, data_seed, early_screen):
     # True qualities: one clear winner, the rest well behind; fold effects are shared.
     qualities = [1.0] + [float(q) for q in np.linspace(0.0, 0.8, 11)]
     if order == "best_last":
@@ -52,7 +87,7 @@ def test_racing_keeps_the_true_best_and_saves_folds(order, data_seed):
         Knob(jitter=0.03),
         {"q": qualities},
         cv=KFold(6),
-        racing=FoldRacing(alpha=0.05, min_folds=3),
+        racing=FoldRacing(alpha=0.05, min_folds=3, early_screen=early_screen),
         random_state=0,
     ).fit(X, y)
     assert search.best_params_["q"] == 1.0
@@ -65,8 +100,13 @@ def test_racing_keeps_the_true_best_and_saves_folds(order, data_seed):
     )
     assert search.generalization_.n_folds_saved == search.n_folds_saved_
     if order == "best_first":
-        # Everything after a clear winner is raced out at the earliest fold allowed.
-        assert list(res["n_folds_evaluated"][1:]) == [3] * 11
+        folds = res["n_folds_evaluated"][1:]
+        if early_screen:
+            # Far-behind configurations go after one or two folds, close ones by fold 3.
+            assert max(folds) <= 3 and min(folds) <= 2
+        else:
+            # Everything after a clear winner is raced out at the earliest fold allowed.
+            assert list(folds) == [3] * 11
 
 
 def test_pruned_trials_are_pruned_in_the_study_with_their_fold_reports():
@@ -75,8 +115,10 @@ def test_pruned_trials_are_pruned_in_the_study_with_their_fold_reports():
     search.fit(X, y)
     trials = search.study_.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.PRUNED]
-    assert sorted(trials[1].intermediate_values) == [0, 1, 2]
-    assert sorted(trials[0].intermediate_values) == [0, 1, 2, 3, 4]
+    folds = search.cv_results_["n_folds_evaluated"]
+    assert folds[1] < 5 and folds[2] < 5
+    for trial, n_folds in zip(trials, folds):
+        assert sorted(trial.intermediate_values) == list(range(n_folds))
     assert trials[0].value == pytest.approx(search.best_score_)
 
 

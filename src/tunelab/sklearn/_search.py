@@ -49,7 +49,7 @@ from ._iterative import (
     refit_iteratively,
     resolve_pruner,
 )
-from ._racing import FoldRacing, resolve_racing
+from ._racing import FoldRacing, fold_spread, resolve_racing
 from ._results import Candidate, build_cv_results
 from ._space import check_param_names, convert_space
 
@@ -451,6 +451,8 @@ class _Runner:
             float(search.error_score)
         )
         self.incumbent: np.ndarray | None = None
+        # Fold scores of every configuration scored on every fold: the early screen's spread.
+        self.finished: list[np.ndarray] = []
         self.iterative = iterative
         # Pruning mode only: the study, the incumbent and the candidates' states are shared by
         # the configuration threads; one lock around every touch keeps them consistent.
@@ -512,6 +514,8 @@ class _Runner:
         while alive and done < n_splits:
             if self.racing is None or self.incumbent is None:
                 upto = n_splits
+            elif self.racing.early_screen:
+                upto = done + 1
             else:
                 upto = max(done + 1, min(self.racing.min_folds, n_splits))
             tasks = [(trial, cand, k) for trial, cand in alive for k in range(done, upto)]
@@ -546,7 +550,7 @@ class _Runner:
             return True
         if cand.complete or self.racing is None or self.incumbent is None:
             return False
-        if self.racing.should_stop(scores, self.incumbent):
+        if self.racing.should_stop(scores, self.incumbent, fold_spread(self.finished)):
             cand.state = "PRUNED"
             self.study.tell(trial, float(scores.mean()), state=TrialState.PRUNED)
             if self.search.verbose > 1:
@@ -566,6 +570,7 @@ class _Runner:
             return
         cand.state = "COMPLETE"
         self.study.tell(trial, mean)
+        self.finished.append(scores)
         if self.incumbent is None or mean > float(self.incumbent.mean()):
             self.incumbent = scores
         if self.search.verbose > 1:
