@@ -409,7 +409,8 @@ def report(rows: list[dict[str, Any]], seeds: list[int], command: str, minutes: 
             matched += good
             summary.append(
                 f"| {name} | {anchor} | {np.mean([r['seconds'] for r in by_method[anchor]]):.1f} "
-                f"| {mean_test[anchor]:.4f} | {ours_at:.4f} | {'yes' if good else 'no'} |"
+                f"| {mean_test[anchor]:.4f} | {ours_at:.4f} | {'yes' if good else 'no'} "
+                f"| {_paired(anytime, by_method[anchor], anchor)} |"
             )
         fifth.append(
             f"| {name} | {grid_fits // 5} | {'/'.join(map(str, reach))} | {within} of {len(reach)} |"
@@ -423,8 +424,14 @@ def report(rows: list[dict[str, Any]], seeds: list[int], command: str, minutes: 
             "represented by the configuration with the best full CV score finished by then, "
             "refitted on the training part (mean test score over seeds).",
             "",
-            "| task | anchor | anchor's seconds | anchor test | tunelab test at that time | at least as good |",
-            "|---|---|---|---|---|---|",
+            "The last column pairs the runs seed by seed (same split, same folds): how many seeds "
+            "tunelab's test score was higher / equal / lower, and the mean difference with a 95% "
+            "t-interval over seeds; an interval that contains 0 means the run cannot tell the two "
+            "apart.",
+            "",
+            "| task | anchor | anchor's seconds | anchor test | tunelab test at that time "
+            "| at least as good | per seed: higher/equal/lower; mean difference [95% CI] |",
+            "|---|---|---|---|---|---|---|",
             *summary,
             "",
             "#### Target 2: GridSearchCV's best CV score within a fifth of its fits",
@@ -436,6 +443,25 @@ def report(rows: list[dict[str, Any]], seeds: list[int], command: str, minutes: 
             *fifth,
         ]
     )
+
+
+def _paired(anytime: list[dict[str, Any]], anchor_rows: list[dict[str, Any]], anchor: str) -> str:
+    theirs = {r["seed"]: r["test"] for r in anchor_rows}
+    diffs = np.array(
+        [
+            r["at_time"][anchor] - theirs[r["seed"]]
+            for r in anytime
+            if r["seed"] in theirs and np.isfinite(r["at_time"][anchor])
+        ]
+    )
+    if diffs.size == 0:
+        return "-"
+    tol = 1e-12
+    counts = f"{(diffs > tol).sum()}/{(np.abs(diffs) <= tol).sum()}/{(diffs < -tol).sum()}"
+    if diffs.size < 2:
+        return f"{counts}; {diffs.mean():+.4f}"
+    half = stats.t.ppf(0.975, diffs.size - 1) * diffs.std(ddof=1) / np.sqrt(diffs.size)
+    return f"{counts}; {diffs.mean():+.4f} [{diffs.mean() - half:+.4f}, {diffs.mean() + half:+.4f}]"
 
 
 def _first_per_file(files: list[Path]) -> list[dict[str, Any]]:
