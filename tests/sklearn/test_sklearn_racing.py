@@ -138,3 +138,21 @@ def test_raced_rows_rank_after_every_full_row():
     assert list(res["state"]) == ["COMPLETE", "PRUNED"]
     assert list(res["rank_test_score"]) == [1, 2]
     assert np.isnan(res["split4_test_score"][1])
+
+
+def test_racing_in_parallel_batches_keeps_the_best_and_saves_folds():
+    from joblib import parallel_config
+
+    X, y = knob_data()
+    qualities = [1.0, 0.0, 0.05, 0.1, 0.95, 0.2, 0.3, 0.15]
+    # Threads keep the test fast; the code path (batches of n_jobs configurations, raced one
+    # fold at a time against the incumbent of the previous batches) is the same.
+    with parallel_config(backend="threading"):
+        search = SearchCV(Knob(jitter=0.02), {"q": qualities}, cv=KFold(5), n_jobs=2).fit(X, y)
+    res = search.cv_results_
+    assert search.best_params_ == {"q": 1.0}
+    assert res["n_folds_evaluated"][search.best_index_] == 5
+    assert search.n_folds_saved_ > 0
+    assert search.n_folds_saved_ == int(
+        np.sum(5 - res["n_folds_evaluated"][res["state"] == "PRUNED"])
+    )
