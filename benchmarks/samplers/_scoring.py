@@ -16,11 +16,6 @@ from scipy.stats import rankdata
 # results[optimizer][task] = list over seeds of per-trial objective values
 Results = Mapping[str, Mapping[str, Sequence[Sequence[float]]]]
 
-# Random search within this relative distance of f_opt leaves nothing to normalize by: the
-# score's denominator would be round-off (ridge on diabetes: random search ends ~1e-6 above the
-# optimum and optimizers differ by 1e-8, which the formula stretched into 12 vs 100 points).
-SATURATION_RTOL = 1e-5
-
 
 def best_at(values: Sequence[float], n: int) -> float:
     return float(np.min(values[:n]))
@@ -62,8 +57,7 @@ def summarize(
         n_half = max(1, n_full // 2)
         rand = results[random_name][task]
         f_rand = {n: float(np.median([best_at(v, n) for v in rand])) for n in (n_full, n_half)}
-        tol = SATURATION_RTOL * max(1.0, abs(f_opt[task]))
-        if any(f_rand[n] - f_opt[task] <= tol for n in f_rand):
+        if any(f_rand[n] - f_opt[task] <= 1e-12 * max(1.0, abs(f_opt[task])) for n in f_rand):
             saturated.append(task)
             continue
         for name, runs in results.items():

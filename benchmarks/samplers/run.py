@@ -260,8 +260,7 @@ def _scores_markdown(
     ]
     if saturated:
         parts += [
-            f"Left out of the scores (random search came within {_scoring.SATURATION_RTOL:g} "
-            f"(relative) of f_opt, so the score would measure round-off): {', '.join(saturated)}.",
+            f"Left out of the scores (random search reached f_opt): {', '.join(saturated)}.",
             "",
         ]
     if skipped:
