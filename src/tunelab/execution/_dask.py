@@ -48,6 +48,10 @@ def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
     return timer
 
 
+# The first message of every task: from then on, losing its worker is charged to the trial.
+_BEGAN = "began"
+
+
 def _run_trial_on_worker(
     payload: bytes,
     number: int,
@@ -66,6 +70,7 @@ def _run_trial_on_worker(
     objective = pickle.loads(payload)
     requests = Queue(f"{queue_prefix}-requests")
     replies = Queue(f"{queue_prefix}-reply-{number}-{attempt}")
+    requests.put((number, attempt, _BEGAN, None))
 
     def call(method: str, args: tuple[Any, ...]) -> Any:
         requests.put((number, attempt, method, args))
@@ -93,20 +98,33 @@ def _run_trial_on_worker(
     return kind, values, error, text, tb, trial.used_prefetched
 
 
+# A worker that dies takes down every task assigned to it, and Dask reports them all alike.
+# Those that never began (queued behind the trial that killed it) and those that had finished
+# but whose result died with the worker are resubmitted this many times without counting
+# against max_retries, so one bad trial cannot use up the others' retries.
+_UNSTARTED_RETRIES = 3
+
+
 @dataclass
 class _Running:
     trial: Trial
     future: Any
     started_at: float
-    attempt: int
+    attempt: int  # dispatch serial: names the Dask key and the reply queue
+    charged: int = 0  # worker losses counted against max_retries
+    free: int = 0  # worker losses before the trial began, resubmitted uncounted
+    began: bool = False  # the task told us it started on a worker
 
 
 class DaskExecutor(Executor):
     """Trials as Dask tasks. ``DaskExecutor(client)`` or ``DaskExecutor("tcp://scheduler:8786")``;
     with neither, a local cluster is started for the run.
 
-    ``max_retries``: how often a trial whose worker died is submitted again (on top of Dask's own
-    ``distributed.scheduler.allowed-failures`` re-runs) before it is marked FAIL "worker lost".
+    ``max_retries``: how often a trial whose worker died while running it is submitted again (on
+    top of Dask's own ``distributed.scheduler.allowed-failures`` re-runs) before it is marked
+    FAIL "worker lost". A trial that was only queued on the dying worker and never began, or
+    that had finished but whose result was lost with the worker, is resubmitted without being
+    charged (up to 3 times).
     ``n_parallel``: trials in flight at once (default: the cluster's worker threads).
     """
 
@@ -179,7 +197,7 @@ class DaskExecutor(Executor):
     def submit(self, trial: Trial) -> None:
         self._dispatch(trial, attempt=0)
 
-    def _dispatch(self, trial: Trial, attempt: int) -> None:
+    def _dispatch(self, trial: Trial, attempt: int, *, charged: int = 0, free: int = 0) -> None:
         study = trial.study
         space = {n: d for n, d in study._intersection_search_space().items() if not d.is_single()}
         drawn = trial._predraw(space) if space else {}
@@ -198,7 +216,9 @@ class DaskExecutor(Executor):
             key=f"{self._prefix}-trial-{trial.number}-{attempt}",
             pure=False,
         )
-        self._running[trial.number] = _Running(trial, future, time.monotonic(), attempt)
+        self._running[trial.number] = _Running(
+            trial, future, time.monotonic(), attempt, charged=charged, free=free
+        )
 
     def running(self) -> list[Trial]:
         return [r.trial for r in self._running.values()]
@@ -219,7 +239,17 @@ class DaskExecutor(Executor):
         for number, attempt, method, args in requests:
             entry = self._running.get(number)
             if entry is None or entry.attempt != attempt:
-                continue  # a request from an abandoned attempt
+                # An attempt given up on (reported lost while Dask had in fact moved it to a
+                # live worker, or stopped for overrunning) can still be running. Left without
+                # an answer it would wait forever and hold its worker thread, starving every
+                # task queued behind it; answered with an error, it ends.
+                if method not in (_BEGAN, "report"):
+                    self._reply_queue(number, attempt).put(("error", _abandoned(number, attempt)))
+                    self._reply_queues.pop((number, attempt), None)
+                continue
+            if method == _BEGAN:
+                entry.began = True
+                continue
             answer = serve_call(entry.trial, method, args)
             if method != "report":
                 self._reply_queue(number, attempt).put(answer)
@@ -262,8 +292,17 @@ class DaskExecutor(Executor):
             except Exception as exc:
                 lost = isinstance(exc, TimeoutError) and not isinstance(exc, TrialTimeoutError)
                 if _is_worker_loss(exc) or lost:
-                    if entry.attempt < self.max_retries:
-                        self._dispatch(trial, entry.attempt + 1)
+                    # Not the trial's doing when it never began, or when it finished and only
+                    # its result was lost with a worker another trial killed.
+                    if (not entry.began or lost) and entry.free < _UNSTARTED_RETRIES:
+                        self._dispatch(
+                            trial, entry.attempt + 1, charged=entry.charged, free=entry.free + 1
+                        )
+                        continue
+                    if entry.charged < self.max_retries:
+                        self._dispatch(
+                            trial, entry.attempt + 1, charged=entry.charged + 1, free=entry.free
+                        )
                         continue
                     text = (
                         f"worker lost: {describe_error(exc)} (after {entry.attempt + 1} attempts)"
@@ -321,6 +360,13 @@ class DaskExecutor(Executor):
             if cluster is not None:
                 cluster.close()
         self._client = None
+
+
+def _abandoned(number: int, attempt: int) -> RuntimeError:
+    return RuntimeError(
+        f"attempt {attempt + 1} of trial {number} was abandoned by the driver (its worker was "
+        "reported lost, or it overran its trial_timeout); another attempt or the FAIL stands"
+    )
 
 
 def _is_worker_loss(exc: BaseException) -> bool:
