@@ -48,7 +48,8 @@ def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
     return timer
 
 
-# The first message of every task: from then on, losing its worker is charged to the trial.
+# The first message of every task: a worker lost after it (and before the result is in) is
+# charged to the trial.
 _BEGAN = "began"
 
 
@@ -102,7 +103,7 @@ def _run_trial_on_worker(
 # Those that never began (queued behind the trial that killed it) and those that had finished
 # but whose result died with the worker are resubmitted this many times without counting
 # against max_retries, so one bad trial cannot use up the others' retries.
-_UNSTARTED_RETRIES = 3
+_UNCHARGED_RETRIES = 3
 
 
 @dataclass
@@ -112,7 +113,7 @@ class _Running:
     started_at: float
     attempt: int  # dispatch serial: names the Dask key and the reply queue
     charged: int = 0  # worker losses counted against max_retries
-    free: int = 0  # worker losses before the trial began, resubmitted uncounted
+    free: int = 0  # losses not of the trial's doing (never began, or result lost), uncounted
     began: bool = False  # the task told us it started on a worker
 
 
@@ -294,7 +295,7 @@ class DaskExecutor(Executor):
                 if _is_worker_loss(exc) or lost:
                     # Not the trial's doing when it never began, or when it finished and only
                     # its result was lost with a worker another trial killed.
-                    if (not entry.began or lost) and entry.free < _UNSTARTED_RETRIES:
+                    if (not entry.began or lost) and entry.free < _UNCHARGED_RETRIES:
                         self._dispatch(
                             trial, entry.attempt + 1, charged=entry.charged, free=entry.free + 1
                         )
