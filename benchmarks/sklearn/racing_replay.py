@@ -21,10 +21,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import GridSearchCV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.sklearn.run import tasks  # noqa: E402
+from benchmarks.sklearn.run import split_task, tasks  # noqa: E402
 
 from tunelab.sklearn import FoldRacing  # noqa: E402
 from tunelab.sklearn._racing import fold_spread  # noqa: E402
@@ -40,11 +40,7 @@ def grid_fold_scores(job: tuple[str, int]) -> np.ndarray:
     name, seed = job
     warnings.simplefilter("ignore")
     task = next(t for t in tasks(False) if t["name"] == name)
-    X, y = task["data"]
-    strat = y if task["classifier"] else None
-    X_tr, _, y_tr, _ = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=strat)
-    splitter = StratifiedKFold if task["classifier"] else KFold
-    cv = splitter(5, shuffle=True, random_state=seed)
+    X_tr, _, y_tr, _, cv = split_task(task, seed)
     grid = GridSearchCV(task["estimator"], task["grid"], cv=cv).fit(X_tr, y_tr)
     return np.array([grid.cv_results_[f"split{k}_test_score"] for k in range(5)]).T
 

@@ -141,7 +141,9 @@ def fits_to_reach(
     return "-"
 
 
-def run_one(task: dict[str, Any], seed: int, quick: bool) -> list[dict[str, Any]]:
+def split_task(task: dict[str, Any], seed: int) -> tuple[Any, Any, Any, Any, Any]:
+    """The seed's held-out split and the 5-fold splitter every method shares:
+    ``X_train, X_test, y_train, y_test, cv``."""
     X, y = task["data"]
     if task["limit"]:
         idx = np.random.default_rng(seed).choice(len(y), task["limit"], replace=False)
@@ -151,7 +153,11 @@ def run_one(task: dict[str, Any], seed: int, quick: bool) -> list[dict[str, Any]
         X, y, test_size=0.25, random_state=seed, stratify=strat
     )
     splitter = StratifiedKFold if task["classifier"] else KFold
-    cv = splitter(5, shuffle=True, random_state=seed)
+    return X_tr, X_te, y_tr, y_te, splitter(5, shuffle=True, random_state=seed)
+
+
+def run_one(task: dict[str, Any], seed: int, quick: bool) -> list[dict[str, Any]]:
+    X_tr, X_te, y_tr, y_te, cv = split_task(task, seed)
     n_grid = int(np.prod([len(v) for v in task["grid"].values()]))
     est = task["estimator"]
     rows = []
