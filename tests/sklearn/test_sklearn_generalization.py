@@ -137,3 +137,38 @@ def test_a_real_search_gets_a_per_row_estimate_with_any_scorer():
         gen = search.generalization_
         assert gen.method == "BBC-CV over out-of-fold predictions"
         assert gen.best_cv_score - 0.05 < gen.corrected_score <= gen.best_cv_score + 0.01
+
+
+class _CountingGuess(_Guess):
+    calls: list[int] = []
+
+    def predict(self, X):
+        type(self).calls.append(len(X))
+        return super().predict(X)
+
+
+def test_predictions_are_recorded_while_scoring_not_by_a_second_pass():
+    # With train scores the recording takes its own pass; without, it rides on the scoring
+    # call. Both must give the same per-row estimate.
+    X, y = _guess_data()
+    estimates = {}
+    for train_score in (False, True):
+        _CountingGuess.calls = []
+        search = SearchCV(
+            _CountingGuess(),
+            {"seed": list(range(6))},
+            cv=KFold(5),
+            scoring="accuracy",
+            racing=False,
+            return_train_score=train_score,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimismWarning)
+            search.fit(X, y)
+        test_calls = [n for n in _CountingGuess.calls if n == len(y) // 5]
+        # 6 configurations x 5 folds scored, plus the refitted model's predictions: none.
+        assert len(test_calls) == (60 if train_score else 30)
+        assert search.generalization_.method == "BBC-CV over out-of-fold predictions"
+        estimates[train_score] = search.generalization_.corrected_score
+    assert estimates[False] == estimates[True]

@@ -70,13 +70,40 @@ def warp_outputs(y: np.ndarray, method: str = "yeo-johnson") -> np.ndarray:
     y = _standardise(y)
     if method == "yeo-johnson" and len(y) >= 3 and np.ptp(y) > 0:
         from scipy.optimize import minimize_scalar
-        from scipy.stats import yeojohnson, yeojohnson_llf
 
         res = minimize_scalar(
-            lambda lam: -yeojohnson_llf(lam, y), bounds=(-2.0, 2.0), method="bounded"
+            lambda lam: -yeo_johnson_llf(lam, y), bounds=(-2.0, 2.0), method="bounded"
         )
-        y = _standardise(yeojohnson(y, lmbda=float(res.x)))
+        y = _standardise(yeo_johnson(y, float(res.x)))
     return y
+
+
+def yeo_johnson(y: np.ndarray, lam: float) -> np.ndarray:
+    """The Yeo-Johnson power transform of ``y`` with power ``lam``.
+
+    Written here rather than taken from scipy.stats because scipy's argument checking costs
+    about 0.4 ms per call, and the warping's 1-d search calls it 25 times per proposal: more
+    than half of a GP proposal's time on a small study.
+    """
+    out = np.empty_like(y)
+    pos = y >= 0
+    log_pos = np.log1p(y[pos])
+    log_neg = np.log1p(-y[~pos])
+    # expm1(l * log1p(y)) / l is ((y + 1)**l - 1) / l without the cancellation near l = 0.
+    out[pos] = log_pos if abs(lam) < 1e-8 else np.expm1(lam * log_pos) / lam
+    out[~pos] = (
+        -log_neg if abs(lam - 2.0) < 1e-8 else -np.expm1((2.0 - lam) * log_neg) / (2.0 - lam)
+    )
+    return out
+
+
+def yeo_johnson_llf(lam: float, y: np.ndarray) -> float:
+    """Profile log-likelihood of ``lam`` for normally distributed transformed values."""
+    variance = yeo_johnson(y, lam).var()
+    if variance <= 0:
+        return -math.inf
+    jacobian = float((np.sign(y) * np.log1p(np.abs(y))).sum())
+    return -0.5 * len(y) * math.log(variance) + (lam - 1.0) * jacobian
 
 
 def _standardise(y: np.ndarray) -> np.ndarray:

@@ -98,11 +98,27 @@ def replayable_scorer(scorer: Any, estimator: Any) -> Any | None:
     return None
 
 
+class ScoreAndRecord:
+    """A scorer that scores through a recording proxy of the model and keeps the predictions
+    its wrapped scorer asked for (``outputs``; None until a scoring call succeeded)."""
+
+    def __init__(self, scorer: Any) -> None:
+        self._scorer = scorer
+        self.outputs: dict[str, np.ndarray] | None = None
+
+    def __call__(self, estimator: Any, X: Any, y: Any = None, **kwargs: Any) -> Any:
+        recorder = _Recorder(estimator)
+        args = (X,) if y is None else (X, y)
+        score = self._scorer(recorder, *args, **kwargs)
+        self.outputs = recorder.outputs
+        return score
+
+
 def record_predictions(scorer: Any, fitted: Any, X_test: Any, y_test: Any) -> dict[str, np.ndarray]:
     """Score ``fitted`` on the test rows through a recorder; return what the scorer asked for."""
-    recorder = _Recorder(fitted)
-    scorer(recorder, X_test, y_test)
-    return recorder.outputs
+    recording = ScoreAndRecord(scorer)
+    recording(fitted, X_test, y_test)
+    return recording.outputs or {}
 
 
 def assemble(
