@@ -51,8 +51,10 @@ class GPSampler(BaseSampler):
       left (a tiny step away teaches as much, and a deterministic objective nothing at all).
     * **Parallel workers.** RUNNING trials are fantasised at the posterior mean (kriging
       believer): the model becomes certain there, so concurrent trials get different points.
-    * **Trial states.** Only COMPLETE trials train the model; FAIL trials are ignored, and
-      PRUNED trials are too, because their last intermediate value is not the final objective.
+    * **Trial states.** COMPLETE trials train the model, and so do PRUNED ones at their last
+      reported value, never better than the median COMPLETE value (a value from a few steps or
+      folds is not a final one, but "stopped for looking worse" is worth knowing); FAIL trials
+      are ignored.
     * **Start and define-by-run.** The first ``n_startup_trials`` trials follow a scrambled
       Sobol sequence seeded by ``seed``. A parameter outside the joint space (conditional on
       an earlier choice) gets a one-dimensional GP fitted on the completed trials that have it,
