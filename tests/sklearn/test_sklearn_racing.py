@@ -65,6 +65,10 @@ def test_early_screen_stops_only_far_behind_configurations_before_min_folds():
         ({"alpha": 0}, r"'alpha' parameter of FoldRacing must be a number in \(0, 1\)"),
         ({"min_folds": 1}, r"'min_folds' parameter of FoldRacing must be an int >= 2"),
         ({"early_screen": "yes"}, r"'early_screen' parameter of FoldRacing must be True or False"),
+        (
+            {"stop_duplicates": 1},
+            r"'stop_duplicates' parameter of FoldRacing must be True or False",
+        ),
     ],
 )
 def test_bad_racing_policy(kwargs, match):
@@ -156,3 +160,71 @@ def test_racing_in_parallel_batches_keeps_the_best_and_saves_folds():
     assert search.n_folds_saved_ == int(
         np.sum(5 - res["n_folds_evaluated"][res["state"] == "PRUNED"])
     )
+
+
+def _tree_search(racing):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    # The trees stop growing long before depth 40, so depths 40 and 80 give the same model as
+    # None; depth 2 is a different one.
+    space = {"max_depth": [None, 40, 2, 80]}
+    search = SearchCV(
+        DecisionTreeClassifier(random_state=0), space, cv=KFold(5), racing=racing, random_state=0
+    )
+    return search.fit(X, y)
+
+
+def test_a_configuration_that_fits_the_same_model_stops_after_one_fold():
+    search = _tree_search(True)
+    res = search.cv_results_
+    row = {p["max_depth"]: i for i, p in enumerate(res["params"])}
+    deep = sorted((row[None], row[40], row[80]))
+    first, twins = deep[0], deep[1:]
+    assert res["state"][first] == "COMPLETE" and res["n_folds_evaluated"][first] == 5
+    assert list(res["state"][twins]) == ["DUPLICATE", "DUPLICATE"]
+    assert list(res["n_folds_evaluated"][twins]) == [1, 1]
+    assert res["state"][row[2]] in ("COMPLETE", "PRUNED")
+    assert res["state"][search.best_index_] == "COMPLETE"
+    assert search.n_folds_saved_ == int(5 * 4 - res["n_folds_evaluated"].sum())
+    trials = search.study_.trials
+    # The study learns the twin's full CV score at the duplicate's parameters.
+    for i in twins:
+        trial = trials[res["trial_number"][i]]
+        assert trial.state == TrialState.COMPLETE
+        assert trial.user_attrs["duplicate_of"] == res["trial_number"][first]
+        assert trial.value == pytest.approx(res["mean_test_score"][first])
+    assert "duplicate_of" not in trials[res["trial_number"][row[2]]].user_attrs
+
+
+def test_duplicates_run_every_fold_when_not_stopped():
+    plain = _tree_search(False)
+    kept = _tree_search(FoldRacing(stop_duplicates=False))
+    for search in (plain, kept):
+        assert "DUPLICATE" not in list(search.cv_results_["state"])
+    scores = plain.cv_results_["mean_test_score"]
+    # They really are the same model: GridSearchCV-style full CV gives identical scores.
+    assert scores[0] == scores[1] == scores[3]
+
+
+def test_model_fingerprint_tells_models_apart_by_their_predictions():
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from tunelab.sklearn._bbc import model_fingerprint
+
+    X, y = make_classification(200, 5, random_state=0)
+    a = LogisticRegression(C=1.0).fit(X, y)
+    b = LogisticRegression(C=1.0).fit(X, y)
+    c = LogisticRegression(C=0.5).fit(X, y)
+    assert model_fingerprint(a, X, None) == model_fingerprint(b, X, None)
+    assert model_fingerprint(a, X, None) != model_fingerprint(c, X, None)
+    # Labels are not used even when they are all a scorer asked for: different models often
+    # agree on every label.
+    labels = {"predict": a.predict(X)}
+    assert model_fingerprint(a, X, labels) == model_fingerprint(a, X, None)
+    Xr, yr = make_regression(100, 3, random_state=0)
+    r1, r2 = Ridge(alpha=1.0).fit(Xr, yr), Ridge(alpha=1.1).fit(Xr, yr)
+    assert model_fingerprint(r1, Xr, None) != model_fingerprint(r2, Xr, None)
+    assert model_fingerprint(r1, Xr, {"predict": r1.predict(Xr)}) == model_fingerprint(r1, Xr, None)

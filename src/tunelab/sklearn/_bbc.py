@@ -114,6 +114,33 @@ class ScoreAndRecord:
         return score
 
 
+def model_fingerprint(fitted: Any, X_test: Any, recorded: dict[str, np.ndarray] | None) -> str:
+    """A digest of the fitted model's most detailed predictions on the test rows.
+
+    Probabilities or decision values when the model has them (labels agree between different
+    models far too often to identify one), reusing what the scorer already asked for.
+    """
+    import hashlib
+
+    from sklearn.base import is_regressor
+
+    recorded = recorded or {}
+    preferred = ("predict",) if is_regressor(fitted) else ("predict_proba", "decision_function")
+    values = next((recorded[m] for m in preferred if m in recorded), None)
+    if values is None:
+        for method in (*preferred, "predict"):
+            if hasattr(fitted, method):
+                values = np.asarray(getattr(fitted, method)(X_test))
+                break
+    if values is None:
+        return ""
+    values = np.ascontiguousarray(values)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{values.dtype}{values.shape}".encode())
+    digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
 def record_predictions(scorer: Any, fitted: Any, X_test: Any, y_test: Any) -> dict[str, np.ndarray]:
     """Score ``fitted`` on the test rows through a recorder; return what the scorer asked for."""
     recording = ScoreAndRecord(scorer)

@@ -41,11 +41,18 @@ class FoldRacing:
     bound on the difference's spread explains (level ``alpha``). The incumbent is always the
     best configuration evaluated on every fold, so a stopped configuration can never become
     ``best_``.
+
+    With ``stop_duplicates`` (default), a configuration whose model makes exactly the same
+    predictions on the first fold as one already scored on every fold stops there: it is the
+    same model under other parameter values (a fractional ``max_features`` rounding to the same
+    count, a ``max_depth`` the trees never reach), and its remaining folds would repeat the
+    other's.
     """
 
     alpha: float = 0.05
     min_folds: int = 3
     early_screen: bool = True
+    stop_duplicates: bool = True
 
     def __post_init__(self) -> None:
         if not is_real(self.alpha) or not 0 < self.alpha < 1:
@@ -60,6 +67,8 @@ class FoldRacing:
             )
         if not isinstance(self.early_screen, bool):
             raise fail("early_screen", "FoldRacing", "True or False", self.early_screen)
+        if not isinstance(self.stop_duplicates, bool):
+            raise fail("stop_duplicates", "FoldRacing", "True or False", self.stop_duplicates)
 
     def p_value(self, candidate: np.ndarray, incumbent: np.ndarray) -> float:
         """One-sided p-value of "candidate is worse than incumbent" on paired fold scores."""

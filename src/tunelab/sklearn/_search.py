@@ -41,6 +41,7 @@ from ._bbc import (
     ScoreAndRecord,
     assemble,
     bbc_cv_predictions,
+    model_fingerprint,
     record_predictions,
     replayable_scorer,
 )
@@ -247,7 +248,11 @@ class SearchCV(BaseSearchCV):
         race_metric = runner.metric if runner.metric in metrics else metrics[0]
         full = [c.scores("test_scores", race_metric) for c in candidates if c.state == "COMPLETE"]
         self.n_folds_saved_ = int(
-            sum(self.n_splits_ - len(c.folds) for c in candidates if c.state == "PRUNED")
+            sum(
+                self.n_splits_ - len(c.folds)
+                for c in candidates
+                if c.state in ("PRUNED", "DUPLICATE")
+            )
         )
         # Steps not trained by configurations stopped early, by the pruner or by racing
         # (a raced-out configuration skips whole folds of n_steps each).
@@ -339,33 +344,49 @@ def _default_sampler(converted: Any, seed: int | None) -> Any:
 
 
 def _fit_score_record(
-    estimator: Any, X: Any, y: Any, *, record_scorer: Any, **kwargs: Any
+    estimator: Any, X: Any, y: Any, *, record_scorer: Any, fingerprint: bool = False, **kwargs: Any
 ) -> dict[str, Any]:
-    """``_fit_and_score``, plus the fold's test predictions when BBC-CV will need them.
+    """``_fit_and_score``, plus the fold's test predictions when BBC-CV will need them, and a
+    fingerprint of the fitted model when duplicates are looked for.
 
-    The predictions are taken here, in the worker, so that only arrays travel back and no
-    fitted model outlives its fold.
+    Both are taken here, in the worker, so that only arrays travel back and no fitted model
+    outlives its fold.
     """
-    if record_scorer is None:
+    if record_scorer is None and not fingerprint:
         return _fit_and_score(estimator, X, y, **kwargs)
-    if not kwargs.get("return_train_score") and not hasattr(kwargs["scorer"], "_scorers"):
-        # One metric, scored once: record while it scores instead of predicting a second time
-        # (on cheap models the second pass was a sixth of a configuration's time).
-        recording = ScoreAndRecord(record_scorer)
-        result = _fit_and_score(estimator, X, y, **{**kwargs, "scorer": recording})
-        if result["fit_error"] is None and recording.outputs is not None:
-            result["oof"] = recording.outputs
-        return result
-    result = _fit_and_score(estimator, X, y, return_estimator=True, **kwargs)
+    # One metric, scored once: record while it scores instead of predicting a second time
+    # (on cheap models the second pass was a sixth of a configuration's time).
+    single_pass = (
+        record_scorer is not None
+        and not kwargs.get("return_train_score")
+        and not hasattr(kwargs["scorer"], "_scorers")
+    )
+    recording = ScoreAndRecord(record_scorer) if single_pass else None
+    scorer = recording if recording is not None else kwargs["scorer"]
+    result = _fit_and_score(estimator, X, y, return_estimator=True, **{**kwargs, "scorer": scorer})
     fitted = result.pop("estimator")
-    if result["fit_error"] is None:
-        test = kwargs["test"]
+    if result["fit_error"] is not None:
+        return result
+    test = kwargs["test"]
+    X_test = _safe_indexing(X, test)
+    outputs = None
+    if recording is not None:
+        outputs = recording.outputs
+    elif record_scorer is not None:
         y_test = None if y is None else _safe_indexing(y, test)
         try:
-            result["oof"] = record_predictions(
-                record_scorer, fitted, _safe_indexing(X, test), y_test
-            )
+            outputs = record_predictions(record_scorer, fitted, X_test, y_test)
         except Exception:  # the estimate falls back to folds; the search itself goes on
+            outputs = None
+    if outputs is not None:
+        result["oof"] = outputs
+    if fingerprint:
+        try:
+            # With the fold's score: a scorer or a custom ``score`` need not go by predictions.
+            scores = result["test_scores"]
+            scores = sorted(scores.items()) if isinstance(scores, dict) else scores
+            result["fingerprint"] = f"{model_fingerprint(fitted, X_test, outputs)}|{scores!r}"
+        except Exception:  # a model that cannot be fingerprinted is simply never a duplicate
             pass
     return result
 
@@ -467,6 +488,10 @@ class _Runner:
         self.incumbent: np.ndarray | None = None
         # Fold scores of every configuration scored on every fold: the early screen's spread.
         self.finished: list[np.ndarray] = []
+        # First-fold model fingerprint of each configuration scored on every fold -> its trial
+        # number and CV mean.
+        self.look_for_duplicates = racing is not None and racing.stop_duplicates
+        self.fingerprints: dict[str, tuple[int, float]] = {}
         self.iterative = iterative
         # Pruning mode only: the study, the incumbent and the candidates' states are shared by
         # the configuration threads; one lock around every touch keeps them consistent.
@@ -542,6 +567,7 @@ class _Runner:
                     test=self.splits[k][1],
                     parameters=cand.params,
                     record_scorer=self.record_scorer,
+                    fingerprint=k == 0 and self.look_for_duplicates,
                     **self.fit_kwargs,
                 )
                 for _, cand, k in tasks
@@ -564,6 +590,20 @@ class _Runner:
             return True
         if cand.complete or self.racing is None or self.incumbent is None:
             return False
+        twin = self.fingerprints.get(cand.folds[0].get("fingerprint", ""))
+        if twin is not None:
+            # The same model: the study learns the twin's full CV score at these parameters
+            # (its first-fold score alone would read as a worse point next to an equal one).
+            cand.state = "DUPLICATE"
+            twin, twin_score = twin
+            trial.set_user_attr("duplicate_of", twin)
+            self.study.tell(trial, twin_score)
+            if self.search.verbose > 1:
+                print(
+                    f"[SearchCV] trial {trial.number} stopped after {done}/{len(self.splits)} "
+                    f"folds: the same model as trial {twin}: {cand.params}"
+                )
+            return True
         if self.racing.should_stop(scores, self.incumbent, fold_spread(self.finished)):
             cand.state = "PRUNED"
             self.study.tell(trial, float(scores.mean()), state=TrialState.PRUNED)
@@ -585,6 +625,9 @@ class _Runner:
         cand.state = "COMPLETE"
         self.study.tell(trial, mean)
         self.finished.append(scores)
+        fingerprint = cand.folds[0].get("fingerprint")
+        if fingerprint:
+            self.fingerprints.setdefault(fingerprint, (trial.number, mean))
         if self.incumbent is None or mean > float(self.incumbent.mean()):
             self.incumbent = scores
         if self.search.verbose > 1:
