@@ -385,7 +385,9 @@ def _fit_score_record(
             # With the fold's score: a scorer or a custom ``score`` need not go by predictions.
             scores = result["test_scores"]
             scores = sorted(scores.items()) if isinstance(scores, dict) else scores
-            result["fingerprint"] = f"{model_fingerprint(fitted, X_test, outputs)}|{scores!r}"
+            digest = model_fingerprint(fitted, X_test, outputs)
+            if digest:
+                result["fingerprint"] = f"{digest}|{scores!r}"
         except Exception:  # a model that cannot be fingerprinted is simply never a duplicate
             pass
     return result
