@@ -89,10 +89,13 @@ def test_list_plots_and_live_trial(served, page, filled, tmp_path):
     # A trial finished by the running study shows up without a reload.
     writer = tunelab.load_study("demo", filled.storage)
     told = writer.tell(writer.ask({"x": Float(-1, 1)}), -3.0)
+    # A poll may land between ask and tell: the row first shows RUNNING, then its value.
     page.wait_for_function(
         "document.querySelectorAll('#trials tbody tr').length === 8", timeout=10_000
     )
-    assert "-3" in page.inner_text("#trials tbody")
+    page.wait_for_function(
+        "document.querySelector('#trials tbody').innerText.includes('-3')", timeout=10_000
+    )
     # The history figure is redrawn with the new point (figures follow the study's version).
     page.wait_for_function(
         "Array.from(document.getElementById('plot-history').data[0].y).includes(-3)",
