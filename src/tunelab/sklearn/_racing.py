@@ -43,8 +43,8 @@ class FoldRacing:
     ``best_``.
 
     With ``stop_duplicates`` (default), a configuration whose model makes exactly the same
-    predictions on the first fold as one already scored on every fold stops there: it is the
-    same model under other parameter values (a fractional ``max_features`` rounding to the same
+    predictions, with exactly the same score, on the first fold as one already scored on every
+    fold stops there: it is the same model under other parameter values (a fractional ``max_features`` rounding to the same
     count, a ``max_depth`` the trees never reach), and its remaining folds would repeat the
     other's.
     """
