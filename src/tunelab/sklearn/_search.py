@@ -592,12 +592,12 @@ class _Runner:
             return True
         if cand.complete or self.racing is None or self.incumbent is None:
             return False
-        twin = self.fingerprints.get(cand.folds[0].get("fingerprint", ""))
-        if twin is not None:
+        match = self.fingerprints.get(cand.folds[0].get("fingerprint", ""))
+        if match is not None:
             # The same model: the study learns the twin's full CV score at these parameters
             # (its first-fold score alone would read as a worse point next to an equal one).
             cand.state = "DUPLICATE"
-            twin, twin_score = twin
+            twin, twin_score = match
             trial.set_user_attr("duplicate_of", twin)
             self.study.tell(trial, twin_score)
             if self.search.verbose > 1:
