@@ -1,6 +1,6 @@
 """What stopping duplicate configurations saves, on the SearchCV benchmark's tasks (by hand).
 
-    .venv/bin/python benchmarks/sklearn/duplicates.py       # 4 tasks x 8 seeds (~5 min)
+    .venv/bin/python benchmarks/sklearn/duplicates.py       # 4 tasks x 8 seeds (~6 min)
 
 Each task and seed of benchmarks/sklearn/run.py is searched twice by SearchCV with racing,
 the same budget (the grid's size) and seed, once with ``FoldRacing(stop_duplicates=True)``
@@ -27,9 +27,8 @@ from benchmarks.sklearn.run import split_task, tasks  # noqa: E402
 from tunelab.sklearn import FoldRacing, SearchCV  # noqa: E402
 
 
-def search(task: dict, seed: int, stop_duplicates: bool) -> tuple[int, int, float]:
+def search(task: dict, seed: int, budget: int, stop_duplicates: bool) -> tuple[int, int, float]:
     X_train, _, y_train, _, cv = split_task(task, seed)
-    budget = int(np.prod([len(v) for v in task["grid"].values()]))
     fitted = SearchCV(
         task["estimator"],
         task["tunelab"],
@@ -56,10 +55,11 @@ def main() -> None:
     )
     print("|---|---|---|---|---|")
     for task in tasks(quick=False):
-        runs = {
-            flag: [search(task, seed, flag) for seed in range(args.seeds)] for flag in (True, False)
-        }
         budget = int(np.prod([len(v) for v in task["grid"].values()]))
+        runs = {
+            flag: [search(task, seed, budget, flag) for seed in range(args.seeds)]
+            for flag in (True, False)
+        }
         dups = sum(r[0] for r in runs[True])
         fits = {flag: sum(r[1] for r in rows) for flag, rows in runs.items()}
         best = {flag: np.mean([r[2] for r in rows]) for flag, rows in runs.items()}
