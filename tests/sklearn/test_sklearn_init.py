@@ -9,6 +9,7 @@ import tunelab.sklearn
 def test_all_is_the_public_api():
     assert sorted(tunelab.sklearn.__all__) == [
         "AllFitsFailedError",
+        "DuplicateConfigurationsWarning",
         "FoldRacing",
         "Generalization",
         "NestedCVResult",

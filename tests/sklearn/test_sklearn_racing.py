@@ -6,7 +6,7 @@ from _sklearn_knob import Knob, knob_data
 from sklearn.model_selection import KFold
 
 from tunelab import InvalidParameterError, TrialState
-from tunelab.sklearn import FoldRacing, SearchCV
+from tunelab.sklearn import DuplicateConfigurationsWarning, FoldRacing, SearchCV
 from tunelab.sklearn._racing import fold_spread
 
 
@@ -162,14 +162,14 @@ def test_racing_in_parallel_batches_keeps_the_best_and_saves_folds():
     )
 
 
-def _tree_search(racing):
+def _tree_search(racing, depths=(None, 40, 2, 80)):
     from sklearn.datasets import load_breast_cancer
     from sklearn.tree import DecisionTreeClassifier
 
     X, y = load_breast_cancer(return_X_y=True)
     # The trees stop growing long before depth 40, so depths 40 and 80 give the same model as
     # None; depth 2 is a different one.
-    space = {"max_depth": [None, 40, 2, 80]}
+    space = {"max_depth": list(depths)}
     search = SearchCV(
         DecisionTreeClassifier(random_state=0), space, cv=KFold(5), racing=racing, random_state=0
     )
@@ -196,6 +196,24 @@ def test_a_configuration_that_fits_the_same_model_stops_after_one_fold():
         assert trial.user_attrs["duplicate_of"] == res["trial_number"][first]
         assert trial.value == pytest.approx(res["mean_test_score"][first])
     assert "duplicate_of" not in trials[res["trial_number"][row[2]]].user_attrs
+
+
+def test_many_duplicates_warn_and_name_the_parameter_with_few_effective_values():
+    with pytest.warns(DuplicateConfigurationsWarning) as record:
+        search = _tree_search(True, depths=(None, 40, 2, 80, 60, 100))
+    assert (search.cv_results_["state"] == "DUPLICATE").sum() == 4
+    message = str(record[0].message)
+    assert "4 of 6 configurations" in message and "2 distinct models" in message
+    assert "max_depth (" in message and "Categorical" in message
+
+
+def test_a_few_duplicates_do_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateConfigurationsWarning)
+        search = _tree_search(True)
+    assert (search.cv_results_["state"] == "DUPLICATE").sum() == 2
 
 
 def test_duplicates_run_every_fold_when_not_stopped():

@@ -9,11 +9,13 @@ from ._generalization import Generalization as Generalization
 from ._generalization import OptimismWarning as OptimismWarning
 from ._nested import NestedCVResult as NestedCVResult
 from ._nested import nested_cv_score as nested_cv_score
+from ._racing import DuplicateConfigurationsWarning as DuplicateConfigurationsWarning
 from ._racing import FoldRacing as FoldRacing
 from ._search import SearchCV as SearchCV
 
 __all__ = [
     "AllFitsFailedError",
+    "DuplicateConfigurationsWarning",
     "FoldRacing",
     "Generalization",
     "NestedCVResult",

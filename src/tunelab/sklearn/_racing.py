@@ -18,12 +18,22 @@ configurations far behind; close calls wait for the paired test.
 from __future__ import annotations
 
 import math
+import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import fail, is_int, is_real
+
+if TYPE_CHECKING:
+    from ._results import Candidate
+
+# Below this many duplicates, or this share of the configurations, they are not worth a warning.
+_WARN_DUPLICATES_MIN = 3
+_WARN_DUPLICATES_SHARE = 0.2
 
 # The fold spread estimate needs this many degrees of freedom (one full 5-fold configuration
 # gives 4) before the early screen may stop anything.
@@ -151,3 +161,51 @@ def resolve_racing(racing: object) -> FoldRacing | None:
         "True, False or a FoldRacing(alpha=..., min_folds=..., early_screen=...)",
         racing,
     )
+
+
+class DuplicateConfigurationsWarning(UserWarning):
+    """Many configurations of a search were the same model as another one."""
+
+
+def warn_if_many_duplicates(candidates: Sequence[Candidate], stacklevel: int = 3) -> None:
+    """Say so when duplicates took a large share of the budget, and name the parameter to blame.
+
+    A duplicate costs one fold, yet it uses up a trial: a search whose sampler keeps landing in
+    one model's parameter cell (a fractional ``max_features`` that rounds to the same count)
+    tries far fewer models than ``n_trials`` suggests. The parameters that differ between a
+    duplicate and its twin are the ones with fewer effective values than their range.
+    """
+    by_number = {c.trial_number: c for c in candidates}
+    pairs = [
+        (c.params, by_number[c.duplicate_of].params)
+        for c in candidates
+        if c.state == "DUPLICATE" and c.duplicate_of in by_number
+    ]
+    if len(pairs) < max(_WARN_DUPLICATES_MIN, _WARN_DUPLICATES_SHARE * len(candidates)):
+        return
+    differing = Counter(
+        name for mine, twins in pairs for name in mine if mine.get(name) != twins.get(name)
+    )
+    blamed = [name for name, count in differing.most_common() if count >= len(pairs) / 2]
+    examples = []
+    for name in blamed[:3]:
+        mine, twins = next(p for p in pairs if p[0].get(name) != p[1].get(name))
+        examples.append(f"{name} ({_short(mine[name])} and {_short(twins[name])})")
+    culprit = (
+        f" Their parameters differ from their twins' mostly in {', '.join(examples)}: such "
+        "values fall in one model's cell. Search that parameter over its distinct effective "
+        "values (an Int or a Categorical) to try more models per trial."
+        if examples
+        else ""
+    )
+    warnings.warn(
+        f"{len(pairs)} of {len(candidates)} configurations were the same model as one already "
+        f"scored (state DUPLICATE in cv_results_); each cost one fold but used a trial, so the "
+        f"search tried {len(candidates) - len(pairs)} distinct models.{culprit}",
+        DuplicateConfigurationsWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def _short(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)

@@ -27,6 +27,7 @@ class Candidate:
     folds: dict[int, dict[str, Any]] = field(default_factory=dict)
     state: str = "RUNNING"
     trial_number: int = -1
+    duplicate_of: int | None = None  # trial number of the configuration it repeats
     n_steps_trained: int = 0  # with pruning over iterations: steps trained, all folds together
 
     @property

@@ -56,7 +56,7 @@ from ._iterative import (
     refit_iteratively,
     resolve_pruner,
 )
-from ._racing import FoldRacing, fold_spread, resolve_racing
+from ._racing import FoldRacing, fold_spread, resolve_racing, warn_if_many_duplicates
 from ._results import Candidate, build_cv_results
 from ._space import check_param_names, convert_space
 
@@ -276,6 +276,7 @@ class SearchCV(BaseSearchCV):
         if self.outer_cv is not None:
             self._add_nested(self.generalization_, X, y, params)
         warn_if_optimistic(self.generalization_)
+        warn_if_many_duplicates(candidates)
         if self.verbose:
             g = self.generalization_
             pruning = ""
@@ -598,6 +599,7 @@ class _Runner:
             # (its first-fold score alone would read as a worse point next to an equal one).
             cand.state = "DUPLICATE"
             twin, twin_score = match
+            cand.duplicate_of = twin
             trial.set_user_attr("duplicate_of", twin)
             self.study.tell(trial, twin_score)
             if self.search.verbose > 1:
