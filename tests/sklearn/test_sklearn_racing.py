@@ -204,7 +204,7 @@ def test_many_duplicates_warn_and_name_the_parameter_with_few_effective_values()
     assert (search.cv_results_["state"] == "DUPLICATE").sum() == 4
     message = str(record[0].message)
     assert "4 of 6 configurations" in message and "2 distinct models" in message
-    assert "max_depth (" in message and "Categorical" in message
+    assert "max_depth (" in message and "that parameter over its" in message
 
 
 def test_a_few_duplicates_do_not_warn():

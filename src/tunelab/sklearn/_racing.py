@@ -170,7 +170,8 @@ class DuplicateConfigurationsWarning(UserWarning):
 def warn_if_many_duplicates(candidates: Sequence[Candidate], stacklevel: int = 3) -> None:
     """Say so when duplicates took a large share of the budget, and name the parameter to blame.
 
-    A duplicate costs one fold, yet it uses up a trial: a search whose sampler keeps landing in
+    A duplicate stops after its first fold (the first round of folds without the early screen),
+    yet it uses up a trial: a search whose sampler keeps landing in
     one model's parameter cell (a fractional ``max_features`` that rounds to the same count)
     tries far fewer models than ``n_trials`` suggests. The parameters that differ between a
     duplicate and its twin are the ones with fewer effective values than their range.
@@ -191,16 +192,17 @@ def warn_if_many_duplicates(candidates: Sequence[Candidate], stacklevel: int = 3
     for name in blamed[:3]:
         mine, twins = next(p for p in pairs if p[0].get(name) != p[1].get(name))
         examples.append(f"{name} ({_short(mine[name])} and {_short(twins[name])})")
+    which = "that parameter over its" if len(examples) == 1 else "those parameters over their"
     culprit = (
         f" Their parameters differ from their twins' mostly in {', '.join(examples)}: such "
-        "values fall in one model's cell. Search that parameter over its distinct effective "
-        "values (an Int or a Categorical) to try more models per trial."
+        f"values fall in one model's cell. Search {which} distinct effective values (an Int "
+        "or a Categorical) to try more models per trial."
         if examples
         else ""
     )
     warnings.warn(
         f"{len(pairs)} of {len(candidates)} configurations were the same model as one already "
-        f"scored (state DUPLICATE in cv_results_); each cost one fold but used a trial, so the "
+        f"scored (state DUPLICATE in cv_results_); each stopped early but used a trial, so the "
         f"search tried {len(candidates) - len(pairs)} distinct models.{culprit}",
         DuplicateConfigurationsWarning,
         stacklevel=stacklevel,
