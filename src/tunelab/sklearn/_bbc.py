@@ -141,6 +141,21 @@ def model_fingerprint(fitted: Any, X_test: Any, recorded: dict[str, np.ndarray] 
     return digest.hexdigest()
 
 
+def fold_fingerprint(
+    fitted: Any, X_test: Any, recorded: dict[str, np.ndarray] | None, test_scores: Any
+) -> str | None:
+    """The key under which a fold's model is looked up for duplicates, or None when the model
+    cannot be fingerprinted (it is then simply never a duplicate: the search must not fail over
+    an optimisation). It includes the fold's score, because a scorer or a custom ``score`` need
+    not go by the predictions."""
+    try:
+        scores = sorted(test_scores.items()) if isinstance(test_scores, dict) else test_scores
+        digest = model_fingerprint(fitted, X_test, recorded)
+    except Exception:
+        return None
+    return f"{digest}|{scores!r}" if digest else None
+
+
 def record_predictions(scorer: Any, fitted: Any, X_test: Any, y_test: Any) -> dict[str, np.ndarray]:
     """Score ``fitted`` on the test rows through a recorder; return what the scorer asked for."""
     recording = ScoreAndRecord(scorer)

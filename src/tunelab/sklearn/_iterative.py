@@ -129,13 +129,15 @@ def fit_fold(
     test: Any,
     parameters: Mapping[str, Any],
     on_step: StepCallback,
+    fingerprint: bool = False,
 ) -> FoldOutcome:
     """Train ``estimator`` with ``parameters`` on ``train`` step by step, scoring on ``test``.
 
     ``on_step(step, score)`` runs after each step (1..n_steps) with the score of ``spec.metric``;
     True stops the fold. Only the final step scores every metric (and the train set), so
     ``fit_time`` is training (pipeline head included) and ``score_time`` the test scoring of
-    every step, the price of watching the training.
+    every step, the price of watching the training. With ``fingerprint``, a fold trained to
+    the end also carries the key under which fold racing looks its model up for duplicates.
     """
     # Parameters are cloned as _fit_and_score does: they may be estimators (pipeline steps).
     estimator = estimator.set_params(**clone(dict(parameters), safe=False))
@@ -212,6 +214,13 @@ def fit_fold(
             result["oof"] = record_predictions(spec.record_scorer, final, Xt_test, y_test)
         except Exception:  # the estimate falls back to folds; the search itself goes on
             pass
+    if fingerprint:
+        from ._bbc import fold_fingerprint
+
+        # The final step on the transformed rows predicts what the whole pipeline would.
+        key = fold_fingerprint(final, Xt_test, result.get("oof"), test_scores)
+        if key:
+            result["fingerprint"] = key
     # A pruner may stop a configuration on the last step of a fold: the fold is complete,
     # so it counts, and the caller stops the configuration after recording it.
     return FoldOutcome(result, spec.n_steps, pruned=stop)

@@ -41,7 +41,7 @@ from ._bbc import (
     ScoreAndRecord,
     assemble,
     bbc_cv_predictions,
-    model_fingerprint,
+    fold_fingerprint,
     record_predictions,
     replayable_scorer,
 )
@@ -254,14 +254,16 @@ class SearchCV(BaseSearchCV):
                 if c.state in ("PRUNED", "DUPLICATE")
             )
         )
-        # Steps not trained by configurations stopped early, by the pruner or by racing
-        # (a raced-out configuration skips whole folds of n_steps each).
+        # Steps not trained by configurations stopped early, by the pruner, by racing or as
+        # duplicates (those skip whole folds of n_steps each).
         self.n_steps_saved_: int | None = None
         if iterative is not None:
             per_configuration = self.n_splits_ * iterative.n_steps
             self.n_steps_saved_ = int(
                 sum(
-                    per_configuration - c.n_steps_trained for c in candidates if c.state == "PRUNED"
+                    per_configuration - c.n_steps_trained
+                    for c in candidates
+                    if c.state in ("PRUNED", "DUPLICATE")
                 )
             )
         self.generalization_ = estimate(
@@ -382,15 +384,9 @@ def _fit_score_record(
     if outputs is not None:
         result["oof"] = outputs
     if fingerprint:
-        try:
-            # With the fold's score: a scorer or a custom ``score`` need not go by predictions.
-            scores = result["test_scores"]
-            scores = sorted(scores.items()) if isinstance(scores, dict) else scores
-            digest = model_fingerprint(fitted, X_test, outputs)
-            if digest:
-                result["fingerprint"] = f"{digest}|{scores!r}"
-        except Exception:  # a model that cannot be fingerprinted is simply never a duplicate
-            pass
+        key = fold_fingerprint(fitted, X_test, outputs, result["test_scores"])
+        if key:
+            result["fingerprint"] = key
     return result
 
 
@@ -714,6 +710,7 @@ class _Runner:
                 test=test,
                 parameters=cand.params,
                 on_step=on_step,
+                fingerprint=k == 0 and self.look_for_duplicates,
             )
             cand.n_steps_trained += outcome.steps
             with self.lock:
