@@ -54,9 +54,9 @@ class FoldRacing:
 
     With ``stop_duplicates`` (default), a configuration whose model makes exactly the same
     predictions, with exactly the same score, on the first fold as one already scored on every
-    fold stops there: it is the same model under other parameter values (a fractional ``max_features`` rounding to the same
-    count, a ``max_depth`` the trees never reach), and its remaining folds would repeat the
-    other's.
+    fold stops there: it is the same model under other parameter values (a fractional
+    ``max_features`` rounding to the same count, a ``max_depth`` the trees never reach), and
+    its remaining folds would repeat the other's.
     """
 
     alpha: float = 0.05
@@ -158,7 +158,8 @@ def resolve_racing(racing: object) -> FoldRacing | None:
     raise fail(
         "racing",
         "SearchCV",
-        "True, False or a FoldRacing(alpha=..., min_folds=..., early_screen=...)",
+        "True, False or a FoldRacing(alpha=..., min_folds=..., early_screen=..., "
+        "stop_duplicates=...)",
         racing,
     )
 
@@ -171,9 +172,9 @@ def warn_if_many_duplicates(candidates: Sequence[Candidate], stacklevel: int = 3
     """Say so when duplicates took a large share of the budget, and name the parameter to blame.
 
     A duplicate stops after its first fold (the first round of folds without the early screen),
-    yet it uses up a trial: a search whose sampler keeps landing in
-    one model's parameter cell (a fractional ``max_features`` that rounds to the same count)
-    tries far fewer models than ``n_trials`` suggests. The parameters that differ between a
+    yet it uses up a trial: a search whose sampler keeps landing in one model's parameter cell
+    (a fractional ``max_features`` that rounds to the same count) tries far fewer models than
+    ``n_trials`` suggests. The parameters that differ between a
     duplicate and its twin are the ones with fewer effective values than their range.
     """
     by_number = {c.trial_number: c for c in candidates}

@@ -247,25 +247,13 @@ class SearchCV(BaseSearchCV):
 
         race_metric = runner.metric if runner.metric in metrics else metrics[0]
         full = [c.scores("test_scores", race_metric) for c in candidates if c.state == "COMPLETE"]
-        self.n_folds_saved_ = int(
-            sum(
-                self.n_splits_ - len(c.folds)
-                for c in candidates
-                if c.state in ("PRUNED", "DUPLICATE")
-            )
-        )
-        # Steps not trained by configurations stopped early, by the pruner, by racing or as
-        # duplicates (those skip whole folds of n_steps each).
+        # Stopped by the pruner, by racing or as duplicates (those skip whole folds).
+        stopped = [c for c in candidates if c.state in ("PRUNED", "DUPLICATE")]
+        self.n_folds_saved_ = int(sum(self.n_splits_ - len(c.folds) for c in stopped))
         self.n_steps_saved_: int | None = None
         if iterative is not None:
             per_configuration = self.n_splits_ * iterative.n_steps
-            self.n_steps_saved_ = int(
-                sum(
-                    per_configuration - c.n_steps_trained
-                    for c in candidates
-                    if c.state in ("PRUNED", "DUPLICATE")
-                )
-            )
+            self.n_steps_saved_ = int(sum(per_configuration - c.n_steps_trained for c in stopped))
         self.generalization_ = estimate(
             np.array(full).reshape(-1, self.n_splits_),
             n_folds_evaluated=len(all_folds),
