@@ -177,6 +177,43 @@ def test_a_request_from_an_abandoned_attempt_is_answered_with_an_error(client):
         executor.shutdown(cancel=True)
 
 
+def test_an_outcome_sent_through_the_queue_needs_no_gather(client):
+    # A finished task's return value dies with its worker if another trial kills that worker
+    # before the driver gathers it (seen: every such bystander stalled the driver for the 30 s
+    # gather limit, then ran again). The outcome the task queues is used instead, so a future
+    # that never resolves is never waited on.
+    from distributed import Queue
+
+    from tunelab.execution._dask import _Running
+
+    class NeverResolves:
+        def done(self):
+            return False
+
+        def result(self, timeout=None):
+            raise AssertionError("the driver gathered a result it had already been sent")
+
+        def cancel(self):
+            pass
+
+    study = tl.create_study()
+    trial = study.ask()
+    executor = tl.DaskExecutor(client)
+    executor.start(lambda t: 0.0)
+    try:
+        executor._running[trial.number] = _Running(trial, NeverResolves(), time.monotonic(), 0)
+        requests = Queue(f"{executor._prefix}-requests", client=client)
+        requests.put((trial.number, 0, "began", None))
+        requests.put((trial.number, 0, "result", ("values", 0.25, None, None, None, {})))
+        outcomes = executor.wait(timeout=10)
+        assert [(o.trial.number, o.kind, o.values) for o in outcomes] == [
+            (trial.number, "values", 0.25)
+        ]
+        assert executor.running() == []
+    finally:
+        executor.shutdown(cancel=True)
+
+
 def test_executor_argument_checks():
     with pytest.raises(tl.InvalidParameterError, match="'max_retries' parameter of DaskExecutor"):
         tl.DaskExecutor(max_retries=-1)

@@ -51,6 +51,10 @@ def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
 # The first message of every task: a worker lost after it (and before the result is in) is
 # charged to the trial.
 _BEGAN = "began"
+# The last message: the outcome itself. A task's return value lives on its worker until
+# gathered, and dies with it; sent through the queue (held by the scheduler) it survives a
+# worker killed by another trial right after this one finished.
+_RESULT = "result"
 
 
 def _run_trial_on_worker(
@@ -96,7 +100,9 @@ def _run_trial_on_worker(
         pickle.dumps(error)
     except Exception:
         error = None
-    return kind, values, error, text, tb, trial.used_prefetched
+    outcome = (kind, values, error, text, tb, trial.used_prefetched)
+    requests.put((number, attempt, _RESULT, outcome))
+    return outcome
 
 
 # A worker that dies takes down every task assigned to it, and Dask reports them all alike.
@@ -115,6 +121,7 @@ class _Running:
     charged: int = 0  # worker losses counted against max_retries
     free: int = 0  # losses not of the trial's doing (never began, or result lost), uncounted
     began: bool = False  # the task told us it started on a worker
+    result: tuple[Any, ...] | None = None  # the outcome, once the task sent it
 
 
 class DaskExecutor(Executor):
@@ -244,12 +251,15 @@ class DaskExecutor(Executor):
                 # live worker, or stopped for overrunning) can still be running. Left without
                 # an answer it would wait forever and hold its worker thread, starving every
                 # task queued behind it; answered with an error, it ends.
-                if method not in (_BEGAN, "report"):
+                if method not in (_BEGAN, _RESULT, "report"):
                     self._reply_queue(number, attempt).put(("error", _abandoned(number, attempt)))
                     self._reply_queues.pop((number, attempt), None)
                 continue
             if method == _BEGAN:
                 entry.began = True
+                continue
+            if method == _RESULT:
+                entry.result = args
                 continue
             answer = serve_call(entry.trial, method, args)
             if method != "report":
@@ -280,16 +290,18 @@ class DaskExecutor(Executor):
     def _collect_finished(self) -> list[Outcome]:
         outcomes = []
         for number, entry in list(self._running.items()):
-            if not entry.future.done():
+            if entry.result is None and not entry.future.done():
                 continue
             self._serve_requests()  # answer what the task sent before it ended
             del self._running[number]
             self._reply_queues.pop((number, entry.attempt), None)
             trial = entry.trial
             try:
-                # A finished task's result lives on its worker until gathered; if that worker
-                # dies first, Dask would wait for a recomputation that may never be scheduled.
-                kind, values, error, text, tb, used = entry.future.result(timeout=_GATHER_SECONDS)
+                # The queued outcome is the normal path. Gathering is the fallback for a task
+                # that ended without sending one; a result held only by a dead worker makes
+                # Dask wait for a recomputation that may never be scheduled, hence the limit.
+                outcome = entry.result or entry.future.result(timeout=_GATHER_SECONDS)
+                kind, values, error, text, tb, used = outcome
             except Exception as exc:
                 lost = isinstance(exc, TimeoutError) and not isinstance(exc, TrialTimeoutError)
                 if _is_worker_loss(exc) or lost:
