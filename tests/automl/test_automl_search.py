@@ -1,8 +1,23 @@
 from __future__ import annotations
 
-import numpy as np
+import time
 
-from tunelab.automl._search import Candidate, raced_out, reserve, threads
+import numpy as np
+import pandas as pd
+from sklearn.datasets import make_classification
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import StratifiedKFold
+
+import tunelab as tl
+from tunelab import Categorical, Float, TrialState
+from tunelab.automl._search import (
+    Candidate,
+    SearchData,
+    raced_out,
+    reserve,
+    run_search,
+    threads,
+)
 
 
 def _cand(scores, fit_times=(1.0,), number=0) -> Candidate:
@@ -22,6 +37,41 @@ def test_racing_after_one_fold_needs_a_large_gap() -> None:
     spread = np.std(incumbent.fold_scores, ddof=1)
     assert raced_out([0.90 - 4 * spread], incumbent)
     assert not raced_out([0.90 - 2 * spread], incumbent)
+
+
+def _linear_search(c_values: list[float]):
+    X, y = make_classification(400, 8, n_informative=6, class_sep=1.5, random_state=0)
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)])
+    data = SearchData(
+        X=X,
+        y=y,
+        y_codes=y,
+        classes=np.array([0, 1]),
+        task="classification",
+        scorer=get_scorer("accuracy"),
+        splits=list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)),
+        X_holdout=None,
+        n_features=8,
+        random_state=0,
+        n_jobs=None,
+        refit_rows=400,
+    )
+    study = tl.create_study(direction="maximize", seed=0)
+    space = {"model": Categorical(["linear"]), "linear__C": Float(1e-5, 1e3, log=True)}
+    for c in c_values:
+        study.enqueue_trial({"model": "linear", "linear__C": c})
+    result = run_search(data, study, space, time.perf_counter() + 120, len(c_values))
+    return study, result
+
+
+def test_racing_stops_a_clearly_worse_configuration_after_one_fold() -> None:
+    # C=1e-5 predicts one class (accuracy 0.5 against ~0.93) and stops after its first fold; a
+    # near-twin of the incumbent runs on.
+    study, result = _linear_search([1.0, 1e-5, 0.5])
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.COMPLETE]
+    assert len(study.trials[1].intermediate_values) == 1
+    assert result.n_raced == 1 and [c.number for c in result.candidates] == [0, 2]
 
 
 def test_reserve_covers_the_leaders_refits() -> None:
