@@ -112,12 +112,3 @@ def test_an_unknown_or_long_budget_keeps_the_full_start():
     assert _choices(study) == ["QMCSampler"] * 10 + ["GPSampler"]
     sampler.plan(study, 1000, 1)
     assert sampler._startup_trials() == 10
-
-
-def test_min_distance_reaches_the_gp():
-    sampler = AutoSampler(seed=0, n_startup_trials=3, min_distance=1e-3)
-    study = tl.create_study(sampler=sampler)
-    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
-    assert sampler._delegates["GPSampler"].min_distance == 1e-3
-    with pytest.raises(tl.InvalidParameterError, match="'min_distance' parameter of AutoSampler"):
-        AutoSampler(min_distance=0.7)

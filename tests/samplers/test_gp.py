@@ -31,8 +31,6 @@ class TestGPSamplerContract(SamplerContract):
         ({"n_startup_trials": 2.5}, r"'n_startup_trials' .* non-negative int\. Got 2\.5"),
         ({"output_warping": "log"}, r"'output_warping' .* one of 'yeo-johnson', 'rank', 'none'"),
         ({"max_train_size": 10}, r"'max_train_size' .* int >= 20\. Got 10"),
-        ({"min_distance": 0.5}, r"'min_distance' .* number in \[0, 0\.5\)\. Got 0\.5"),
-        ({"min_distance": -1e-3}, r"'min_distance' .* number in \[0, 0\.5\)"),
     ],
 )
 def test_bad_arguments_are_rejected_with_the_rule(kwargs, match):
@@ -206,25 +204,3 @@ def test_startup_points_follow_a_seeded_sobol_sequence():
     assert points == startup(3) and points != startup(4)
     # Sobol: 8 points fill the 8 eighths of [0, 1] once each.
     assert sorted(int(p * 8) for p in points) == list(range(8))
-
-
-def _closest_earlier(values):
-    return [min(abs(v - u) for u in values[:i]) for i, v in enumerate(values) if i]
-
-
-@pytest.mark.parametrize("min_distance", [0.0, 1e-3])
-def test_min_distance_turns_refinement_at_an_optimum_into_exploration(min_distance):
-    # The optimum sits on the lower bound, as ridge/diabetes' alpha did on one seed: expected
-    # improvement keeps peaking there, and by default the GP refines it with points a hair
-    # apart; with min_distance it explores the rest of the range instead.
-    study = tl.create_study(
-        sampler=GPSampler(seed=0, n_startup_trials=5, min_distance=min_distance)
-    )
-    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=25)
-    xs = [t.params["x"] for t in study.trials]
-    near = sum(d <= 1e-3 for d in _closest_earlier(xs))
-    if min_distance:
-        assert near == 0
-        assert min(xs) < 1e-2  # the optimum was still found
-    else:
-        assert near >= 5

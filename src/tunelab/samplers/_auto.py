@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._frozen import TrialState
 from .._space import Categorical, Distribution
-from .._validation import is_real, seed_or_none
+from .._validation import seed_or_none
 from ._base import BaseSampler, fresh_seed
 
 if TYPE_CHECKING:
@@ -45,14 +45,9 @@ class AutoSampler(BaseSampler):
     """Chooses, for every trial, between quasi-random search (the first trials), a Gaussian
     process (small numeric spaces, modest budgets) and TPE (conditional, categorical-heavy or
     high-dimensional spaces, long runs, several objectives). Each trial records the choice in its
-    system attribute ``auto_sampler``; ``describe()`` explains the latest one in a sentence.
+    system attribute ``auto_sampler``; ``describe()`` explains the latest one in a sentence."""
 
-    ``min_distance`` is handed to the Gaussian process (see ``GPSampler``).
-    """
-
-    def __init__(
-        self, seed: int | None = None, n_startup_trials: int = 10, *, min_distance: float = 0.0
-    ) -> None:
+    def __init__(self, seed: int | None = None, n_startup_trials: int = 10) -> None:
         self.seed = seed_or_none(seed, "seed", "AutoSampler")
         if (
             isinstance(n_startup_trials, bool)
@@ -63,11 +58,6 @@ class AutoSampler(BaseSampler):
 
             raise fail("n_startup_trials", "AutoSampler", "a non-negative int", n_startup_trials)
         self.n_startup_trials = n_startup_trials
-        if not is_real(min_distance) or not 0 <= min_distance < 0.5:
-            from .._validation import fail
-
-            raise fail("min_distance", "AutoSampler", "a number in [0, 0.5)", min_distance)
-        self.min_distance = float(min_distance)
         self._seed = self.seed if self.seed is not None else fresh_seed()
         self._delegates: dict[str, BaseSampler] = {}
         self._budget: int | None = None
@@ -88,8 +78,6 @@ class AutoSampler(BaseSampler):
                 # The quasi-random start is ours (see _startup_trials); a model handed the
                 # study must not run a second start of its own.
                 options["n_startup_trials"] = min(2, self.n_startup_trials)
-            if name == "GPSampler":
-                options["min_distance"] = self.min_distance
             self._delegates[name] = cls(seed=(self._seed + offset) % 2**32, **options)
         return self._delegates[name]
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._frozen import StudyDirection, TrialState
 from .._space import Distribution
-from .._validation import fail, is_int, is_real, one_of, seed_or_none
+from .._validation import fail, is_int, one_of, seed_or_none
 from ._base import BaseSampler, fresh_seed, trial_rng
 
 if TYPE_CHECKING:
@@ -49,11 +49,6 @@ class GPSampler(BaseSampler):
       and the incumbents, then a discrete local search over grid cells and categorical choices.
       An exact repeat of an observed or pending point is proposed only when nothing else is
       left (a tiny step away teaches as much, and a deterministic objective nothing at all).
-      With ``min_distance`` (in the unit cube, on every coordinate), a point that close to an
-      observed or pending one is a repeat too, and when log EI peaks at one the sampler
-      explores instead: the Sobol-pool point of largest posterior variance away from every
-      observed point. SearchCV uses 1e-3, where such refinements refit the same model in all
-      but name; the default 0 keeps the refinement that wins on smooth functions.
     * **Parallel workers.** RUNNING trials are fantasised at the posterior mean (kriging
       believer): the model becomes certain there, so concurrent trials get different points.
     * **Trial states.** COMPLETE trials train the model, and so do PRUNED ones at their last
@@ -79,7 +74,6 @@ class GPSampler(BaseSampler):
         *,
         output_warping: str = "yeo-johnson",
         max_train_size: int = 300,
-        min_distance: float = 0.0,
     ) -> None:
         self.seed = seed_or_none(seed, "seed", _OWNER)
         if not is_int(n_startup_trials) or n_startup_trials < 0:
@@ -91,9 +85,6 @@ class GPSampler(BaseSampler):
         if not is_int(max_train_size) or max_train_size < 20:
             raise fail("max_train_size", _OWNER, "an int >= 20", max_train_size)
         self.max_train_size = int(max_train_size)
-        if not is_real(min_distance) or not 0 <= min_distance < 0.5:
-            raise fail("min_distance", _OWNER, "a number in [0, 0.5)", min_distance)
-        self.min_distance = float(min_distance)
         self._seed = self.seed if self.seed is not None else fresh_seed()
         # Per space: encoded rows of finished trials, and the last fit (theta, n observations,
         # number of fits so far).
@@ -188,7 +179,6 @@ class GPSampler(BaseSampler):
             trial_rng(self._seed, trial.number, "gp", *names),
             incumbents=incumbents,
             avoid=X if not len(running) else np.vstack([X, running]),
-            min_distance=self.min_distance,
             n_pool=512 if len(names) > 1 else 64,
         )
         return space.decode(x)

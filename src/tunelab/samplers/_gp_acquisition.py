@@ -79,7 +79,6 @@ def optimize_log_ei(
     *,
     incumbents: np.ndarray | None = None,
     avoid: np.ndarray | None = None,
-    min_distance: float = 0.0,
     n_pool: int = 512,
     n_starts: int = 6,
     maxiter: int = 60,
@@ -97,10 +96,6 @@ def optimize_log_ei(
     another candidate exists: re-evaluating it teaches a deterministic objective nothing, and
     under noise a point a hair away teaches as much. Small jitters and discrete moves around
     such a duplicate are tried first, so the search stays where log EI is high.
-
-    With ``min_distance`` > 0, a point within that distance of a row of ``avoid`` on every
-    coordinate counts as a repeat too: when log EI peaks at one, the point of largest posterior
-    variance among the pool points away from every row is returned instead.
     """
     from scipy.optimize import minimize
 
@@ -153,18 +148,11 @@ def optimize_log_ei(
         fresh = np.concatenate([fresh, ~_is_duplicate(nearby, avoid)])
     if fresh.any():
         values = np.where(fresh, values, -np.inf)
-    choice = X[int(np.argmax(values))]
-    if min_distance > 0 and _is_duplicate(choice[None, :], avoid, min_distance)[0]:
-        # Improvement is expected only next to a point already evaluated, where a cross-validated
-        # model would be practically the same model again: look where the GP knows least.
-        away = pool[~_is_duplicate(pool, avoid, min_distance)]
-        if len(away):
-            return away[int(np.argmax(gp.posterior(away)[1]))]
-    return choice
+    return X[int(np.argmax(values))]
 
 
-def _is_duplicate(X: np.ndarray, avoid: np.ndarray, tolerance: float = 1e-9) -> np.ndarray:
-    return (np.abs(X[:, None, :] - avoid[None, :, :]) <= tolerance).all(axis=2).any(axis=1)
+def _is_duplicate(X: np.ndarray, avoid: np.ndarray) -> np.ndarray:
+    return (np.abs(X[:, None, :] - avoid[None, :, :]) <= 1e-9).all(axis=2).any(axis=1)
 
 
 def _jitter(space: EncodedSpace, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:

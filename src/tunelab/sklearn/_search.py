@@ -320,11 +320,6 @@ def _fit_kwargs(**kwargs: Any) -> dict[str, Any]:
     return kwargs
 
 
-# Parameters this close (a fraction of their range, log scale for log parameters) give the same
-# model for every practical purpose.
-_SAME_MODEL_DISTANCE = 1e-3
-
-
 def _default_sampler(converted: Any, seed: int | None) -> Any:
     """The AutoSampler, with a quasi-random start sized to the space.
 
@@ -332,20 +327,11 @@ def _default_sampler(converted: Any, seed: int | None) -> Any:
     space-filling points before the Gaussian process takes over would spend a third of such a
     budget. 2d + 1 points (at least 3, at most 10) pin down the GP's length scales on d
     parameters, as is usual in Bayesian optimization.
-
-    Once expected improvement only lies next to configurations already scored, the GP explores
-    instead (``min_distance``): moving a parameter by a thousandth of its range refits the same
-    model in all but name, and such refinements took 85 of 200 configurations on ridge/diabetes
-    (docs/benchmarks.md).
     """
     from ..samplers import AutoSampler
 
     n_params = len(converted.decoders)
-    return AutoSampler(
-        seed=seed,
-        n_startup_trials=min(10, max(3, 2 * n_params + 1)),
-        min_distance=_SAME_MODEL_DISTANCE,
-    )
+    return AutoSampler(seed=seed, n_startup_trials=min(10, max(3, 2 * n_params + 1)))
 
 
 def _fit_score_record(
