@@ -32,6 +32,7 @@ from sklearn.utils.validation import _check_method_params
 from ..exceptions import InvalidParameterError
 from ..integration._sklearn import ITERATIVE_ESTIMATORS, make_stepper, training_resource
 from ..pruners import BasePruner, MedianPruner
+from ._bbc import fold_fingerprint, record_predictions
 
 OWNER = "SearchCV"
 _SCORE_TAKES_PARAMS = "score_params" in signature(_score).parameters  # scikit-learn >= 1.4
@@ -208,15 +209,11 @@ def fit_fold(
         result["train_scores"] = _scores(final, Xt_train, y_train, spec.scorer, score_train, spec)
     result.update(n_test_samples=_num_samples(X_test), **times)
     if spec.record_scorer is not None:
-        from ._bbc import record_predictions
-
         try:
             result["oof"] = record_predictions(spec.record_scorer, final, Xt_test, y_test)
         except Exception:  # the estimate falls back to folds; the search itself goes on
             pass
     if fingerprint:
-        from ._bbc import fold_fingerprint
-
         # The final step on the transformed rows predicts what the whole pipeline would.
         key = fold_fingerprint(final, Xt_test, result.get("oof"), test_scores)
         if key:

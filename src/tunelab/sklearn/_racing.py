@@ -174,8 +174,8 @@ def warn_if_many_duplicates(candidates: Sequence[Candidate], stacklevel: int = 3
     A duplicate stops after its first fold (the first round of folds without the early screen),
     yet it uses up a trial: a search whose sampler keeps landing in one model's parameter cell
     (a fractional ``max_features`` that rounds to the same count) tries far fewer models than
-    ``n_trials`` suggests. The parameters that differ between a
-    duplicate and its twin are the ones with fewer effective values than their range.
+    ``n_trials`` suggests. The parameters that differ between a duplicate and its twin are the
+    ones with fewer effective values than their range.
     """
     by_number = {c.trial_number: c for c in candidates}
     pairs = [
