@@ -1,3 +1,4 @@
+import gc
 import os
 import time
 
@@ -70,10 +71,16 @@ def test_worker_killed_once_reruns_the_trial(client, tmp_path):
         return x
 
     study = tl.create_study(seed=2)
-    study.optimize(obj, n_trials=6, executor=tl.DaskExecutor(client, max_retries=2))
+    executor = tl.DaskExecutor(client, max_retries=2)
+    study.optimize(obj, n_trials=6, executor=executor)
     trials = study.trials
     assert marker.exists()
     assert len(trials) == 6 and all(t.state == tl.TrialState.COMPLETE for t in trials)
+    # The driver lets go of every task it is done with. One the scheduler still held would be
+    # recomputed when a worker dies later, ask this finished study for a parameter, and block
+    # its worker thread for good (seen: every later test on the cluster hung).
+    gc.collect()
+    assert [key for key in client.futures if str(key).startswith(executor._prefix)] == []
 
 
 def test_worker_always_killed_fails_the_trial_and_the_study_finishes(client):
@@ -175,6 +182,29 @@ def test_a_request_from_an_abandoned_attempt_is_answered_with_an_error(client):
         assert replies.qsize() == 0
     finally:
         executor.shutdown(cancel=True)
+
+
+def test_a_task_whose_driver_let_go_stops_waiting_for_an_answer(client, monkeypatch):
+    # A driver that stops (a trial's error, Ctrl-C) or dies answers nothing more; a task still
+    # waiting for a parameter would hold its worker thread for good.
+    from distributed import Queue
+
+    from tunelab.execution import _dask
+
+    monkeypatch.setattr(_dask, "_REPLY_CHECK_SECONDS", 0.5)
+    study = tl.create_study()
+    executor = tl.DaskExecutor(client)
+    executor.start(lambda t: t.suggest_float("x", 0, 1))
+    requests = Queue(f"{executor._prefix}-requests", client=client)
+    try:
+        executor.submit(study.ask())
+        methods = [requests.get(timeout=10)[2] for _ in range(2)]
+        assert methods == ["began", "suggest"]  # asked, and left unanswered
+    finally:
+        executor.shutdown(cancel=True)
+    number, attempt, method, outcome = requests.get(timeout=10)
+    kind, _, _, text, *_ = outcome
+    assert method == "result" and kind == "error" and "driver let go of it" in text
 
 
 def test_an_outcome_sent_through_the_queue_needs_no_gather(client):

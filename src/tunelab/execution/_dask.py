@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 _POLL_MIN_SECONDS = 0.005
 _POLL_MAX_SECONDS = 0.1
 _GATHER_SECONDS = 30.0
+# A task waiting this long for the driver's answer asks the scheduler whether anyone still wants
+# it; a driver that stopped (an error, Ctrl-C) or died has let go of it, and waiting on would hold
+# a worker thread of a shared cluster for good.
+_REPLY_CHECK_SECONDS = 30.0
 
 
 def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
@@ -67,21 +71,34 @@ def _run_trial_on_worker(
     prefetched: dict[str, Any],
     queue_prefix: str,
     trial_timeout: float | None,
+    reply_check_seconds: float,
 ) -> tuple[Any, ...]:
     import pickle
 
-    from distributed import Queue
+    from distributed import Queue, get_client
 
     objective = pickle.loads(payload)
     requests = Queue(f"{queue_prefix}-requests")
     replies = Queue(f"{queue_prefix}-reply-{number}-{attempt}")
     requests.put((number, attempt, _BEGAN, None))
+    key = _task_key(queue_prefix, number, attempt)
 
     def call(method: str, args: tuple[Any, ...]) -> Any:
         requests.put((number, attempt, method, args))
         if method == "report":
             return None
-        status, result = replies.get()
+        while True:
+            try:
+                status, result = replies.get(timeout=reply_check_seconds)
+                break
+            except TrialTimeoutError:
+                raise  # the trial's own limit, which is also a TimeoutError
+            except TimeoutError:
+                if not get_client().run_on_scheduler(_scheduler_holds, key=key):
+                    raise RuntimeError(
+                        f"trial {number}'s driver let go of it (stopped or gone) while it waited "
+                        f"for an answer to {method!r}"
+                    ) from None
         if status == "error":
             raise result
         return result
@@ -103,6 +120,14 @@ def _run_trial_on_worker(
     outcome = (kind, values, error, text, tb, trial.used_prefetched)
     requests.put((number, attempt, _RESULT, outcome))
     return outcome
+
+
+def _task_key(queue_prefix: str, number: int, attempt: int) -> str:
+    return f"{queue_prefix}-trial-{number}-{attempt}"
+
+
+def _scheduler_holds(key: str, dask_scheduler: Any) -> bool:
+    return key in dask_scheduler.tasks
 
 
 # A worker that dies takes down every task assigned to it, and Dask reports them all alike.
@@ -221,7 +246,8 @@ class DaskExecutor(Executor):
             prefetched,
             self._prefix,
             self._trial_timeout,
-            key=f"{self._prefix}-trial-{trial.number}-{attempt}",
+            _REPLY_CHECK_SECONDS,
+            key=_task_key(self._prefix, trial.number, attempt),
             pure=False,
         )
         self._running[trial.number] = _Running(
@@ -303,6 +329,7 @@ class DaskExecutor(Executor):
                 outcome = entry.result or entry.future.result(timeout=_GATHER_SECONDS)
                 kind, values, error, text, tb, used = outcome
             except Exception as exc:
+                _forget(entry.future)
                 lost = isinstance(exc, TimeoutError) and not isinstance(exc, TrialTimeoutError)
                 if _is_worker_loss(exc) or lost:
                     # Not the trial's doing when it never began, or when it finished and only
@@ -324,6 +351,7 @@ class DaskExecutor(Executor):
                     continue
                 outcomes.append(Outcome(trial, "error", None, exc, describe_error(exc)))
                 continue
+            _forget(entry.future)
             for name, distribution in used.items():
                 trial.suggest(name, distribution)
             if kind == "error" and error is None:
@@ -366,6 +394,8 @@ class DaskExecutor(Executor):
             from distributed import wait as dask_wait
 
             dask_wait(futures)  # let running trials end before the client goes away
+        for future in futures:
+            _forget(future)
         self._running = {}
         if self._owns_client:
             cluster = getattr(self._client, "cluster", None)
@@ -373,6 +403,20 @@ class DaskExecutor(Executor):
             if cluster is not None:
                 cluster.close()
         self._client = None
+
+
+def _forget(future: Any) -> None:
+    """Tell the scheduler the driver is done with a trial's task.
+
+    Dropping the last reference would do it, but a failed gather's traceback holds the future
+    (and Dask keeps that traceback), so the task outlives its study. A finished task the
+    scheduler still holds is recomputed when its worker dies, and the copy, asking a driver that
+    has moved on for a parameter, waits forever and takes a worker thread with it (seen: every
+    later study on the cluster hung)."""
+    try:
+        future.release()
+    except Exception:  # a client already closing has nothing left to release
+        pass
 
 
 def _abandoned(number: int, attempt: int) -> RuntimeError:
