@@ -69,12 +69,16 @@ def _rank(means: np.ndarray, complete: np.ndarray) -> np.ndarray:
 
     if np.isnan(means).all():
         return np.ones(len(means), dtype=np.int32)
-    # Failed (NaN) ties with the worst, as in scikit-learn; raced-out rows come after all
-    # full rows whatever their partial mean.
+    # Failed (NaN) ranks with the worst, as in scikit-learn; raced-out rows come after all
+    # full rows whatever their partial mean. Each group is ranked on its own means: shifting
+    # one group above the other by an offset loses small differences to rounding when one
+    # configuration's score is huge (a diverged model) and all of them when it is infinite.
     filled = np.where(np.isnan(means), np.nanmin(means) - 1, means)
-    span = np.nanmax(filled) - np.nanmin(filled) + 1.0
-    keyed = np.where(complete, filled + span, filled)
-    return rankdata(-keyed, method="min").astype(np.int32)
+    complete = np.asarray(complete, bool)
+    ranks = np.empty(len(means), dtype=np.int32)
+    ranks[complete] = rankdata(-filled[complete], method="min")
+    ranks[~complete] = rankdata(-filled[~complete], method="min") + int(complete.sum())
+    return ranks
 
 
 def build_cv_results(
