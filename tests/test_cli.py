@@ -141,3 +141,115 @@ def test_jsonl_export_import_round_trip_and_storage_upgrade(runner, tmp_path):
     assert upgraded.exit_code == 0 and "already at schema version" in upgraded.output
     missing = runner.invoke(main, ["import", str(tmp_path / "none.jsonl"), "--storage", other])
     assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def _one_error_line(result):
+    """The CLI's bad-input convention: exit code 2 and a single ``error: ...`` line."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert result.output.startswith("error: ") and result.output.strip().count("\n") == 0
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.mark.parametrize("directions", [["minimize"], ["minimize", "maximize"]])
+def test_best_without_a_complete_trial_is_one_line(runner, tmp_path, directions):
+    import tunelab as tl
+
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    study = tl.create_study(study_name="allfail", storage=url, directions=directions)
+    study.tell(study.ask(), state=tl.TrialState.FAIL)
+    message = _one_error_line(runner.invoke(main, ["best", "allfail", "--storage", url]))
+    assert "'allfail'" in message and "no COMPLETE trial" in message
+    assert "1 FAIL" in message and "tunelab trials allfail" in message
+
+
+def _exported(tmp_path):
+    import tunelab as tl
+
+    url = f"sqlite:///{tmp_path / 'src.db'}"
+    study = tl.create_study(study_name="s", storage=url)
+    for x in (0.1, 0.2, 0.3):
+        trial = study.ask()
+        study.tell(trial, trial.suggest_float("x", 0, 1) + x)
+    return url
+
+
+@pytest.mark.parametrize(
+    ("kind", "bad_line"),
+    [("not-json", 1), ("truncated", 4), ("csv", 1), ("json", 1), ("binary", 1), ("record", 3)],
+)
+def test_import_of_a_bad_file_is_one_line_and_leaves_no_study(runner, tmp_path, kind, bad_line):
+    import tunelab as tl
+
+    url = _exported(tmp_path)
+    good = tmp_path / "good.jsonl"
+    fmt = {"csv": "csv", "json": "json"}.get(kind, "jsonl")
+    assert runner.invoke(main, ["export", "s", "--storage", url, "-o", str(good), "--format", fmt])
+    text = good.read_text()
+    lines = text.splitlines(keepends=True)
+    bad = tmp_path / "bad.jsonl"
+    if kind == "not-json":
+        bad.write_text("not json\n")
+    elif kind == "truncated":  # a copy cut off in the middle of the last trial
+        bad.write_text("".join(lines[:3]) + lines[3][: len(lines[3]) // 2])
+    elif kind == "binary":  # e.g. the SQLite database itself
+        bad.write_bytes(b"SQLite format 3\x00\xc2\x00\xff\xfe" * 20)
+    elif kind == "record":  # valid JSON that is not a trial record
+        bad.write_text(lines[0] + lines[1] + '{"number": 1}\n' + lines[3])
+    else:
+        bad.write_text(text)
+    target = f"sqlite:///{tmp_path / 'dst.db'}"
+    message = _one_error_line(runner.invoke(main, ["import", str(bad), "--storage", target]))
+    assert f"{bad}:{bad_line}:" in message and "tunelab export --format jsonl" in message
+    assert "no studies" in runner.invoke(main, ["studies", "--storage", target]).output
+    with pytest.raises(tl.exceptions.StudyNotFoundError):
+        tl.load_study(study_name="s", storage=target)
+
+
+def test_import_still_shows_a_traceback_for_an_internal_error(runner, tmp_path, monkeypatch):
+    # Only problems that lie in the file become one line; a bug elsewhere keeps its traceback.
+    import tunelab._transfer as transfer
+
+    url = _exported(tmp_path)
+    good = tmp_path / "good.jsonl"
+    runner.invoke(main, ["export", "s", "--storage", url, "-o", str(good), "--format", "jsonl"])
+
+    def broken(*args, **kwargs):
+        raise KeyError("internal")
+
+    monkeypatch.setattr(transfer, "import_study", broken)
+    result = runner.invoke(
+        main, ["import", str(good), "--storage", f"sqlite:///{tmp_path / 'd.db'}"]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, KeyError)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
+def test_export_to_a_missing_directory_is_one_line(runner, tmp_path, fmt):
+    url = _exported(tmp_path)
+    out = tmp_path / "no" / "such" / f"x.{fmt}"
+    message = _one_error_line(
+        runner.invoke(main, ["export", "s", "--storage", url, "--format", fmt, "--out", str(out)])
+    )
+    assert str(out) in message and f"{out.parent} does not exist" in message
+    assert not out.parent.exists()
+
+
+def test_tune_defaults_to_TUNELAB_STORAGE(runner, tmp_path, monkeypatch):  # noqa: N802
+    # ridge_diabetes.yaml has no storage: key, so $TUNELAB_STORAGE decides, as for `studies`.
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.setenv("TUNELAB_STORAGE", url)
+    monkeypatch.chdir(tmp_path)
+    job = EXAMPLES / "ridge_diabetes.yaml"
+    result = runner.invoke(main, ["tune", str(job), "--n-trials", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "ridge-diabetes" in runner.invoke(main, ["studies"]).output
+    assert runner.invoke(main, ["best", "ridge-diabetes"]).exit_code == 0
+    assert not (tmp_path / "tunelab.db").exists()
+
+    other = f"sqlite:///{tmp_path / 'option.db'}"  # --storage still beats the variable
+    result = runner.invoke(
+        main, ["tune", str(job), "--n-trials", "1", "--no-progress", "--storage", other]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ridge-diabetes" in runner.invoke(main, ["studies", "--storage", other]).output

@@ -28,7 +28,8 @@ def test_examples_parse(name):
     assert job.space and job.estimator.startswith("sklearn.")
 
 
-def test_defaults_and_types(tmp_path):
+def test_defaults_and_types(tmp_path, monkeypatch):
+    monkeypatch.delenv("TUNELAB_STORAGE", raising=False)
     job = load_job(write(tmp_path, BASE))
     assert job.space["C"] == tl.Float(
         1e-3, 100, log=True
@@ -132,3 +133,13 @@ def test_toml_job(tmp_path):
         )
     )
     assert job.space == {"max_depth": tl.Int(1, 8)}
+
+
+def test_storage_precedence(tmp_path, monkeypatch):
+    # The job file's storage: key, then $TUNELAB_STORAGE, then the default (as every command).
+    monkeypatch.delenv("TUNELAB_STORAGE", raising=False)
+    assert load_job(write(tmp_path, BASE)).storage == "sqlite:///tunelab.db"
+    monkeypatch.setenv("TUNELAB_STORAGE", "sqlite:///env.db")
+    assert load_job(write(tmp_path, BASE)).storage == "sqlite:///env.db"
+    keyed = write(tmp_path, BASE + "storage: sqlite:///file.db\n", name="keyed.yaml")
+    assert load_job(keyed).storage == "sqlite:///file.db"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,12 @@ from .exceptions import InvalidParameterError
 
 BUILTIN_DATASETS = ("breast_cancer", "diabetes", "digits", "iris", "wine")
 SAMPLER_NAMES = ("auto", "random", "qmc", "grid", "tpe", "gp", "cmaes")
+DEFAULT_STORAGE = "sqlite:///tunelab.db"
+
+
+def default_storage() -> str:
+    """The storage URL used when none is given: ``$TUNELAB_STORAGE``, else ``DEFAULT_STORAGE``."""
+    return os.environ.get("TUNELAB_STORAGE", DEFAULT_STORAGE)
 
 
 class JobFileError(Exception):
@@ -41,7 +48,7 @@ class JobSpec:
     cv: int = 5
     n_trials: int | None = None
     timeout: float | None = None
-    storage: str = "sqlite:///tunelab.db"
+    storage: str = DEFAULT_STORAGE
     study_name: str | None = None
     sampler: str = "auto"
     seed: int | None = 0
@@ -263,6 +270,9 @@ def load_job(path: str | Path) -> JobSpec:
             if not isinstance(data[key], str) or not data[key]:
                 raise _err(path, key, f"must be {_KEYS[key]}, got {data[key]!r}")
             setattr(spec, key, data[key])
+    if "storage" not in data or data["storage"] is None:
+        # Same fallback as every other command, so `tunelab studies` finds what `tune` wrote.
+        spec.storage = default_storage()
     if "sampler" in data:
         if data["sampler"] not in SAMPLER_NAMES:
             raise _err(path, "sampler", f"must be {_KEYS['sampler']}, got {data['sampler']!r}")

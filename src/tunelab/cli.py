@@ -8,23 +8,22 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from ._jobfile import DEFAULT_STORAGE, default_storage
 from .exceptions import InvalidParameterError, StorageError, TunelabError
-
-DEFAULT_STORAGE = "sqlite:///tunelab.db"
 
 storage_option = click.option(
     "--storage",
-    default=lambda: os.environ.get("TUNELAB_STORAGE", DEFAULT_STORAGE),
+    default=default_storage,
     show_default="sqlite:///tunelab.db or $TUNELAB_STORAGE",
     help="Database URL of the studies.",
 )
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -63,7 +62,14 @@ def main() -> None:
     default=None,
     help="Seconds; overrides the job file.",
 )
-@click.option("--storage", default=None, help="Overrides the job file's storage URL.")
+@click.option(
+    "--storage",
+    default=None,
+    help=(
+        "Overrides the job file's storage URL; without either, $TUNELAB_STORAGE, "
+        f"else {DEFAULT_STORAGE}."
+    ),
+)
 @click.option("--study-name", default=None, help="Overrides the job file's study name.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @_friendly
@@ -207,7 +213,11 @@ def trials(study: str, storage: str, limit: int | None) -> None:
 @_friendly
 def best(study: str, storage: str) -> None:
     """Print the best trial of STUDY as JSON (the Pareto front for several objectives)."""
+    from ._frozen import TrialState
+
     loaded = _load(study, storage)
+    if not loaded.get_trials((TrialState.COMPLETE,)):
+        _fail(_no_best(study, storage, loaded.trials))
     chosen = loaded.best_trials if len(loaded.directions) > 1 else [loaded.best_trial]
     out = [
         {"number": t.number, "values": [_json_float(v) for v in t.values], "params": t.params}
@@ -215,6 +225,18 @@ def best(study: str, storage: str) -> None:
     ]
     click.echo(
         json.dumps(out[0] if len(out) == 1 and len(loaded.directions) == 1 else out, indent=2)
+    )
+
+
+def _no_best(study: str, storage: str, trials: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    held = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no trials at all"
+    return (
+        f"study {study!r} in {storage} has no COMPLETE trial yet ({held}); run trials until one "
+        f"completes (tunelab tune / tunelab worker), and see why they did not with "
+        f"`tunelab trials {study}`."
     )
 
 
@@ -246,7 +268,12 @@ def export(study: str, storage: str, fmt: str, out: str | None) -> None:
     if fmt == "jsonl":
         from ._transfer import export_study
 
-        n = export_study(storage, study, out if out else sys.stdout)
+        try:
+            n = export_study(storage, study, out if out else sys.stdout)
+        except OSError as exc:
+            if not out or exc.filename != out:
+                raise
+            _cannot_write(out, exc)
         if out:
             click.echo(f"wrote {n} trials to {out}", err=True)
         return
@@ -256,11 +283,25 @@ def export(study: str, storage: str, fmt: str, out: str | None) -> None:
     else:
         text = json.dumps([_trial_json(t) for t in loaded.trials], indent=2) + "\n"
     if out:
-        with open(out, "w") as fh:
-            fh.write(text)
+        try:
+            with open(out, "w") as fh:
+                fh.write(text)
+        except OSError as exc:
+            if exc.filename != out:
+                raise
+            _cannot_write(out, exc)
         click.echo(f"wrote {len(loaded.trials)} trials to {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _cannot_write(out: str, exc: OSError) -> NoReturn:
+    parent = os.path.dirname(os.path.abspath(out))
+    if isinstance(exc, FileNotFoundError) and not os.path.isdir(parent):
+        why = f"the directory {parent} does not exist; create it first or choose another --out"
+    else:
+        why = f"{exc.strerror}; choose another --out"
+    _fail(f"cannot write {out}: {why}.")
 
 
 def _trial_json(t: Any) -> dict[str, Any]:
@@ -308,8 +349,61 @@ def import_(file: str, storage: str, study_name: str | None) -> None:
 
     if not os.path.exists(file):
         _fail(f"{file}: no such file")
-    name = import_study(storage, file, study_name=study_name)
+    try:
+        name = import_study(storage, file, study_name=study_name)
+    except TunelabError:
+        raise  # already one line, via _friendly
+    except (ValueError, KeyError, TypeError, AttributeError):
+        # import_study reads every line before it writes anything, so no study is left behind.
+        # Only a problem found in the file becomes one line; anything else keeps its traceback.
+        bad = _bad_jsonl_line(file)
+        if bad is None:
+            raise
+        lineno, problem = bad
+        _fail(
+            f"{file}:{lineno}: {problem}; `tunelab import` reads the JSON lines that "
+            "`tunelab export --format jsonl` writes (export the study again if this copy is "
+            "truncated or was edited)."
+        )
     click.echo(f"imported study {name!r} into {storage}")
+
+
+def _bad_jsonl_line(file: str) -> tuple[int, str] | None:
+    """The first line of ``file`` that `tunelab import` cannot read, and why (None: no such line)."""
+    from ._frozen import StudyDirection
+    from ._transfer import record_to_trial
+
+    seen_header = False
+    with open(file, "rb") as fh:  # bytes, so a binary file is reported with its line number
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue  # import_study skips blank lines too
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return lineno, "not UTF-8 text (is it a database or another binary file?)"
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                return lineno, f"not JSON ({exc.msg} at column {exc.colno})"
+            what = "a trial record" if seen_header else "a study header"
+            try:
+                if seen_header:
+                    record_to_trial(record)
+                else:
+                    if not isinstance(record, dict):
+                        return lineno, "not a study header (expected a JSON object)"
+                    for key in ("study_name", "directions", "user_attrs", "system_attrs"):
+                        if key not in record:
+                            return lineno, f"not a study header (no key {key!r})"
+                    for direction in record["directions"]:
+                        StudyDirection(direction)
+                    seen_header = True
+            except KeyError as exc:
+                return lineno, f"not {what} (no key {exc})"
+            except (ValueError, TypeError, AttributeError) as exc:
+                return lineno, f"not {what} ({exc})"
+    return None
 
 
 @main.group(name="storage")
