@@ -73,6 +73,23 @@ def test_bad_return_values_fail_the_trial():
     assert "it must return a float" in reasons[0] and reasons[1] == "the objective returned NaN"
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize(
+    "result, reason",
+    [
+        (None, "returned None; it must return a float"),  # a forgotten `return`
+        ((1.0, 2.0), "1 objective(s) but 2 value(s)"),
+        ([], "1 objective(s) but 0 value(s)"),
+    ],
+)
+def test_a_result_tell_cannot_take_fails_the_trial_and_the_study_goes_on(n_jobs, result, reason):
+    # Found by a QA pass: optimize raised out of its loop and left the trials RUNNING.
+    study = tl.create_study()
+    study.optimize(lambda t: result, n_trials=3, n_jobs=n_jobs)
+    assert [t.state for t in study.trials] == [tl.TrialState.FAIL] * 3
+    assert all(reason in t.fail_reason for t in study.trials)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

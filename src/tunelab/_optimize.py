@@ -162,8 +162,14 @@ def _abandon(study: Study, executor: Executor, reason: str) -> None:
 
 def _record(study: Study, outcome: Outcome) -> FrozenTrial:
     trial = outcome.trial
-    if outcome.kind == "values":
+    unusable = study._unusable_result(outcome.values) if outcome.kind == "values" else None
+    if outcome.kind == "values" and unusable is None:
         frozen = study.tell(trial, outcome.values)
+    elif unusable is not None:
+        frozen = study.tell(trial, state=TrialState.FAIL, fail_reason=unusable)
+        logger.warning(
+            "Trial %d failed with parameters %s: %s", trial.number, trial.params, unusable
+        )
     elif outcome.kind == "pruned":
         frozen = study.tell(trial, state=TrialState.PRUNED)
     else:

@@ -322,6 +322,20 @@ class Study:
         self.sampler.after_trial(self, finished)
         return finished
 
+    def _unusable_result(self, values: Any) -> str | None:
+        """Why an objective's return value cannot be told at all (None: it can be). ``tell``
+        raises on these, which suits ask-and-tell; from ``optimize`` the trial fails instead."""
+        if values is None:
+            return (
+                "the objective returned None; it must return a float (or one float per "
+                "objective): is a `return` missing?"
+            )
+        try:
+            self._check_values(values)
+        except InvalidParameterError as exc:  # the wrong number of values
+            return str(exc)
+        return None
+
     def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
         if isinstance(values, Real) and not isinstance(values, bool):
             seq: list[Any] = [values]
