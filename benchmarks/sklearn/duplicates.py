@@ -4,7 +4,7 @@
 
 Each task and seed of benchmarks/sklearn/run.py is searched twice by SearchCV with racing,
 the same budget (the grid's size) and seed, once with ``FoldRacing(stop_duplicates=True)``
-(the default) and once without. Reported per task: configurations stopped as duplicates,
+(off by default) and once without. Reported per task: configurations stopped as duplicates,
 fits made, and the mean best CV score.
 """
 

@@ -129,7 +129,7 @@ def test_sgd_partial_fit_prunes_hopeless_learning_rates(data):
 
 
 @pytest.mark.parametrize("stop_duplicates", [True, False])
-def test_duplicates_stop_after_one_fold_when_training_step_by_step(data, stop_duplicates):
+def test_duplicates_stop_after_min_folds_when_training_step_by_step(data, stop_duplicates):
     X, y = data
     # With the l2 penalty, l1_ratio is never used: each alpha is one model, three times.
     space = {"alpha": [1e-4, 1e-2], "l1_ratio": [0.15, 0.5, 0.85]}
@@ -139,7 +139,7 @@ def test_duplicates_stop_after_one_fold_when_training_step_by_step(data, stop_du
         cv=StratifiedKFold(4),
         pruner=ThresholdPruner(lower=-1.0),  # never prunes: racing and duplicates only
         n_steps=4,
-        racing=FoldRacing(stop_duplicates=stop_duplicates),
+        racing=FoldRacing(min_folds=2, stop_duplicates=stop_duplicates),
     ).fit(X, y)
     res = search.cv_results_
     twins = res["state"] == "DUPLICATE"
@@ -151,15 +151,15 @@ def test_duplicates_stop_after_one_fold_when_training_step_by_step(data, stop_du
             assert len({means[i] for i in rows}) == 1  # really one model per alpha
         return
     assert twins.sum() == 4
-    assert list(res["n_folds_evaluated"][twins]) == [1] * 4
-    assert list(res["n_steps_trained"][twins]) == [4] * 4
+    assert list(res["n_folds_evaluated"][twins]) == [2] * 4
+    assert list(res["n_steps_trained"][twins]) == [8] * 4
     trials = {t.number: t for t in search.study_.trials}
     for i in np.flatnonzero(twins):
         trial = trials[res["trial_number"][i]]
         twin = trials[trial.user_attrs["duplicate_of"]]
         assert twin.params["alpha"] == trial.params["alpha"]
         assert trial.state == TrialState.COMPLETE and trial.value == twin.value
-    assert search.n_folds_saved_ >= 4 * 3
+    assert search.n_folds_saved_ >= 4 * 2
     assert search.n_steps_saved_ == sum(
         4 * 4 - res["n_steps_trained"][i]
         for i in np.flatnonzero(np.isin(res["state"], ["PRUNED", "DUPLICATE"]))

@@ -40,3 +40,21 @@ def test_refit_false_is_rejected():
         match=r"'search' parameter of nested_cv_score must be a search with refit",
     ):
         nested_cv_score(search, X, y)
+
+
+def test_groups_reach_the_inner_search_as_well_as_the_outer_splitter():
+    # Found by a QA pass: with a group splitter inside, every inner fit failed for want of groups.
+    from sklearn.model_selection import GroupKFold
+
+    X, y = load_iris(return_X_y=True)
+    groups = np.arange(len(y)) % 10
+    search = SearchCV(
+        RidgeClassifier(),
+        {"alpha": [0.1, 1.0, 10.0]},
+        cv=GroupKFold(3),
+        outer_cv=GroupKFold(3),
+        random_state=0,
+    ).fit(X, y, groups=groups)
+    assert len(search.generalization_.nested_cv_scores) == 3
+    result = nested_cv_score(search, X, y, cv=GroupKFold(3), groups=groups)
+    assert len(result.scores) == 3 and np.isfinite(result.mean)

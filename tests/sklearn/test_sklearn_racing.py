@@ -7,7 +7,7 @@ from sklearn.model_selection import KFold
 
 from tunelab import InvalidParameterError, TrialState
 from tunelab.sklearn import DuplicateConfigurationsWarning, FoldRacing, SearchCV
-from tunelab.sklearn._racing import fold_spread
+from tunelab.sklearn._racing import fold_spread, score_resolution
 
 
 def test_p_value_is_small_only_when_candidate_is_consistently_worse():
@@ -18,6 +18,41 @@ def test_p_value_is_small_only_when_candidate_is_consistently_worse():
     assert racing.p_value(inc + 0.01, inc) == 1.0
     assert racing.p_value(inc - [0.05, -0.05, 0.04, -0.04], inc) > 0.3
     assert racing.p_value(inc - 0.02, inc) == 0.0  # the same margin on every fold
+
+
+def test_a_deficit_of_one_test_sample_per_fold_is_not_conclusive():
+    racing = FoldRacing()
+    step = 1 / 24  # accuracy on 24-row folds
+    inc = np.array([19, 20, 20]) * step
+    assert racing.p_value(inc - step, inc) == 0.0  # a continuous score: no spread, certain
+    assert racing.p_value(inc - step, inc, resolution=step) > 0.1
+    assert racing.p_value(inc - 3 * step, inc, resolution=step) < 0.05
+
+
+def test_score_resolution_is_one_sample_only_for_scores_counted_in_samples():
+    sizes = [24, 24, 23]
+    assert score_resolution([np.array([18, 20, 19]) / np.array(sizes)], sizes) == 1 / 24
+    assert score_resolution([np.array([0.8, 0.75, 0.7123])], sizes) == 0.0
+    assert score_resolution([], sizes) == 0.0
+
+
+def test_the_best_one_sample_behind_on_its_first_folds_is_not_raced_out():
+    # Found by a QA pass: the grid's best trails an earlier configuration by exactly one test
+    # sample on each of its first three folds, then wins on the last two.
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = make_classification(
+        n_samples=120, n_features=8, n_informative=4, flip_y=0.1, random_state=26
+    )
+    cv = StratifiedKFold(5, shuffle=True, random_state=26)
+    space = {"max_depth": [1, 2, 3, 4, 5, 6, None], "min_samples_leaf": [1, 5, 10]}
+    tree = DecisionTreeClassifier(random_state=0)
+    grid = GridSearchCV(tree, space, cv=cv).fit(X, y)
+    ours = SearchCV(tree, space, cv=cv, random_state=26).fit(X, y)
+    assert ours.best_params_ == grid.best_params_
+    assert ours.best_score_ == pytest.approx(grid.best_score_)
 
 
 def test_no_stop_before_min_folds():
@@ -176,15 +211,15 @@ def _tree_search(racing, depths=(None, 40, 2, 80)):
     return search.fit(X, y)
 
 
-def test_a_configuration_that_fits_the_same_model_stops_after_one_fold():
-    search = _tree_search(True)
+def test_a_configuration_that_fits_the_same_model_stops_after_min_folds():
+    search = _tree_search(FoldRacing(stop_duplicates=True))
     res = search.cv_results_
     row = {p["max_depth"]: i for i, p in enumerate(res["params"])}
     deep = sorted((row[None], row[40], row[80]))
     first, twins = deep[0], deep[1:]
     assert res["state"][first] == "COMPLETE" and res["n_folds_evaluated"][first] == 5
     assert list(res["state"][twins]) == ["DUPLICATE", "DUPLICATE"]
-    assert list(res["n_folds_evaluated"][twins]) == [1, 1]
+    assert list(res["n_folds_evaluated"][twins]) == [3, 3]
     assert res["state"][row[2]] in ("COMPLETE", "PRUNED")
     assert res["state"][search.best_index_] == "COMPLETE"
     assert search.n_folds_saved_ == int(5 * 4 - res["n_folds_evaluated"].sum())
@@ -200,7 +235,7 @@ def test_a_configuration_that_fits_the_same_model_stops_after_one_fold():
 
 def test_many_duplicates_warn_and_name_the_parameter_with_few_effective_values():
     with pytest.warns(DuplicateConfigurationsWarning) as record:
-        search = _tree_search(True, depths=(None, 40, 2, 80, 60, 100))
+        search = _tree_search(FoldRacing(stop_duplicates=True), depths=(None, 40, 2, 80, 60, 100))
     assert (search.cv_results_["state"] == "DUPLICATE").sum() == 4
     message = str(record[0].message)
     assert "4 of 6 configurations" in message and "2 distinct models" in message
@@ -212,13 +247,32 @@ def test_a_few_duplicates_do_not_warn():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", DuplicateConfigurationsWarning)
-        search = _tree_search(True)
+        search = _tree_search(FoldRacing(stop_duplicates=True))
     assert (search.cv_results_["state"] == "DUPLICATE").sum() == 2
+
+
+@pytest.mark.parametrize("racing", [True, FoldRacing(stop_duplicates=True)])
+def test_models_equal_on_the_first_fold_only_are_not_duplicates(racing):
+    # Found by a QA pass: on this split the first fold's tree never grows past depth 4, so
+    # max_depth=4 and None fit the same tree there; on later folds they differ and depth 4 is
+    # the grid's best. Judged on one fold, it stopped as a duplicate of the worse one.
+    from sklearn.datasets import load_wine
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_wine(return_X_y=True)
+    cv = StratifiedKFold(5, shuffle=True, random_state=3)
+    tree = DecisionTreeClassifier(random_state=0)
+    space = {"max_depth": [None, 4]}
+    grid = GridSearchCV(tree, space, cv=cv).fit(X, y)
+    ours = SearchCV(tree, space, cv=cv, racing=racing).fit(X, y)
+    assert ours.best_params_ == grid.best_params_ == {"max_depth": 4}
+    assert ours.best_score_ == pytest.approx(grid.best_score_)
 
 
 def test_duplicates_run_every_fold_when_not_stopped():
     plain = _tree_search(False)
-    kept = _tree_search(FoldRacing(stop_duplicates=False))
+    kept = _tree_search(True)  # the default does not stop duplicates
     for search in (plain, kept):
         assert "DUPLICATE" not in list(search.cv_results_["state"])
     scores = plain.cv_results_["mean_test_score"]

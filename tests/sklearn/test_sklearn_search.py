@@ -84,6 +84,25 @@ def test_list_of_grids_match_grid_search(iris):
     )
 
 
+def test_a_list_of_grids_keeps_grid_search_order_when_one_name_prefixes_another(iris):
+    # Found by a QA pass: "sc2__n_components" came before "sc" inside a list of grids.
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = iris
+    pipe = Pipeline([("sc", StandardScaler()), ("sc2", PCA()), ("clf", LogisticRegression())])
+    grids = [{"sc": [StandardScaler(), MinMaxScaler()], "sc2__n_components": [1, 2]}]
+    cv = StratifiedKFold(3)
+    ours = SearchCV(pipe, grids, cv=cv, racing=False).fit(X, y)
+    ref = GridSearchCV(pipe, grids, cv=cv).fit(X, y)
+    order = [(type(p["sc"]).__name__, p["sc2__n_components"]) for p in ours.cv_results_["params"]]
+    assert order == [
+        (type(p["sc"]).__name__, p["sc2__n_components"]) for p in ref.cv_results_["params"]
+    ]
+    assert ours.best_index_ == ref.best_index_
+
+
 def test_sampled_space_is_reproducible_and_uses_the_study(cancer):
     X, y = cancer
     space = {"C": stats.loguniform(1e-3, 1e2), "kernel": ["linear", "rbf"]}
@@ -301,3 +320,13 @@ def test_the_default_sampler_starts_with_2d_plus_1_points_then_models():
     assert choices == ["QMCSampler"] * 3 + ["GPSampler"] * 9
     # The GP found the knob's best quality near q = 1 in what was left of the budget.
     assert search.best_params_["q"] > 0.9
+
+
+def test_a_sampler_on_an_all_list_space_gets_the_grid_size_as_budget():
+    # Found by a QA pass: n_trials=None gave 10 configurations (RandomizedSearchCV's default)
+    # on a 3-point grid as soon as a sampler was passed.
+    X, y = load_iris(return_X_y=True)
+    search = SearchCV(
+        RidgeClassifier(), {"alpha": [0.1, 1.0, 10.0]}, sampler=RandomSampler(seed=0), cv=3
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 3

@@ -62,6 +62,10 @@ def nested_cv_score(
         inner.set_params(outer_cv=None)
     _, seed = seeds(getattr(search, "random_state", None))
     outer = make_cv(cv, y, is_classifier(inner), seed)
+    if groups is not None:
+        # The inner search's own splitter may need groups too (GroupKFold inside GroupKFold);
+        # cross_validate hands each outer training set its slice of them.
+        fit_params = {**fit_params, "groups": groups}
     kwargs: dict[str, Any] = {}
     if fit_params:
         key = "params" if "params" in signature(cross_validate).parameters else "fit_params"

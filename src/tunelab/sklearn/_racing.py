@@ -52,17 +52,20 @@ class FoldRacing:
     best configuration evaluated on every fold, so a stopped configuration can never become
     ``best_``.
 
-    With ``stop_duplicates`` (default), a configuration whose model makes exactly the same
-    predictions, with exactly the same score, on the first fold as one already scored on every
-    fold stops there: it is the same model under other parameter values (a fractional
-    ``max_features`` rounding to the same count, a ``max_depth`` the trees never reach), and
-    its remaining folds would repeat the other's.
+    With ``stop_duplicates``, a configuration whose model makes exactly the same predictions,
+    with exactly the same scores, on its first ``min_folds`` folds as one already scored on
+    every fold stops there and takes its twin's CV score: it is most likely the same model under
+    other parameter values (a fractional ``max_features`` rounding to the same count). Off by
+    default, because agreeing folds prove nothing about the others: a ``max_depth`` the trees
+    never reach on three folds can matter on the fourth (seen: decision trees with
+    ``max_depth`` 7 and None agreed on four folds of breast_cancer and differed on the fifth),
+    and a configuration stopped that way could have been the best.
     """
 
     alpha: float = 0.05
     min_folds: int = 3
     early_screen: bool = True
-    stop_duplicates: bool = True
+    stop_duplicates: bool = False
 
     def __post_init__(self) -> None:
         if not is_real(self.alpha) or not 0 < self.alpha < 1:
@@ -80,8 +83,17 @@ class FoldRacing:
         if not isinstance(self.stop_duplicates, bool):
             raise fail("stop_duplicates", "FoldRacing", "True or False", self.stop_duplicates)
 
-    def p_value(self, candidate: np.ndarray, incumbent: np.ndarray) -> float:
-        """One-sided p-value of "candidate is worse than incumbent" on paired fold scores."""
+    def p_value(
+        self, candidate: np.ndarray, incumbent: np.ndarray, resolution: float = 0.0
+    ) -> float:
+        """One-sided p-value of "candidate is worse than incumbent" on paired fold scores.
+
+        ``resolution`` is the step a fold score moves in, when it is counted in test samples
+        (see :func:`score_resolution`). Such scores differ by whole samples, and a deficit of
+        one sample on each of three folds has no spread at all; taken at face value that is a
+        certain loss (seen: the grid's best stopped after three folds, one misclassification
+        behind on each). So the spread is taken to be at least one step.
+        """
         diff = np.asarray(candidate, float) - np.asarray(incumbent, float)
         n = diff.size
         if n < 2 or not np.all(np.isfinite(diff)):
@@ -90,9 +102,9 @@ class FoldRacing:
         scale = max(1.0, float(np.abs(incumbent).max()))
         if mean >= -1e-12 * scale:
             return 1.0
-        sd = float(diff.std(ddof=1))
+        sd = max(float(diff.std(ddof=1)), resolution)
         if sd <= 1e-12 * scale:
-            # Worse on every fold by the same margin: as strong as evidence gets.
+            # A continuous score worse on every fold by the same margin: as strong as it gets.
             return 0.0
         from scipy.stats import t as student_t
 
@@ -121,15 +133,17 @@ class FoldRacing:
         candidate: np.ndarray,
         incumbent: np.ndarray,
         spread: tuple[float, int] | None = None,
+        resolution: float = 0.0,
     ) -> bool:
         """True when ``candidate`` (scores on the first k folds) is worse with confidence.
 
         ``spread`` is the pooled fold spread of finished configurations (see
-        :func:`fold_spread`); without it, nothing stops before ``min_folds``.
+        :func:`fold_spread`); without it, nothing stops before ``min_folds``. ``resolution``:
+        see :meth:`p_value`.
         """
         k = len(candidate)
         if k >= self.min_folds:
-            return self.p_value(candidate, incumbent[:k]) < self.alpha
+            return self.p_value(candidate, incumbent[:k], resolution) < self.alpha
         if not self.early_screen or spread is None:
             return False
         return self.screen_p_value(candidate, incumbent[:k], spread) < self.alpha
@@ -146,6 +160,22 @@ def fold_spread(finished: Sequence[np.ndarray]) -> tuple[float, int]:
         ss += float(((scores - scores.mean()) ** 2).sum())
         df += scores.size - 1
     return (math.sqrt(ss / df) if df else math.nan), df
+
+
+def score_resolution(rows: Sequence[np.ndarray], fold_sizes: Sequence[int]) -> float:
+    """One test sample's worth of score when every score seen is counted in samples: on each
+    fold ``k`` (``fold_sizes[k]`` test rows), a whole multiple of ``1 / fold_sizes[k]``, as
+    accuracy is. 0 for a continuous score (r2, log loss, weighted or averaged scores)."""
+    seen = False
+    for row in rows:
+        for k, score in enumerate(np.asarray(row, float)):
+            if not math.isfinite(score):
+                continue
+            counted = score * fold_sizes[k]
+            if abs(counted - round(counted)) > 1e-6:
+                return 0.0
+            seen = True
+    return 1.0 / max(fold_sizes) if seen else 0.0
 
 
 def resolve_racing(racing: object) -> FoldRacing | None:
@@ -171,8 +201,8 @@ class DuplicateConfigurationsWarning(UserWarning):
 def warn_if_many_duplicates(candidates: Sequence[Candidate], stacklevel: int = 3) -> None:
     """Say so when duplicates took a large share of the budget, and name the parameter to blame.
 
-    A duplicate stops after its first fold (the first round of folds without the early screen),
-    yet it uses up a trial: a search whose sampler keeps landing in one model's parameter cell
+    A duplicate stops after its first ``min_folds`` folds, yet it uses up a trial: a search whose
+    sampler keeps landing in one model's parameter cell
     (a fractional ``max_features`` that rounds to the same count) tries far fewer models than
     ``n_trials`` suggests. The parameters that differ between a duplicate and its twin are the
     ones with fewer effective values than their range.

@@ -56,7 +56,13 @@ from ._iterative import (
     refit_iteratively,
     resolve_pruner,
 )
-from ._racing import FoldRacing, fold_spread, resolve_racing, warn_if_many_duplicates
+from ._racing import (
+    FoldRacing,
+    fold_spread,
+    resolve_racing,
+    score_resolution,
+    warn_if_many_duplicates,
+)
 from ._results import Candidate, build_cv_results
 from ._space import check_param_names, convert_space
 
@@ -176,7 +182,14 @@ class SearchCV(BaseSearchCV):
             if self.n_trials is not None and self.n_trials < len(points):
                 order = np.random.default_rng(split_seed).permutation(len(points))
                 points = [points[i] for i in order[: self.n_trials]]
-        budget = self.n_trials or (len(points) if points is not None else DEFAULT_N_TRIALS)
+        if self.n_trials is not None:
+            budget = self.n_trials
+        elif converted.finite:
+            # A sampler of the user's choosing picks among the grid's points, as many times as
+            # there are points (it may repeat some: that is the sampler's choice).
+            budget = len(points) if points is not None else len(converted.enumerate())
+        else:
+            budget = DEFAULT_N_TRIALS
         # The AutoSampler sizes its quasi-random start to the budget (a quarter of a short one).
         self.study_.sampler.plan(
             self.study_, None if self.timeout is not None else budget, effective_n_jobs(self.n_jobs)
@@ -475,10 +488,13 @@ class _Runner:
         self.incumbent: np.ndarray | None = None
         # Fold scores of every configuration scored on every fold: the early screen's spread.
         self.finished: list[np.ndarray] = []
-        # First-fold model fingerprint of each configuration scored on every fold -> its trial
-        # number and CV mean.
+        # Model fingerprints on the first `twin_folds` folds of each configuration scored on
+        # every fold -> its trial number and CV mean. One fold is not enough: a max_depth the
+        # first fold's tree never reaches can matter on the next (seen: the grid's best stopped
+        # as a "duplicate" of a worse configuration).
         self.look_for_duplicates = racing is not None and racing.stop_duplicates
-        self.fingerprints: dict[str, tuple[int, float]] = {}
+        self.twin_folds = min(racing.min_folds, len(splits)) if racing is not None else 0
+        self.fingerprints: dict[tuple[str, ...], tuple[int, float]] = {}
         self.iterative = iterative
         # Pruning mode only: the study, the incumbent and the candidates' states are shared by
         # the configuration threads; one lock around every touch keeps them consistent.
@@ -554,7 +570,7 @@ class _Runner:
                     test=self.splits[k][1],
                     parameters=cand.params,
                     record_scorer=self.record_scorer,
-                    fingerprint=k == 0 and self.look_for_duplicates,
+                    fingerprint=k < self.twin_folds and self.look_for_duplicates,
                     **self.fit_kwargs,
                 )
                 for _, cand, k in tasks
@@ -577,7 +593,7 @@ class _Runner:
             return True
         if cand.complete or self.racing is None or self.incumbent is None:
             return False
-        match = self.fingerprints.get(cand.folds[0].get("fingerprint", ""))
+        match = self.fingerprints.get(self._twin_key(cand)) if done >= self.twin_folds else None
         if match is not None:
             # The same model: the study learns the twin's full CV score at these parameters
             # (its first-fold score alone would read as a worse point next to an equal one).
@@ -592,7 +608,10 @@ class _Runner:
                     f"folds: the same model as trial {twin}: {cand.params}"
                 )
             return True
-        if self.racing.should_stop(scores, self.incumbent, fold_spread(self.finished)):
+        resolution = score_resolution(
+            [*self.finished, scores], [len(test) for _, test in self.splits]
+        )
+        if self.racing.should_stop(scores, self.incumbent, fold_spread(self.finished), resolution):
             cand.state = "PRUNED"
             self.study.tell(trial, float(scores.mean()), state=TrialState.PRUNED)
             if self.search.verbose > 1:
@@ -602,6 +621,11 @@ class _Runner:
                 )
             return True
         return False
+
+    def _twin_key(self, cand: Candidate) -> tuple[str, ...]:
+        """The model fingerprints of the first ``twin_folds`` folds; empty unless all exist."""
+        key = tuple(cand.folds.get(k, {}).get("fingerprint", "") for k in range(self.twin_folds))
+        return key if key and all(key) else ()
 
     def _finish(self, trial: Any, cand: Candidate) -> None:
         scores = np.array([self._score(cand.folds[k]) for k in range(len(self.splits))])
@@ -613,9 +637,9 @@ class _Runner:
         cand.state = "COMPLETE"
         self.study.tell(trial, mean)
         self.finished.append(scores)
-        fingerprint = cand.folds[0].get("fingerprint")
-        if fingerprint:
-            self.fingerprints.setdefault(fingerprint, (trial.number, mean))
+        key = self._twin_key(cand)
+        if key:
+            self.fingerprints.setdefault(key, (trial.number, mean))
         if self.incumbent is None or mean > float(self.incumbent.mean()):
             self.incumbent = scores
         if self.search.verbose > 1:
@@ -698,7 +722,7 @@ class _Runner:
                 test=test,
                 parameters=cand.params,
                 on_step=on_step,
-                fingerprint=k == 0 and self.look_for_duplicates,
+                fingerprint=k < self.twin_folds and self.look_for_duplicates,
             )
             cand.n_steps_trained += outcome.steps
             with self.lock:

@@ -58,7 +58,9 @@ class ConvertedSpace:
 
 def _enumerate(space: Mapping[str, Any]) -> list[dict[str, Any]]:
     options_per_key = []
-    for name in sorted(space):
+    # By the parameter's own name: with the branch suffix attached, "sc2__k@0" sorted before
+    # "sc@0" ('@' comes after the digits), unlike ParameterGrid's "sc" before "sc2__k".
+    for name in sorted(space, key=lambda name: (name.rsplit("@", 1)[0], name)):
         node = space[name]
         if isinstance(node, Categorical):
             options_per_key.append([{name: c} for c in node.choices])
