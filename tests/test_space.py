@@ -106,3 +106,16 @@ def test_sample_space_follows_branches():
         params = sample_space(trial, space)
         assert set(params) == ({"model", "C"} if params["model"] == "svm" else {"model", "depth"})
         study.tell(trial, 0.0)
+
+
+def test_categorical_equality_tells_choices_apart_as_suggest_does():
+    # Found by a QA pass: a NaN choice made the distribution unequal to itself (every trial
+    # after the first failed), and [0, 1] passed for [False, True].
+    nan_choices = tl.Categorical([1.0, float("nan")])
+    assert nan_choices == tl.Categorical([1.0, float("nan")])
+    assert hash(nan_choices) == hash(tl.Categorical([1.0, float("nan")]))
+    assert tl.Categorical([0, 1]) != tl.Categorical([False, True])
+    assert tl.Categorical(["a", "b"]) != tl.Categorical(["b", "a"])
+    study = tl.create_study()
+    study.optimize(lambda t: float(t.suggest_categorical("c", [1.0, float("nan")]) == 1.0), 4)
+    assert all(t.state == tl.TrialState.COMPLETE for t in study.trials)

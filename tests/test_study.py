@@ -167,3 +167,43 @@ def test_skip_duplicates_reuses_completed_values(sqlite_url):
         tl.InvalidParameterError, match="'skip_duplicates' parameter of create_study"
     ):
         tl.create_study(skip_duplicates="yes")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"params": {"x": 0.5}}, "COMPLETE but has no values"),
+        ({"values": [float("nan")], "params": {"x": 0.5}}, "got NaN"),
+        ({"values": [1.0, 2.0], "params": {"x": 0.5}}, "1 objective"),
+        ({"values": [1.0], "params": {"x": 5.0}}, "parameter 'x' of trial 0 is 5.0, outside"),
+        ({"values": [1.0], "params": {"y": 0.5}}, "parameter 'y' of trial 0 has no distribution"),
+    ],
+)
+def test_add_trial_refuses_a_trial_that_would_break_the_study(kwargs, message):
+    # Found by a QA pass: a COMPLETE trial without values made best_trial raise TypeError on
+    # every later call.
+    study = tl.create_study()
+    trial = tl.FrozenTrial(
+        number=0, state=tl.TrialState.COMPLETE, distributions={"x": tl.Float(0, 1)}, **kwargs
+    )
+    with pytest.raises(tl.InvalidParameterError, match=message):
+        study.add_trial(trial)
+    assert study.trials == []
+    good = tl.FrozenTrial(
+        number=0,
+        state=tl.TrialState.COMPLETE,
+        values=[0.25],
+        params={"x": 0.5},
+        distributions={"x": tl.Float(0, 1)},
+    )
+    study.add_trial(good)
+    assert study.best_value == 0.25
+
+
+def test_numpy_values_can_be_enqueued_in_sql_storage(sqlite_url):
+    np = pytest.importorskip("numpy")
+    study = tl.create_study(storage=sqlite_url)
+    study.enqueue_trial({"n": np.int64(4), "x": np.float32(0.5)})
+    study.optimize(lambda t: t.suggest_int("n", 0, 9) + t.suggest_float("x", 0, 1), n_trials=1)
+    assert study.trials[0].params == {"n": 4, "x": 0.5}
+    assert study.trials[0].state == tl.TrialState.COMPLETE

@@ -280,6 +280,20 @@ class Categorical(Distribution):
             seen.append(choice)
         object.__setattr__(self, "choices", tuple(choices))
 
+    # Choice by choice, as the choices themselves are told apart: a NaN choice equals itself
+    # (tuple equality said no, so every trial after the first failed "is Categorical((1.0,
+    # nan)) here but was Categorical((1.0, nan))"), and 0 is not False (tuple equality said
+    # yes, so [0, 1] and [False, True] passed for one distribution).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        return len(self.choices) == len(other.choices) and all(
+            _same_choice(a, b) for a, b in zip(self.choices, other.choices)
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple((type(c).__name__, repr(c)) for c in self.choices))
+
     def is_single(self) -> bool:
         return len(self.choices) == 1
 

@@ -398,7 +398,7 @@ class Study:
             number=-1,
             state=TrialState.WAITING,
             user_attrs=dict(user_attrs or {}),
-            system_attrs={FIXED_PARAMS_ATTR: dict(params)},
+            system_attrs={FIXED_PARAMS_ATTR: {name: _plain(v) for name, v in params.items()}},
         )
         self._storage.create_trial(self._study_id, template)
 
@@ -406,6 +406,33 @@ class Study:
         """Add a finished trial evaluated elsewhere (for warm starts)."""
         if not trial.state.is_finished():
             raise fail("trial", "Study.add_trial", "a finished trial", trial.state)
+        # A trial that does not fit the study would break best_trial and the samplers for
+        # every later call, so it is refused here, as ask-and-tell refuses it.
+        if trial.state == TrialState.COMPLETE and trial.values is None:
+            raise InvalidParameterError(
+                f"Study.add_trial: trial {trial.number} is COMPLETE but has no values; give "
+                "values=[...] (one per objective), or state=TrialState.FAIL."
+            )
+        if trial.values is not None:
+            _, problem = self._check_values(trial.values)  # raises on a wrong count
+            if problem is not None:
+                raise InvalidParameterError(
+                    f"Study.add_trial: trial {trial.number}'s values {trial.values!r} cannot be "
+                    f"stored: {problem.replace('the objective returned', 'got')}."
+                )
+        for name, value in trial.params.items():
+            distribution = trial.distributions.get(name)
+            if distribution is None:
+                raise InvalidParameterError(
+                    f"Study.add_trial: parameter {name!r} of trial {trial.number} has no "
+                    f"distribution; give distributions={{{name!r}: Float(...)/Int(...)/"
+                    "Categorical(...)}."
+                )
+            if not distribution.contains(value):
+                raise InvalidParameterError(
+                    f"Study.add_trial: parameter {name!r} of trial {trial.number} is {value!r}, "
+                    f"outside its distribution {distribution!r}."
+                )
         return self._storage.create_trial(self._study_id, trial)
 
     def stop(self) -> None:
@@ -590,3 +617,11 @@ def delete_study(study_name: str, storage: str | BaseStorage) -> None:
 
 def get_all_study_summaries(storage: str | BaseStorage) -> list[Any]:
     return get_storage(storage).list_studies()
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds: a SQL storage writes fixed parameters as
+    JSON, which knows no numpy types (np.int64(4) was refused there and accepted in memory)."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
