@@ -28,6 +28,24 @@ FIXED_PARAMS_ATTR = "fixed_params"
 INTERMEDIATE_VECTORS_ATTR = "intermediate_vectors"
 
 
+def check_suggest(
+    number: int, name: Any, distribution: Any, known: Distribution | None = None
+) -> None:
+    """The checks of a ``suggest`` call, on the driver's trial and on a worker's alike;
+    ``known``: the distribution ``name`` already has in this trial, if any."""
+    if not isinstance(name, str) or not name:
+        raise InvalidParameterError(f"Parameter names must be non-empty strings, got {name!r}.")
+    if not isinstance(distribution, Distribution):
+        raise InvalidParameterError(
+            f"Parameter {name!r}: expected a tunelab distribution, got {distribution!r}."
+        )
+    if known is not None and known != distribution:
+        raise InvalidParameterError(
+            f"Parameter {name!r} was already suggested in trial {number} as "
+            f"{known!r}; it cannot be suggested again as {distribution!r}."
+        )
+
+
 class SuggestMethods:
     """The ``suggest_*`` shorthands, written once for the driver's Trial and the workers'
     RemoteTrial: each builds (and validates) a distribution and hands it to ``suggest``."""
@@ -103,19 +121,9 @@ class Trial(SuggestMethods):
 
     def suggest(self, name: str, distribution: Distribution) -> Any:
         """Suggest a value for ``name`` from any tunelab distribution."""
-        if not isinstance(name, str) or not name:
-            raise InvalidParameterError(f"Parameter names must be non-empty strings, got {name!r}.")
-        if not isinstance(distribution, Distribution):
-            raise InvalidParameterError(
-                f"Parameter {name!r}: expected a tunelab distribution, got {distribution!r}."
-            )
         known = self._frozen.distributions.get(name)
+        check_suggest(self.number, name, distribution, known)
         if known is not None:
-            if known != distribution:
-                raise InvalidParameterError(
-                    f"Parameter {name!r} was already suggested in trial {self.number} as "
-                    f"{known!r}; it cannot be suggested again as {distribution!r}."
-                )
             return self._frozen.params[name]
         self.study._check_distribution(name, distribution)
         value = self._choose(name, distribution)

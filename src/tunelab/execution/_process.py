@@ -3,7 +3,8 @@
 Each worker is a long-lived process with a pipe to the driver. The objective is pickled once with
 cloudpickle (lambdas and closures work); each trial's ``suggest``/``report``/``should_prune`` is a
 round trip to the driver, which owns the sampler, the pruner and the storage. A worker that dies
-(killed, out of memory) fails its trial with the reason and is replaced.
+(killed, out of memory) fails its trial with the reason and is replaced; a worker whose driver
+dies exits, even in the middle of an objective.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
@@ -48,7 +50,35 @@ def _ship(objective: Callable[[Any], Any]) -> bytes:
         ) from exc
 
 
-def _worker_main(conn: Connection, payload: bytes) -> None:
+# How often a worker checks that its driver still lives.
+_ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _exit_when_orphaned() -> None:
+    """End this worker when the driver dies, even in the middle of an objective. POSIX hands an
+    orphan to another parent; with forkserver the parent is the fork server, which outlives the
+    driver, but multiprocessing's parent sentinel ends with the driver."""
+    parent_pid = os.getppid()
+    parent = mp.parent_process()
+    sentinels = [parent.sentinel] if parent is not None and parent.sentinel is not None else []
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            if not sentinels:
+                time.sleep(_ORPHAN_CHECK_SECONDS)
+            elif wait(sentinels, _ORPHAN_CHECK_SECONDS):
+                break
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tunelab-orphan-watch", daemon=True).start()
+
+
+def _worker_main(conn: Connection, payload: bytes, inherited: list[Connection]) -> None:
+    # A forked worker holds copies of the driver's ends of its own and its siblings' pipes;
+    # while any copy is open, its reads never see EOF when the driver dies.
+    for end in inherited:
+        end.close()
+    _exit_when_orphaned()
     # Ctrl-C reaches the whole process group; the driver decides what happens to trials.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     objective = pickle.loads(payload)
@@ -67,21 +97,35 @@ def _worker_main(conn: Connection, payload: bytes) -> None:
             return
         if message is None:
             return
-        number, params, user_attrs, start = message
-        trial = RemoteTrial(call, number, params, user_attrs, start)
+        number, params, distributions, user_attrs, start = message
+        trial = RemoteTrial(call, number, params, user_attrs, start, distributions=distributions)
         kind, values, error, tb = run_objective(objective, trial)
         text = describe_error(error) if error is not None else None
         try:
-            conn.send(("done", kind, values, error, text, tb))
-        except Exception:  # an unpicklable exception or return value
-            conn.send(("done", "error", None, None, text or f"unpicklable result {values!r}", tb))
+            _send_done(conn, kind, values, error, text, tb)
+        except OSError:  # the driver is gone
+            return
+
+
+def _send_done(
+    conn: Connection, kind: str, values: Any, error: Any, text: str | None, tb: str | None
+) -> None:
+    try:
+        conn.send(("done", kind, values, error, text, tb))
+    except OSError:  # a broken pipe, not a bad result
+        raise
+    except Exception:  # an unpicklable exception or return value
+        conn.send(("done", "error", None, None, text or f"unpicklable result {values!r}", tb))
 
 
 class _Worker:
-    def __init__(self, context: Any, payload: bytes) -> None:
+    def __init__(self, context: Any, payload: bytes, others: list[Connection]) -> None:
+        """``others``: the driver's ends of the other workers' pipes."""
         self.conn, child = context.Pipe(duplex=True)
+        # Only a forked child inherits the driver's descriptors.
+        inherited = [self.conn, *others] if context.get_start_method() == "fork" else []
         self.process: BaseProcess = context.Process(
-            target=_worker_main, args=(child, payload), daemon=True
+            target=_worker_main, args=(child, payload, inherited), daemon=True
         )
         self.process.start()
         child.close()
@@ -115,7 +159,10 @@ class ProcessExecutor(Executor):
     def start(self, objective: Callable[[Any], Any], trial_timeout: float | None = None) -> None:
         self._trial_timeout = trial_timeout
         self._payload = _ship(objective)
-        self._workers = [_Worker(self._context, self._payload) for _ in range(self.n_workers)]
+        self._workers = []
+        for _ in range(self.n_workers):
+            others = [w.conn for w in self._workers]
+            self._workers.append(_Worker(self._context, self._payload, others))
 
     def free_slots(self) -> int:
         return sum(1 for w in self._workers if w.trial is None)
@@ -124,7 +171,15 @@ class ProcessExecutor(Executor):
         worker = next(w for w in self._workers if w.trial is None)
         worker.trial = trial
         worker.started_at = time.monotonic()
-        worker.conn.send((trial.number, trial.params, trial.user_attrs, trial.datetime_start))
+        worker.conn.send(
+            (
+                trial.number,
+                trial.params,
+                trial.distributions,
+                trial.user_attrs,
+                trial.datetime_start,
+            )
+        )
 
     def running(self) -> list[Trial]:
         return [w.trial for w in self._workers if w.trial is not None]
@@ -209,7 +264,8 @@ class ProcessExecutor(Executor):
         worker.trial = None  # its pipe and sentinel may both be ready: handle the loss once
         worker.process.join(timeout=5)
         worker.conn.close()
-        self._workers[self._workers.index(worker)] = _Worker(self._context, self._payload)
+        others = [w.conn for w in self._workers if w is not worker]
+        self._workers[self._workers.index(worker)] = _Worker(self._context, self._payload, others)
         return Outcome(trial, "error", None, error, text, None)
 
     def shutdown(self, *, cancel: bool) -> None:

@@ -6,19 +6,103 @@ user wrote it; everything that needs the study (sampling, storage, pruning) goes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .._frozen import FrozenTrial, StudyDirection, TrialState
 from .._space import (
     Distribution,
 )
-from .._trial import SuggestMethods, check_report
+from .._trial import SuggestMethods, Trial, check_report, check_suggest
 
 # The only Trial methods a worker may invoke on the driver.
 REMOTE_METHODS = frozenset(
     {"suggest", "report", "report_values", "should_prune", "set_user_attr", "heartbeat"}
 )
+# Read-only properties a worker may read from the driver's trial and from its study.
+TRIAL_READS = frozenset({"system_attrs", "distributions"})
+STUDY_READS = frozenset(
+    {
+        "study_name",
+        "direction",
+        "directions",
+        "user_attrs",
+        "trials",
+        "best_trial",
+        "best_trials",
+        "best_params",
+        "best_value",
+    }
+)
+_WHERE = (
+    "in a worker process (n_jobs > 1, trial_timeout or another executor), and the Study stays "
+    "in the driver process"
+)
+
+
+class RemoteStudy:
+    """What a worker's ``trial.study`` offers: the read-only views in ``STUDY_READS`` and
+    ``get_trials``, each read from the driver's study when asked."""
+
+    def __init__(self, call: Callable[[str, tuple[Any, ...]], Any]) -> None:
+        self._call = call
+
+    @property
+    def study_name(self) -> str:
+        return self._read("study_name")
+
+    @property
+    def direction(self) -> StudyDirection:
+        return self._read("direction")
+
+    @property
+    def directions(self) -> list[StudyDirection]:
+        return self._read("directions")
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return self._read("user_attrs")
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self._read("trials")
+
+    def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+        return self._call("get_trials", (states,))
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        return self._read("best_trial")
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        return self._read("best_trials")
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return self._read("best_params")
+
+    @property
+    def best_value(self) -> float:
+        return self._read("best_value")
+
+    def _read(self, name: str) -> Any:
+        return self._call("study_read", (name,))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        offered = ", ".join(sorted(STUDY_READS | {"get_trials"}))
+        raise AttributeError(
+            f"trial.study.{name} is not available here: the objective runs {_WHERE}. A worker's "
+            f"trial.study offers only read-only views answered by the driver ({offered}). Read "
+            "what else you need before optimize() and capture it in the objective, pass results "
+            "back with trial.set_user_attr, or run with n_jobs=1."
+        )
+
+    def __repr__(self) -> str:
+        return "RemoteStudy()"
 
 
 class RemoteTrial(SuggestMethods):
@@ -32,10 +116,15 @@ class RemoteTrial(SuggestMethods):
         user_attrs: dict[str, Any],
         datetime_start: datetime | None,
         prefetched: dict[str, tuple[Distribution, Any]] | None = None,
+        *,
+        distributions: Mapping[str, Distribution] | None = None,
     ) -> None:
         self._call = call
         self.number = number
         self._params = dict(params)
+        # Distributions of ``_params``; a sender that does not pass them leaves the check of a
+        # repeated suggest of those names to the driver.
+        self._distributions = {n: d for n, d in (distributions or {}).items() if n in params}
         self._user_attrs = dict(user_attrs)
         self._intermediate: dict[int, float] = {}
         self.datetime_start = datetime_start
@@ -43,29 +132,56 @@ class RemoteTrial(SuggestMethods):
         # reported back with the result so the driver stores them.
         self._prefetched = dict(prefetched or {})
         self.used_prefetched: dict[str, Distribution] = {}
+        self.study = RemoteStudy(call)
 
     @property
     def params(self) -> dict[str, Any]:
         return dict(self._params)
 
     @property
+    def distributions(self) -> dict[str, Distribution]:
+        if len(self._distributions) < len(self._params):
+            known = self._call("read", ("distributions",))
+            for name in self._params:
+                self._distributions.setdefault(name, known[name])
+        return dict(self._distributions)
+
+    @property
     def user_attrs(self) -> dict[str, Any]:
         return dict(self._user_attrs)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        return self._call("read", ("system_attrs",))
+
+    @property
+    def state(self) -> TrialState:
+        # The objective only ever runs while its trial is running.
+        return TrialState.RUNNING
 
     @property
     def intermediate_values(self) -> dict[int, float]:
         return dict(self._intermediate)
 
     def suggest(self, name: str, distribution: Distribution) -> Any:
+        # Trial.suggest's own checks: a prefetched or repeated parameter is answered here, so
+        # the driver never gets to check it.
+        known = self._distributions.get(name) if isinstance(name, str) else None
+        check_suggest(self.number, name, distribution, known)
         if name in self._params:
+            if known is None:
+                value = self._call("suggest", (name, distribution))
+                self._distributions[name] = distribution
+                return value
             return self._params[name]
         ahead = self._prefetched.get(name)
         if ahead is not None and ahead[0] == distribution:
             self.used_prefetched[name] = distribution
-            self._params[name] = ahead[1]
-            return ahead[1]
-        value = self._call("suggest", (name, distribution))
+            value = ahead[1]
+        else:
+            value = self._call("suggest", (name, distribution))
         self._params[name] = value
+        self._distributions[name] = distribution
         return value
 
     def report(self, value: float, step: int) -> None:
@@ -87,15 +203,33 @@ class RemoteTrial(SuggestMethods):
     def heartbeat(self) -> None:
         self._call("heartbeat", ())
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the proxy lacks: say why for the parts of Trial it leaves out.
+        if name.startswith("_") or not hasattr(Trial, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(
+            f"Trial.{name} is not available here: the objective runs {_WHERE}. A worker's trial "
+            "offers number, params, distributions, user_attrs, system_attrs, state, "
+            "datetime_start, intermediate_values, study (read-only views), suggest_*, report, "
+            "report_values, should_prune, set_user_attr and heartbeat. Run with n_jobs=1 to use "
+            f"Trial.{name}."
+        )
+
     def __repr__(self) -> str:
         return f"RemoteTrial(number={self.number}, params={self._params!r})"
 
 
 def serve_call(trial: Any, method: str, args: tuple[Any, ...]) -> tuple[str, Any]:
     """Run a worker's call on the driver's live trial; errors travel back to the worker."""
-    if method not in REMOTE_METHODS:
-        return "error", RuntimeError(f"Trial.{method} cannot be called from a worker.")
     try:
-        return "ok", getattr(trial, method)(*args)
+        if method in REMOTE_METHODS:
+            return "ok", getattr(trial, method)(*args)
+        if method == "read" and args[0] in TRIAL_READS:
+            return "ok", getattr(trial, args[0])
+        if method == "study_read" and args[0] in STUDY_READS:
+            return "ok", getattr(trial.study, args[0])
+        if method == "get_trials":
+            return "ok", trial.study.get_trials(*args)
     except Exception as exc:
         return "error", exc
+    return "error", RuntimeError(f"Trial.{method} cannot be called from a worker.")
