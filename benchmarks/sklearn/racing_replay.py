@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.sklearn.run import split_task, tasks  # noqa: E402
 
 from tunelab.sklearn import FoldRacing  # noqa: E402
-from tunelab.sklearn._racing import fold_spread  # noqa: E402
+from tunelab.sklearn._racing import fold_spread, score_resolution  # noqa: E402
 
 POLICIES = {
     "no racing": None,
@@ -36,17 +36,22 @@ POLICIES = {
 }
 
 
-def grid_fold_scores(job: tuple[str, int]) -> np.ndarray:
+def grid_fold_scores(job: tuple[str, int]) -> tuple[np.ndarray, list[int]]:
+    """The grid's fold scores (configurations x folds) and the folds' test sizes."""
     name, seed = job
     warnings.simplefilter("ignore")
     task = next(t for t in tasks(False) if t["name"] == name)
     X_tr, _, y_tr, _, cv = split_task(task, seed)
     grid = GridSearchCV(task["estimator"], task["grid"], cv=cv).fit(X_tr, y_tr)
-    return np.array([grid.cv_results_[f"split{k}_test_score"] for k in range(5)]).T
+    sizes = [len(test) for _, test in cv.split(X_tr, y_tr)]
+    return np.array([grid.cv_results_[f"split{k}_test_score"] for k in range(5)]).T, sizes
 
 
-def replay(scores: np.ndarray, order: np.ndarray, racing: FoldRacing | None) -> tuple[int, float]:
-    """Fits run and the mean CV score of the configuration finally selected."""
+def replay(
+    scores: np.ndarray, sizes: list[int], order: np.ndarray, racing: FoldRacing | None
+) -> tuple[int, float]:
+    """Fits run and the mean CV score of the configuration finally selected, racing as SearchCV
+    does (the same spread and score resolution)."""
     incumbent: np.ndarray | None = None
     finished: list[np.ndarray] = []
     fits = 0
@@ -60,7 +65,12 @@ def replay(scores: np.ndarray, order: np.ndarray, racing: FoldRacing | None) -> 
                 incumbent is not None
                 and racing is not None
                 and k < n_folds
-                and racing.should_stop(folds[:k], incumbent, fold_spread(finished))
+                and racing.should_stop(
+                    folds[:k],
+                    incumbent,
+                    fold_spread(finished),
+                    score_resolution([*finished, folds[:k]], sizes),
+                )
             ):
                 stopped = True
                 break
@@ -89,11 +99,11 @@ def main() -> None:
         for label, racing in POLICIES.items():
             shares, lost = [], 0
             for seed in range(args.seeds):
-                scores = all_scores[(name, seed)]
+                scores, sizes = all_scores[(name, seed)]
                 best = scores.mean(axis=1).max()
                 for r in range(args.orders):
                     order = np.random.default_rng(r).permutation(len(scores))
-                    fits, chosen = replay(scores, order, racing)
+                    fits, chosen = replay(scores, sizes, order, racing)
                     shares.append(fits / scores.size)
                     lost += chosen < best - 1e-12
             print(f"| {name} | {label} | {np.mean(shares):.0%} | {lost} of {len(shares)} |")
