@@ -52,3 +52,18 @@ def test_same_seed_same_order():
         return [t.params["x"] for t in study.trials]
 
     assert order(3) == order(3) and sorted(order(3)) == list(range(8))
+
+
+@pytest.mark.parametrize(
+    "enqueued, expected",
+    [(2, [2, 1, 3]), (0, [0, 1, 2, 3])],
+)
+def test_an_enqueued_trial_uses_up_its_own_grid_point_or_none(enqueued, expected):
+    # Found by a QA pass: the enqueued trial was handed the next grid point while running its
+    # own value, so one point was never tried and another twice.
+    study = tl.create_study(sampler=GridSampler({"x": [1, 2, 3]}, seed=0))
+    study.enqueue_trial({"x": enqueued})
+    study.optimize(lambda t: t.suggest_int("x", 0, 3), n_trials=10)
+    values = [t.params["x"] for t in study.trials]
+    assert values[0] == enqueued
+    assert sorted(values) == sorted(expected)

@@ -78,12 +78,27 @@ class GridSampler(BaseSampler):
         return len(self._taken(study)) < len(self._points)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        from .._trial import FIXED_PARAMS_ATTR
+
         taken = self._taken(study)
+        # An enqueued trial runs its own values: it takes the grid point those values are (the
+        # first such point for a partial one), and none when they are off the grid. Handing it
+        # the next point instead lost that point and evaluated the enqueued one twice.
+        fixed = trial.system_attrs.get(FIXED_PARAMS_ATTR) or {}
+        fixed = {name: value for name, value in fixed.items() if name in self.grid}
         for grid_id in self._order:
-            if grid_id not in taken:
+            if grid_id not in taken and self._agrees(grid_id, fixed):
                 study._set_trial_system_attr(trial, GRID_ATTR, grid_id)
                 return
+        if fixed:
+            return  # off the grid, or a point already tried: no point is used up
         raise GridExhausted(f"All {len(self._points)} grid points have been tried.")
+
+    def _agrees(self, grid_id: int, fixed: Mapping[str, Any]) -> bool:
+        point = self._points[grid_id]
+        return all(
+            _same_value(point[self._names.index(name)], value) for name, value in fixed.items()
+        )
 
     def after_trial(self, study: Study, trial: FrozenTrial) -> None:
         if not self.has_more(study):
@@ -94,6 +109,12 @@ class GridSampler(BaseSampler):
             raise InvalidParameterError(
                 f"Parameter {name!r} is not in the grid {self._names!r}; add its values to "
                 "GridSampler(grid=...)."
+            )
+        if GRID_ATTR not in trial.system_attrs:
+            raise InvalidParameterError(
+                f"Parameter {name!r}: trial {trial.number} was enqueued with values that match no "
+                "untried grid point, so the grid has no value for it; enqueue a value for every "
+                f"grid parameter ({', '.join(self._names)}), or values on the grid."
             )
         point = self._points[trial.system_attrs[GRID_ATTR]]
         value = point[self._names.index(name)]
@@ -118,3 +139,10 @@ class GridSampler(BaseSampler):
 
     def describe(self) -> str:
         return f"GridSampler tries each of the {len(self._points)} grid points once."
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    # True is not the grid value 1 (as a Categorical tells them apart); 2 and 2.0 are one value.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b

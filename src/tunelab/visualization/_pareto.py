@@ -29,27 +29,38 @@ def pareto_data(
     directions: Sequence[StudyDirection | str] | None = None,
 ) -> dict[str, Any]:
     """``{"names", "front": {"numbers", "values"}, "dominated": {...}}`` where ``values`` is
-    one list per objective. ``targets`` maps a trial to 2 or 3 numbers (default: its values);
-    ``directions`` says how to rank them (default: the study's)."""
+    one list per objective. ``targets`` maps a trial to the 2 or 3 numbers drawn (default: its
+    values); the front is the study's, over all its objectives, unless ``directions`` is given,
+    which ranks the targets themselves."""
     owner = "plot_pareto_front"
     s = as_study(study, owner)
     get = targets if targets is not None else (lambda t: t.values)
-    dirs = [StudyDirection(d) if isinstance(d, str) else d for d in (directions or s.directions)]
-    n = len(dirs)
+    complete = s.get_trials((TrialState.COMPLETE,))
+    if targets is not None and directions is None and complete:
+        # Targets only choose what is drawn (two of three objectives, an objective and the
+        # duration...): the front is the study's own, over all its objectives, as in Optuna.
+        n = len(list(targets(complete[0])))
+        ranked_by_study = True
+    else:
+        n = len(directions) if directions is not None else len(s.directions)
+        ranked_by_study = False
     if n not in (2, 3):
         raise fail("study", owner, "a study (or targets) with 2 or 3 objectives", f"{n} objectives")
     names = list(target_names) if target_names is not None else [f"Objective {i}" for i in range(n)]
     if len(names) != n:
         raise fail("target_names", owner, f"a list of {n} names", target_names)
-    rows = []
-    for t in s.get_trials((TrialState.COMPLETE,)):
+    rows, ranks = [], []
+    for t in complete:
         vals = [float(v) for v in get(t)]
         if len(vals) != n:
             raise fail("targets", owner, f"a callable returning {n} numbers", vals)
         if all(math.isfinite(v) for v in vals):
             rows.append((t.number, vals))
+            ranks.append(list(t.values) if ranked_by_study else vals)
+    dirs = s.directions if ranked_by_study else (directions or s.directions)
+    dirs = [StudyDirection(d) if isinstance(d, str) else d for d in dirs]
     signs = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in dirs]
-    mask = _front_mask([[sg * v for sg, v in zip(signs, vals)] for _, vals in rows])
+    mask = _front_mask([[sg * v for sg, v in zip(signs, vals)] for vals in ranks])
 
     def pack(keep: bool) -> dict[str, Any]:
         chosen = [r for r, m in zip(rows, mask) if m == keep]
