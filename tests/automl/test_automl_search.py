@@ -90,3 +90,42 @@ def test_threads_follow_joblib_conventions() -> None:
     assert threads(None) == 1
     assert threads(2) == 2
     assert threads(-1) >= 1
+
+
+def test_a_family_not_tried_yet_must_fit_ten_of_the_dearest_folds_seen() -> None:
+    # Found by a QA pass: a 100-tree forest's first fold started with under 2 s of a 6 s budget
+    # left (nothing was known of its cost) and ran for 24 s.
+    from tunelab.automl._search import UNSEEN_FAMILY_FACTOR
+
+    ticks = iter(range(10**6))
+
+    def clock() -> float:  # every reading one second later: a linear fold "costs" 2 s
+        return float(next(ticks))
+
+    X, y = make_classification(200, 6, random_state=0)
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    data = SearchData(
+        X=X,
+        y=y,
+        y_codes=y,
+        classes=np.array([0, 1]),
+        task="classification",
+        scorer=get_scorer("accuracy"),
+        splits=list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)),
+        X_holdout=None,
+        n_features=6,
+        random_state=0,
+        n_jobs=None,
+        refit_rows=200,
+    )
+    study = tl.create_study(direction="maximize", seed=0)
+    space = {"model": Categorical(["linear", "hgb"]), "linear__C": Float(1e-3, 1e3, log=True)}
+    study.enqueue_trial({"model": "linear", "linear__C": 1.0})
+    study.enqueue_trial({"model": "hgb"})
+    # The linear configuration ends at tick 15 (3 readings a fold); about 12 s are left before
+    # the refit reserve then, less than 10 x 2 s, though more than one linear fold's 2 s.
+    assert UNSEEN_FAMILY_FACTOR * 2 > 14
+    result = run_search(data, study, space, 30.0, 2, clock=clock)
+    assert [c.params["model"] for c in result.candidates] == ["linear"]
+    hgb = study.trials[1]
+    assert hgb.state == TrialState.PRUNED and hgb.user_attrs["stopped"] == "time budget"
