@@ -126,7 +126,8 @@ def test_a_broken_file_leaves_no_study_behind(tmp_path, sqlite_url):
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines[:3], lines[3][:25]]) + "\n")  # cut inside the last trial
     target = SQLStorage(sqlite_url)
-    with pytest.raises(json.JSONDecodeError):
+    # The error names the line (it was json's own JSONDecodeError, without the file's name).
+    with pytest.raises(tl.InvalidParameterError, match=r"s\.jsonl:4: not JSON"):
         import_study(target, path)
     assert tl.get_all_study_summaries(target) == []
 

@@ -140,35 +140,46 @@ def import_study(
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         raise fail("study_name", "import_study", "a non-empty string or None", study_name)
     backend = get_storage(storage)
+    where = f"{os.fspath(file)}:" if isinstance(file, (str, os.PathLike)) else "line "
     with _opened(file, "r") as source:
-        lines = (line for line in source if line.strip())
+        lines = _numbered_lines(source, where)
         try:
-            header = json.loads(next(lines))
+            first, text = next(lines)
         except StopIteration:
             raise InvalidParameterError("import_study got an empty file.") from None
+        header = _loads(where, first, text)
         if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise InvalidParameterError(
-                f"import_study expects a file written by export_study (format {FORMAT!r}); "
-                f"the first line is {str(header)[:80]!r}."
-            )
+            raise _bad_line(where, first, f"not a study header (format {FORMAT!r})")
         if header.get("version") != FORMAT_VERSION:
             raise InvalidParameterError(
                 f"The file has format version {header.get('version')!r}; this tunelab reads "
                 f"version {FORMAT_VERSION}. Export it again with this tunelab."
             )
+        for key in ("study_name", "directions", "user_attrs", "system_attrs"):
+            if key not in header:
+                raise _bad_line(where, first, f"not a study header (no key {key!r})")
+        try:
+            directions = [StudyDirection(d) for d in header["directions"]]
+        except (ValueError, TypeError) as exc:
+            raise _bad_line(where, first, f"not a study header ({exc})") from None
         # Every line is read and checked before anything is written, and a failure while
         # writing removes the new study: an import either lands whole or leaves nothing.
         trials = []
-        for expected, line in enumerate(lines):
-            trial = record_to_trial(json.loads(line))
+        for expected, (lineno, text) in enumerate(lines):
+            try:
+                trial = record_to_trial(_loads(where, lineno, text))
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                if isinstance(exc, InvalidParameterError):
+                    raise
+                raise _bad_line(where, lineno, f"not a trial record ({exc!r})") from None
             if trial.number != expected:
                 raise InvalidParameterError(
-                    f"Trial numbers in the file must be 0, 1, 2, ... in order; line {expected + 2} "
+                    f"Trial numbers in the file must be 0, 1, 2, ... in order; line {lineno} "
                     f"holds trial {trial.number}."
                 )
             trials.append(trial)
     name = study_name or header["study_name"]
-    study_id = backend.create_study(name, [StudyDirection(d) for d in header["directions"]])
+    study_id = backend.create_study(name, directions)
     try:
         for key, value in header["user_attrs"].items():
             backend.set_study_attr(study_id, key, value)
@@ -184,3 +195,31 @@ def import_study(
         backend.delete_study(study_id)
         raise
     return name
+
+
+def _numbered_lines(source: IO[str], where: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines with their numbers in the file."""
+    lineno = 0
+    try:
+        for lineno, line in enumerate(source, start=1):
+            if line.strip():
+                yield lineno, line
+    except UnicodeDecodeError:
+        raise _bad_line(
+            where, lineno + 1, "not UTF-8 text (is it a database or another binary file?)"
+        ) from None
+
+
+def _loads(where: str, lineno: int, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad_line(where, lineno, f"not JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def _bad_line(where: str, lineno: int, problem: str) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"{where}{lineno}: {problem}; import_study reads files written by export_study "
+        "(`tunelab export --format jsonl`): export the study again if this copy is truncated "
+        "or was edited."
+    )

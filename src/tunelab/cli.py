@@ -349,61 +349,8 @@ def import_(file: str, storage: str, study_name: str | None) -> None:
 
     if not os.path.exists(file):
         _fail(f"{file}: no such file")
-    try:
-        name = import_study(storage, file, study_name=study_name)
-    except TunelabError:
-        raise  # already one line, via _friendly
-    except (ValueError, KeyError, TypeError, AttributeError):
-        # import_study reads every line before it writes anything, so no study is left behind.
-        # Only a problem found in the file becomes one line; anything else keeps its traceback.
-        bad = _bad_jsonl_line(file)
-        if bad is None:
-            raise
-        lineno, problem = bad
-        _fail(
-            f"{file}:{lineno}: {problem}; `tunelab import` reads the JSON lines that "
-            "`tunelab export --format jsonl` writes (export the study again if this copy is "
-            "truncated or was edited)."
-        )
+    name = import_study(storage, file, study_name=study_name)
     click.echo(f"imported study {name!r} into {storage}")
-
-
-def _bad_jsonl_line(file: str) -> tuple[int, str] | None:
-    """The first line of ``file`` that `tunelab import` cannot read, and why (None: no such line)."""
-    from ._frozen import StudyDirection
-    from ._transfer import record_to_trial
-
-    seen_header = False
-    with open(file, "rb") as fh:  # bytes, so a binary file is reported with its line number
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue  # import_study skips blank lines too
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return lineno, "not UTF-8 text (is it a database or another binary file?)"
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return lineno, f"not JSON ({exc.msg} at column {exc.colno})"
-            what = "a trial record" if seen_header else "a study header"
-            try:
-                if seen_header:
-                    record_to_trial(record)
-                else:
-                    if not isinstance(record, dict):
-                        return lineno, "not a study header (expected a JSON object)"
-                    for key in ("study_name", "directions", "user_attrs", "system_attrs"):
-                        if key not in record:
-                            return lineno, f"not a study header (no key {key!r})"
-                    for direction in record["directions"]:
-                        StudyDirection(direction)
-                    seen_header = True
-            except KeyError as exc:
-                return lineno, f"not {what} (no key {exc})"
-            except (ValueError, TypeError, AttributeError) as exc:
-                return lineno, f"not {what} ({exc})"
-    return None
 
 
 @main.group(name="storage")

@@ -39,10 +39,9 @@ def test_racing_after_one_fold_needs_a_large_gap() -> None:
     assert not raced_out([0.90 - 2 * spread], incumbent)
 
 
-def _linear_search(c_values: list[float]):
-    X, y = make_classification(400, 8, n_informative=6, class_sep=1.5, random_state=0)
-    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)])
-    data = SearchData(
+def _binary_data(X: np.ndarray, y: np.ndarray) -> SearchData:
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    return SearchData(
         X=X,
         y=y,
         y_codes=y,
@@ -51,10 +50,16 @@ def _linear_search(c_values: list[float]):
         scorer=get_scorer("accuracy"),
         splits=list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)),
         X_holdout=None,
-        n_features=8,
+        n_features=X.shape[1],
         random_state=0,
         n_jobs=None,
-        refit_rows=400,
+        refit_rows=len(y),
+    )
+
+
+def _linear_search(c_values: list[float]):
+    data = _binary_data(
+        *make_classification(400, 8, n_informative=6, class_sep=1.5, random_state=0)
     )
     study = tl.create_study(direction="maximize", seed=0)
     space = {"model": Categorical(["linear"]), "linear__C": Float(1e-5, 1e3, log=True)}
@@ -102,22 +107,7 @@ def test_a_family_not_tried_yet_must_fit_ten_of_the_dearest_folds_seen() -> None
     def clock() -> float:  # every reading one second later: a linear fold "costs" 2 s
         return float(next(ticks))
 
-    X, y = make_classification(200, 6, random_state=0)
-    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
-    data = SearchData(
-        X=X,
-        y=y,
-        y_codes=y,
-        classes=np.array([0, 1]),
-        task="classification",
-        scorer=get_scorer("accuracy"),
-        splits=list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)),
-        X_holdout=None,
-        n_features=6,
-        random_state=0,
-        n_jobs=None,
-        refit_rows=200,
-    )
+    data = _binary_data(*make_classification(200, 6, random_state=0))
     study = tl.create_study(direction="maximize", seed=0)
     space = {"model": Categorical(["linear", "hgb"]), "linear__C": Float(1e-3, 1e3, log=True)}
     study.enqueue_trial({"model": "linear", "linear__C": 1.0})
