@@ -196,3 +196,11 @@ def test_a_tiny_budget_still_gives_a_model() -> None:
     assert model.n_trials_ >= 1
     assert model.leaderboard_["model"].iloc[0] == "linear"
     assert model.score(X, y) > 0.7
+
+
+def test_infinity_in_a_frame_is_refused_before_the_search() -> None:
+    # Found by a QA pass: every pipeline failed on it, one by one, until the budget was spent
+    # ("All 152 evaluated pipelines failed"); this message comes from the input check instead.
+    X = pd.DataFrame({"a": [1.0, 2.0, np.inf, 4.0] * 10, "b": ["x", "y"] * 20})
+    with pytest.raises(ValueError, match=r"infinity in column\(s\) a;"):
+        AutoRegressor(time_budget=30).fit(X, np.arange(40.0))
