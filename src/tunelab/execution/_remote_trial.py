@@ -10,7 +10,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._frozen import FrozenTrial, StudyDirection, TrialState
+from .._frozen import FrozenTrial, TrialState
 from .._space import (
     Distribution,
 )
@@ -48,49 +48,13 @@ class RemoteStudy:
     def __init__(self, call: Callable[[str, tuple[Any, ...]], Any]) -> None:
         self._call = call
 
-    @property
-    def study_name(self) -> str:
-        return self._read("study_name")
-
-    @property
-    def direction(self) -> StudyDirection:
-        return self._read("direction")
-
-    @property
-    def directions(self) -> list[StudyDirection]:
-        return self._read("directions")
-
-    @property
-    def user_attrs(self) -> dict[str, Any]:
-        return self._read("user_attrs")
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        return self._read("trials")
-
     def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
         return self._call("get_trials", (states,))
 
-    @property
-    def best_trial(self) -> FrozenTrial:
-        return self._read("best_trial")
-
-    @property
-    def best_trials(self) -> list[FrozenTrial]:
-        return self._read("best_trials")
-
-    @property
-    def best_params(self) -> dict[str, Any]:
-        return self._read("best_params")
-
-    @property
-    def best_value(self) -> float:
-        return self._read("best_value")
-
-    def _read(self, name: str) -> Any:
-        return self._call("study_read", (name,))
-
     def __getattr__(self, name: str) -> Any:
+        # STUDY_READS is the one list of what a worker may read (the driver checks it too).
+        if name in STUDY_READS:
+            return self._call("study_read", (name,))
         if name.startswith("__"):
             raise AttributeError(name)
         offered = ", ".join(sorted(STUDY_READS | {"get_trials"}))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._space import Categorical, Distribution, Float, Int
+from .._trial import FIXED_PARAMS_ATTR
 from .._validation import seed_or_none
 from ..exceptions import GridExhausted, InvalidParameterError
 from ._base import BaseSampler, fresh_seed
@@ -78,8 +79,6 @@ class GridSampler(BaseSampler):
         return len(self._taken(study)) < len(self._points)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        from .._trial import FIXED_PARAMS_ATTR
-
         taken = self._taken(study)
         # An enqueued trial runs its own values: it takes the grid point those values are (the
         # first such point for a partial one), and none when they are off the grid. Handing it
