@@ -59,6 +59,21 @@ def test_trials_incremental_and_running_ones_resent(client, filled):
     assert later["cursor"] == 8 and later["version"] != first["version"]
 
 
+def test_a_trial_seen_running_is_resent_once_it_finishes(client, filled):
+    # The page polled between ask and tell: it holds trial 7 as RUNNING and its cursor is 8.
+    sid = client.get("/api/studies").json()["studies"][0]["study_id"]
+    writer = tunelab.load_study("demo", filled.storage)
+    trial = writer.ask({"x": Float(-1, 1)})
+    seen = client.get(f"/api/studies/{sid}/trials?since=7").json()
+    assert (7, "RUNNING") in [(t["number"], t["state"]) for t in seen["trials"]]
+    writer.tell(trial, -3.0)
+    polled = client.get(f"/api/studies/{sid}/trials?since={seen['cursor']}&pending=6,7").json()
+    rows = {t["number"]: t for t in polled["trials"]}
+    assert rows[7]["state"] == "COMPLETE" and rows[7]["values"] == [-3.0]
+    bad = client.get(f"/api/studies/{sid}/trials?since=8&pending=7,x")
+    assert bad.status_code == 400 and "pending must be comma-separated" in bad.json()["error"]
+
+
 def test_study_and_trial_detail(client):
     sid = client.get("/api/studies").json()["studies"][0]["study_id"]
     study = client.get(f"/api/studies/{sid}").json()

@@ -86,17 +86,20 @@ def test_list_plots_and_live_trial(served, page, filled, tmp_path):
     page.wait_for_selector("#plot-slice[data-rendered='1']", timeout=20_000)
     assert page.locator("#trials tbody tr").count() == 7
 
-    # A trial finished by the running study shows up without a reload.
+    # A trial of the running study shows up without a reload: first RUNNING (the page polls
+    # between ask and tell), then with its value once told. The waits are generous because a
+    # loaded 2-core machine once took more than 10 s to show a row; a page that never updates
+    # the row still fails.
     writer = tunelab.load_study("demo", filled.storage)
-    told = writer.tell(writer.ask({"x": Float(-1, 1)}), -3.0)
-    # A poll may land between ask and tell: the row first shows RUNNING, then its value. The
-    # waits are generous because a loaded 2-core machine (the suite beside four busy processes)
-    # once took longer than 10 s to show the row; a dashboard that never shows it still fails.
+    asked = writer.ask({"x": Float(-1, 1)})
     page.wait_for_function(
         "document.querySelectorAll('#trials tbody tr').length === 8", timeout=30_000
     )
+    assert "RUNNING" in page.inner_text("#trials tbody tr:last-child")
+    told = writer.tell(asked, -3.0)
     page.wait_for_function(
-        "document.querySelector('#trials tbody').innerText.includes('-3')", timeout=30_000
+        "document.querySelector('#trials tbody tr:last-child').innerText.includes('-3')",
+        timeout=30_000,
     )
     # The history figure is redrawn with the new point (figures follow the study's version).
     page.wait_for_function(

@@ -76,6 +76,15 @@ def create_app(storage: str | BaseStorage) -> Starlette:
         except (TypeError, ValueError):
             raise _BadRequest(f"{name} must be an integer, got {raw!r}.") from None
 
+    def numbers_arg(request: Request, key: str) -> set[int]:
+        raw = request.query_params.get(key, "")
+        try:
+            return {int(part) for part in raw.split(",") if part.strip()}
+        except ValueError:
+            raise _BadRequest(
+                f"{key} must be comma-separated trial numbers, got {raw!r}."
+            ) from None
+
     def study_of(request: Request) -> Study:
         study_id = int_arg(request, "study_id", "study_id")
         try:
@@ -107,9 +116,15 @@ def create_app(storage: str | BaseStorage) -> Starlette:
     def api_trials(request: Request) -> Response:
         study = study_of(request)
         since = int_arg(request, "since", "since") if "since" in request.query_params else 0
+        pending = numbers_arg(request, "pending")
         trials = study.get_trials()
-        # A trial seen unfinished may have changed: send every unfinished one again.
-        rows = [trial_row(t) for t in trials if t.number >= since or t.state in UNFINISHED]
+        # A trial the page holds as unfinished may have finished since: resend it (the page
+        # names those in `pending`), and every trial unfinished now, which may still change.
+        rows = [
+            trial_row(t)
+            for t in trials
+            if t.number >= since or t.state in UNFINISHED or t.number in pending
+        ]
         cursor = trials[-1].number + 1 if trials else 0
         return dumps({"trials": rows, "cursor": max(cursor, since), "version": version_of(trials)})
 

@@ -3,6 +3,7 @@
 
 const POLL_MS = 2000;
 const PAGE_SIZE = 50;
+const MAX_PENDING = 200;  // unfinished rows named in one poll (see fetchTrials)
 
 async function getJSON(url) {
   const response = await fetch(url, { cache: "no-store" });
@@ -180,7 +181,15 @@ async function studyPage() {
   document.getElementById("next").addEventListener("click", () => { pageNo += 1; renderTable(); });
 
   async function fetchTrials() {
-    const data = await getJSON(`${api}/trials?since=${cursor}`);
+    // Rows held as unfinished are named so that the server resends them once they finish;
+    // past a few hundred (a long queue) the URL would grow too long, so ask for every trial
+    // from the first of them instead.
+    const pending = trials.filter((r) => r && (r.state === "RUNNING" || r.state === "WAITING"))
+      .map((r) => r.number);
+    const query = pending.length > MAX_PENDING
+      ? `since=${Math.min(cursor, pending[0])}`
+      : `since=${cursor}` + (pending.length ? `&pending=${pending.join(",")}` : "");
+    const data = await getJSON(`${api}/trials?${query}`);
     for (const row of data.trials) trials[row.number] = row;
     cursor = data.cursor;
     const changed = data.version !== version;
