@@ -1,6 +1,7 @@
 import gc
 import os
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -263,3 +264,18 @@ def test_enqueued_values_reach_the_workers(client):
     )
     assert sorted(t.params["x"] for t in study.trials[3:]) == [0.125, 0.875]
     assert sorted(t.value for t in study.trials[3:]) == [0.125, 0.875]
+
+
+def test_a_worker_stops_the_study(client):
+    def stop_at_two(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 2:
+            trial.study.stop()
+            trial.study.set_user_attr("stopped_at", datetime.now(UTC).isoformat())
+        return x
+
+    study = tl.create_study(seed=0)
+    study.optimize(stop_at_two, n_trials=40, executor=tl.DaskExecutor(client))
+    stopped_at = datetime.fromisoformat(study.user_attrs["stopped_at"])
+    assert 3 <= len(study.trials) < 40
+    assert all(t.datetime_start < stopped_at for t in study.trials)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -188,3 +189,24 @@ def test_the_driver_serves_only_the_listed_reads():
     status, error = serve_call(trial, "study_read", ("sampler",))
     assert status == "error"
     assert serve_call(trial, "study_read", ("study_name",)) == ("ok", study.study_name)
+
+
+def stop_at_trial_two(trial: Any) -> float:
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number == 2:
+        trial.study.stop()
+        trial.study.set_user_attr("stopped_at", datetime.now(UTC).isoformat())
+    return x
+
+
+def test_a_worker_stops_the_study_and_notes_on_it():
+    study = tl.create_study(seed=0)
+    study.optimize(stop_at_trial_two, n_trials=50, n_jobs=2)
+    # Trials asked before the driver heard the stop finish; none starts after it.
+    stopped_at = datetime.fromisoformat(study.user_attrs["stopped_at"])
+    assert 3 <= len(study.trials) < 50
+    assert all(t.datetime_start < stopped_at for t in study.trials)
+    assert all(t.state == tl.TrialState.COMPLETE for t in study.trials)
+    # stop ends one optimize call only, as inline.
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2, n_jobs=2)
+    assert sum(t.datetime_start > stopped_at for t in study.trials) == 2

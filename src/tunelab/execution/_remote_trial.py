@@ -35,6 +35,9 @@ STUDY_READS = frozenset(
         "best_value",
     }
 )
+# What a worker may change on the driver's study: stop it (after the running trials), and note
+# something on it for every later trial and the user to read.
+STUDY_WRITES = frozenset({"stop", "set_user_attr"})
 _WHERE = (
     "in a worker process (n_jobs > 1, trial_timeout or another executor), and the Study stays "
     "in the driver process"
@@ -42,8 +45,9 @@ _WHERE = (
 
 
 class RemoteStudy:
-    """What a worker's ``trial.study`` offers: the read-only views in ``STUDY_READS`` and
-    ``get_trials``, each read from the driver's study when asked."""
+    """What a worker's ``trial.study`` offers: the views in ``STUDY_READS`` and ``get_trials``,
+    each read from the driver's study when asked, and ``stop`` and ``set_user_attr``, which the
+    driver carries out on its study."""
 
     def __init__(self, call: Callable[[str, tuple[Any, ...]], Any]) -> None:
         self._call = call
@@ -51,18 +55,25 @@ class RemoteStudy:
     def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
         return self._call("get_trials", (states,))
 
+    def stop(self) -> None:
+        """Ask the driver's optimize() to start no new trial; running ones finish."""
+        self._call("study_write", ("stop",))
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._call("study_write", ("set_user_attr", key, value))
+
     def __getattr__(self, name: str) -> Any:
         # STUDY_READS is the one list of what a worker may read (the driver checks it too).
         if name in STUDY_READS:
             return self._call("study_read", (name,))
         if name.startswith("__"):
             raise AttributeError(name)
-        offered = ", ".join(sorted(STUDY_READS | {"get_trials"}))
+        offered = ", ".join(sorted(STUDY_READS | STUDY_WRITES | {"get_trials"}))
         raise AttributeError(
             f"trial.study.{name} is not available here: the objective runs {_WHERE}. A worker's "
-            f"trial.study offers only read-only views answered by the driver ({offered}). Read "
-            "what else you need before optimize() and capture it in the objective, pass results "
-            "back with trial.set_user_attr, or run with n_jobs=1."
+            f"trial.study offers only what the driver answers ({offered}). Read what else you "
+            "need before optimize() and capture it in the objective, pass results back with "
+            "trial.set_user_attr, or run with n_jobs=1."
         )
 
     def __repr__(self) -> str:
@@ -174,7 +185,7 @@ class RemoteTrial(SuggestMethods):
         raise AttributeError(
             f"Trial.{name} is not available here: the objective runs {_WHERE}. A worker's trial "
             "offers number, params, distributions, user_attrs, system_attrs, state, "
-            "datetime_start, intermediate_values, study (read-only views), suggest_*, report, "
+            "datetime_start, intermediate_values, study (views, stop, set_user_attr), suggest_*, report, "
             "report_values, should_prune, set_user_attr and heartbeat. Run with n_jobs=1 to use "
             f"Trial.{name}."
         )
@@ -192,6 +203,8 @@ def serve_call(trial: Any, method: str, args: tuple[Any, ...]) -> tuple[str, Any
             return "ok", getattr(trial, args[0])
         if method == "study_read" and args[0] in STUDY_READS:
             return "ok", getattr(trial.study, args[0])
+        if method == "study_write" and args[0] in STUDY_WRITES:
+            return "ok", getattr(trial.study, args[0])(*args[1:])
         if method == "get_trials":
             return "ok", trial.study.get_trials(*args)
     except Exception as exc:
