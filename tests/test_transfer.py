@@ -109,6 +109,15 @@ def test_bad_files_are_refused(tmp_path):
         import_study(InMemoryStorage(), newer, study_name="  ")
 
 
+def test_a_file_that_cannot_be_read_creates_no_database(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"hello": 1}\n')
+    target = tmp_path / "new.db"
+    with pytest.raises(tl.InvalidParameterError, match="bad.jsonl:1"):
+        import_study(f"sqlite:///{target}", bad)
+    assert not target.exists()
+
+
 def test_import_refuses_an_existing_name(tmp_path):
     storage = InMemoryStorage()
     tl.create_study(study_name="s", storage=storage)

@@ -139,7 +139,6 @@ def import_study(
     """
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         raise fail("study_name", "import_study", "a non-empty string or None", study_name)
-    backend = get_storage(storage)
     where = f"{os.fspath(file)}:" if isinstance(file, (str, os.PathLike)) else "line "
     with _opened(file, "r") as source:
         lines = _numbered_lines(source, where)
@@ -178,6 +177,8 @@ def import_study(
                     f"holds trial {trial.number}."
                 )
             trials.append(trial)
+    # Opened only now: a file that cannot be read leaves no new, empty database behind.
+    backend = get_storage(storage)
     name = study_name or header["study_name"]
     study_id = backend.create_study(name, directions)
     try:
