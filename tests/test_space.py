@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 
 import tunelab as tl
@@ -119,3 +120,10 @@ def test_categorical_equality_tells_choices_apart_as_suggest_does():
     study = tl.create_study()
     study.optimize(lambda t: float(t.suggest_categorical("c", [1.0, float("nan")]) == 1.0), 4)
     assert all(t.state == tl.TrialState.COMPLETE for t in study.trials)
+
+
+def test_a_tiny_step_keeps_every_point_of_its_grid():
+    tiny = tl.Float(0, 1e-12, step=1e-14)
+    assert len({tiny.from_unit(u) for u in np.linspace(0, 1, 1001)}) == 101
+    assert tiny.round_to_step(3e-14) == 3e-14
+    assert tl.Float(0, 1, step=0.1).round_to_step(0.30000000000000004) == 0.3

@@ -151,8 +151,11 @@ class Float(Distribution):
         if self.step is None:
             return float(value)
         k = round((value - self.low) / self.step)
-        # Round away float noise of `low + k * step` (0.30000000000000004 prints as 0.3).
-        return float(round(self.low + k * self.step, 12))
+        # Round away float noise of `low + k * step` (0.30000000000000004 prints as 0.3), to
+        # 12 decimals or, for a step below 1e-6, six digits finer than the step (a fixed 12
+        # decimals merged every point of a 1e-14 step into its neighbours).
+        digits = max(12, 6 - math.floor(math.log10(self.step)))
+        return float(round(self.low + k * self.step, digits))
 
     def to_dict(self) -> dict[str, Any]:
         return {

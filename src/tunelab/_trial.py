@@ -74,6 +74,16 @@ class SuggestMethods:
         return sample_space(self, space)
 
 
+def _native(distribution: Distribution, value: Any) -> Any:
+    """``value`` as the type its distribution promises: a grid or an enqueued list may hold 2.0
+    for an Int or 0 for a Float, and the objective must get what it asked for."""
+    if isinstance(distribution, Int):
+        return int(value)
+    if isinstance(distribution, Float):
+        return distribution.round_to_step(float(value))
+    return value
+
+
 class Trial(SuggestMethods):
     """One evaluation of the objective. Get values with ``suggest_*``; report progress with
     ``report``; ask ``should_prune`` and raise ``TrialPruned`` to stop early."""
@@ -139,17 +149,14 @@ class Trial(SuggestMethods):
                     f"Parameter {name!r}: the enqueued value {value!r} lies outside "
                     f"{distribution!r}."
                 )
-            if isinstance(distribution, Int):
-                return int(value)
-            if isinstance(distribution, Float):
-                return distribution.round_to_step(float(value))
-            return value
+            return _native(distribution, value)
         if distribution.is_single():
             return distribution.from_unit(0.5)
         joint = self._joint_sample()
         if name in joint and self._joint_space.get(name) == distribution:
-            return joint[name]
-        return self.study.sampler.sample_one(self.study, self._frozen, name, distribution)
+            return _native(distribution, joint[name])
+        value = self.study.sampler.sample_one(self.study, self._frozen, name, distribution)
+        return _native(distribution, value)
 
     def _joint_sample(self) -> dict[str, Any]:
         if self._joint is None:

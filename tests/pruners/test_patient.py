@@ -74,6 +74,7 @@ def test_nan_reports_count_as_no_improvement(run):
     [
         ({"wrapped_pruner": "median", "patience": 1}, "wrapped_pruner", "a tunelab pruner or None"),
         ({"wrapped_pruner": None, "patience": -1}, "patience", "a non-negative int"),
+        ({"wrapped_pruner": None, "patience": 0}, "patience", "at least 1 when wrapped_pruner"),
         (
             {"wrapped_pruner": None, "patience": 1, "min_delta": -0.1},
             "min_delta",

@@ -31,6 +31,14 @@ def test_works_in_a_maximize_study(run):
     assert run(study, [0.9, 0.4]) == 1
 
 
+def test_a_multi_objective_study_is_refused_not_silently_never_pruned():
+    study = tl.create_study(directions=["minimize", "minimize"], pruner=ThresholdPruner(upper=1))
+    trial = study.ask()
+    trial.report_values([100.0, 100.0], 0)
+    with pytest.raises(InvalidParameterError, match="ThresholdPruner prunes single-objective"):
+        trial.should_prune()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "param", "rule"),
     [

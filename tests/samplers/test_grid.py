@@ -67,3 +67,18 @@ def test_an_enqueued_trial_uses_up_its_own_grid_point_or_none(enqueued, expected
     values = [t.params["x"] for t in study.trials]
     assert values[0] == enqueued
     assert sorted(values) == sorted(expected)
+
+
+def test_grid_values_reach_the_objective_as_the_distribution_type():
+    seen = []
+
+    def objective(trial):
+        n = trial.suggest_int("n", 0, 5)
+        x = trial.suggest_float("x", 0.0, 1.0)
+        seen.append((n, x))
+        return n + x
+
+    study = tl.create_study(sampler=tl.samplers.GridSampler({"n": [1.0, 2.0], "x": [0, 1]}))
+    study.optimize(objective, n_trials=4)
+    assert all(type(n) is int and type(x) is float for n, x in seen)
+    assert [(t.params["n"], t.params["x"]) for t in study.trials] == seen

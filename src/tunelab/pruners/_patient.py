@@ -24,9 +24,10 @@ class PatientPruner(BasePruner):
 
     As in Keras' early stopping, the trial is stalled when the best of its last ``patience``
     reports does not beat the best report before them by more than ``min_delta`` (a plateau
-    does not count as improving). ``patience=0`` defers at once, so
-    ``PatientPruner(p, 0)`` behaves as ``p``. Optuna's PatientPruner waits one report longer. NaN reports are ignored; a trial with only NaN reports counts as not
-    improving.
+    does not count as improving). ``patience=0`` defers at once, so ``PatientPruner(p, 0)``
+    behaves as ``p``; without a wrapped pruner it would stop every trial at its first report,
+    so that pair is refused. Optuna's PatientPruner waits one report longer. NaN reports are
+    ignored; a trial with only NaN reports counts as not improving.
 
     Args:
         wrapped_pruner: the pruner asked once patience has run out, or None.
@@ -41,6 +42,15 @@ class PatientPruner(BasePruner):
             raise fail("wrapped_pruner", OWNER, "a tunelab pruner or None", wrapped_pruner)
         self.wrapped_pruner = wrapped_pruner
         self.patience = non_negative_int(patience, "patience", OWNER)
+        if wrapped_pruner is None and self.patience == 0:
+            raise fail(
+                "patience",
+                OWNER,
+                "at least 1 when wrapped_pruner is None",
+                patience,
+                "With nothing to defer to, patience=0 would stop every trial at its first "
+                "report; patience=1 stops a trial at its first report that does not improve.",
+            )
         self.min_delta = non_negative_number(min_delta, "min_delta", OWNER)
 
     def trial_group(self, study: Study, trial: FrozenTrial) -> str | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._validation import fail, is_real
 from ._base import BasePruner
-from ._common import is_check_step, non_negative_int, positive_int
+from ._common import is_check_step, non_negative_int, positive_int, single_direction
 
 if TYPE_CHECKING:
     from .._frozen import FrozenTrial
@@ -27,8 +27,9 @@ def _bound(value: Any, param: str) -> float | None:
 class ThresholdPruner(BasePruner):
     """Stop a trial whose latest report is below ``lower``, above ``upper``, or NaN.
 
-    Needs no other trial, so it also works from the first trial and in multi-objective studies
-    (on the values of ``trial.report``, which single-objective studies use).
+    Needs no other trial, so it works from the first trial. It reads ``trial.report``, which
+    only single-objective studies have; a multi-objective study is refused (ParetoPruner reads
+    ``report_values``).
 
     Args:
         lower: prune below this value (None: no lower bound).
@@ -60,6 +61,7 @@ class ThresholdPruner(BasePruner):
         self.interval_steps = positive_int(interval_steps, "interval_steps", OWNER)
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
+        single_direction(study, OWNER)
         step = trial.last_step
         if step is None or not is_check_step(
             step, trial.intermediate_values, self.n_warmup_steps, self.interval_steps
