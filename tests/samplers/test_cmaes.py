@@ -141,6 +141,40 @@ def test_multi_objective_study_falls_back_to_random_with_a_warning():
     assert len(study.get_trials()) == 5
 
 
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_the_best_infinity_is_told_as_the_best_value(monkeypatch, direction):
+    import cmaes
+
+    told = []
+    tell = cmaes.CMA.tell
+
+    def spy(self, solutions):
+        told.append(sorted(v for _, v in solutions))
+        return tell(self, solutions)
+
+    monkeypatch.setattr(cmaes.CMA, "tell", spy)
+    best = -np.inf if direction == "minimize" else np.inf
+
+    def objective(t):
+        x, y = t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)
+        return best if x < 0.5 else x + y
+
+    study = tl.create_study(sampler=CmaEsSampler(seed=0, popsize=4), direction=direction)
+    study.optimize(objective, n_trials=13)
+    values = [v for generation in told for v in generation]
+    assert any(v == -1e300 for v in values)  # the infinity, best for CMA (which minimises)
+    assert 1e300 not in values
+    assert all(np.isfinite(values))
+
+
+def test_infinities_become_finite_values_past_the_finite_extremes():
+    from tunelab.samplers._cmaes import _finite_ranks
+
+    assert _finite_ranks(np.array([np.inf, 2.0, -np.inf, np.nan])) == [1e300, 2.0, -1e300, 1e300]
+    assert _finite_ranks(np.array([np.inf, -1e305, 1e306])) == [1e306, -1e305, 1e306]
+    assert _finite_ranks(np.array([np.inf, np.inf])) == [1e300, 1e300]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -120,6 +120,68 @@ def test_infinite_values_do_not_break_the_model():
     assert 0.0 <= study.ask({"x": tl.Float(0, 1)}).params["x"] <= 1.0
 
 
+@pytest.mark.parametrize("direction, bad", [("minimize", math.inf), ("maximize", -math.inf)])
+def test_infinite_values_count_as_the_worst_seen_so_their_region_is_left(direction, bad):
+    sign = 1.0 if direction == "minimize" else -1.0
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return bad if x > 0.3 else sign * (x - 0.25) ** 2
+
+    study = tl.create_study(sampler=GPSampler(seed=0, n_startup_trials=5), direction=direction)
+    study.optimize(objective, n_trials=30)
+    after_startup = [t.params["x"] for t in study.trials[5:]]
+    # Dropping the infinite trials left x > 0.3 looking unexplored: 21 of 25 went there.
+    assert sum(x > 0.3 for x in after_startup) <= 5
+
+
+def test_infinite_values_are_observed_and_nan_reports_are_not():
+    sampler = GPSampler(seed=0)
+    study = tl.create_study(sampler=sampler)
+    for x, value in [(0.1, 0.02), (0.2, 0.01), (0.9, math.inf), (0.8, -math.inf)]:
+        _add(study, x, value)
+    trial = study.ask({"c": tl.Float(0, 1)})
+    trial.report(math.nan, 1)
+    study.tell(trial, state=TrialState.PRUNED)
+    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    assert sorted(y) == [-math.inf, 0.01, 0.02, math.inf]
+
+
+def test_pruned_trials_are_clipped_at_a_finite_median_when_values_are_infinite():
+    sampler = GPSampler(seed=0)
+    study = tl.create_study(sampler=sampler)
+    for x, value in [(0.1, -math.inf), (0.2, 1.0), (0.3, math.inf), (0.4, math.inf)]:
+        _add(study, x, value)
+    _add(study, 0.5, -5.0, TrialState.PRUNED)
+    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    # As modelled the complete values are [1, 1, 1, 1] (infinities at the finite extremes).
+    assert sorted(y) == [-math.inf, 1.0, 1.0, math.inf, math.inf]
+
+
+def test_one_sampler_keeps_two_studies_with_the_same_name_apart():
+    def run(study, target):
+        study.optimize(lambda t: (t.suggest_float("x", -2, 2) - target) ** 2, n_trials=12)
+        return [t.params["x"] for t in study.trials]
+
+    shared = GPSampler(seed=0, n_startup_trials=5)
+    run(tl.create_study(study_name="exp", sampler=shared), -1.9)
+    second = run(tl.create_study(study_name="exp", sampler=shared), 1.9)
+    fresh = GPSampler(seed=0, n_startup_trials=5)
+    assert second == run(tl.create_study(study_name="exp", sampler=fresh), 1.9)
+
+
+def test_pickled_sampler_starts_with_empty_caches():
+    import pickle
+
+    sampler = GPSampler(seed=0, n_startup_trials=3)
+    tl.create_study(sampler=sampler).optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    copy = pickle.loads(pickle.dumps(sampler))
+    assert sampler._rows and not copy._rows and not copy._fits and not copy._storages
+    study = tl.create_study(sampler=copy)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    assert len(study.trials) == 5
+
+
 def _add(study, x, value, state=TrialState.COMPLETE):
     study.add_trial(
         FrozenTrial(

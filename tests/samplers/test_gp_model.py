@@ -169,6 +169,24 @@ def test_warping_clips_infinities_and_handles_constants():
     assert (warp_outputs(np.array([np.inf, np.inf])) == 0).all()
 
 
+@pytest.mark.parametrize("method", ["yeo-johnson", "none"])
+@pytest.mark.parametrize("scale", [1e300, 1.7e308, 1e-300, 1e-200])
+def test_warping_keeps_the_order_of_huge_and_tiny_values(method, scale):
+    # The variance of 1e300-sized values overflowed: every target came out 0.
+    y = np.array([0.1, 0.5, 0.9, 0.2])
+    w = warp_outputs(y * scale, method)
+    assert (np.argsort(w) == np.argsort(y)).all() and np.isfinite(w).all()
+    assert w == pytest.approx(warp_outputs(y, method), abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["yeo-johnson", "none"])
+def test_power_of_two_scales_give_the_same_targets_bit_for_bit(method):
+    y = np.random.default_rng(1).lognormal(0, 2, 30)
+    plain = warp_outputs(y, method)
+    for k in (-1000, -400, 400, 1000):
+        assert (warp_outputs(np.ldexp(y, k), method) == plain).all()
+
+
 @pytest.mark.parametrize("lam", [-2.0, -0.7, 0.0, 1e-10, 0.5, 1.0, 2.0 - 1e-10, 2.0])
 def test_yeo_johnson_matches_scipy(lam):
     from scipy.stats import yeojohnson, yeojohnson_llf

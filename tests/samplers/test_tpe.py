@@ -322,6 +322,32 @@ def test_sampler_survives_pickling_mid_study():
     assert again.ask().suggest_float("x0", -5, 5) == expected
 
 
+def _interleaved(shared):
+    """Two studies asked in turn, each leaving a trial RUNNING while the other asks."""
+    sampler = TPESampler(seed=0, n_startup_trials=5)
+    a = tl.create_study(sampler=sampler)
+    b = tl.create_study(sampler=sampler if shared else TPESampler(seed=0, n_startup_trials=5))
+    for study, target in ((a, -4.0), (b, 4.0)):
+        for _ in range(20):
+            t = study.ask()
+            study.tell(t, (t.suggest_float("x", -5, 5) - target) ** 2)
+    suggested = []
+    for _ in range(5):
+        ta = a.ask()
+        ta.suggest_float("x", -5, 5)
+        tb = b.ask()
+        suggested.append(tb.suggest_float("x", -5, 5))
+        b.tell(tb, (tb.params["x"] - 4.0) ** 2)
+        a.tell(ta, (ta.params["x"] + 4.0) ** 2)
+    return suggested
+
+
+def test_a_shared_sampler_keeps_the_models_of_two_studies_apart():
+    # Two in-memory storages number their trials alike; a snapshot cached by trial_id alone
+    # gave study B the model of study A's running trial.
+    assert _interleaved(shared=True) == _interleaved(shared=False)
+
+
 def test_describe_is_one_sentence():
     text = TPESampler(n_startup_trials=7).describe()
     assert text.endswith(".") and text.count(".") == 1 and "7" in text

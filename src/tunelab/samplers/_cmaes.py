@@ -276,14 +276,28 @@ class CmaEsSampler(BaseSampler):
     @staticmethod
     def _tell(study: Study, optimizer: Any, layout: _Layout, trials: list[FrozenTrial]) -> Any:
         sign = -1.0 if study.directions[0] == StudyDirection.MAXIMIZE else 1.0
-        solutions = []
+        points, values = [], []
         for t in trials:
             x = layout.x_for_tell(t)
             if x is None:  # pragma: no cover - only a hand-edited trial lacks its point
                 continue
-            value = sign * float(t.values[0])  # type: ignore[index]
-            # An infinite value would turn the weighted update into NaN; rank it last instead.
-            solutions.append((x, value if math.isfinite(value) else 1e300))
-        if len(solutions) == optimizer.population_size:
-            optimizer.tell(solutions)
+            points.append(x)
+            values.append(sign * float(t.values[0]))  # type: ignore[index]
+        if len(points) == optimizer.population_size:
+            optimizer.tell(list(zip(points, _finite_ranks(np.array(values)))))
         return optimizer
+
+
+def _finite_ranks(values: np.ndarray) -> list[float]:
+    """``values`` (to minimise) with infinities replaced by finite stand-ins that keep their
+    rank: -inf is the best value there is, +inf (and NaN) the worst.
+
+    cmaes only ranks the values, but it keeps the best and worst of recent generations for
+    its termination test, where infinities give inf - inf = NaN (a run stuck on infinite
+    values would never count as flat). So each infinity becomes -1e300 or 1e300, or the
+    finite extreme on its side when that lies further out.
+    """
+    finite = values[np.isfinite(values)]
+    low = min(-1e300, float(finite.min())) if len(finite) else -1e300
+    high = max(1e300, float(finite.max())) if len(finite) else 1e300
+    return [float(v) for v in np.nan_to_num(values, nan=high, posinf=high, neginf=low)]

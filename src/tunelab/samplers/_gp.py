@@ -86,11 +86,28 @@ class GPSampler(BaseSampler):
             raise fail("max_train_size", _OWNER, "an int >= 20", max_train_size)
         self.max_train_size = int(max_train_size)
         self._seed = self.seed if self.seed is not None else fresh_seed()
-        # Per space: encoded rows of finished trials, and the last fit (theta, n observations,
-        # number of fits so far).
+        self._init_caches()
+
+    def _init_caches(self) -> None:
+        # Per study and space: encoded rows of finished trials, and the last fit (theta,
+        # n observations, number of fits so far).
         self._rows: dict[tuple[Any, ...], dict[int, tuple[int, np.ndarray, float]]] = {}
         self._fits: dict[tuple[Any, ...], tuple[np.ndarray, int, int]] = {}
         self._spaces: dict[tuple[Any, ...], EncodedSpace] = {}
+        # Keys hold id(storage); keeping the storages alive keeps those ids from being reused
+        # by another storage, whose study would then read this one's cached rows.
+        self._storages: dict[int, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The cache keys are object ids, which mean nothing (or something else) in a copy.
+        state = self.__dict__.copy()
+        for key in ("_rows", "_fits", "_spaces", "_storages"):
+            state.pop(key)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_caches()
 
     # -- BaseSampler ----------------------------------------------------------------------------
     def sample_joint(
@@ -145,7 +162,11 @@ class GPSampler(BaseSampler):
     ) -> dict[str, Any]:
         from ._gp_space import encode_space
 
-        key = (study.study_name, names, dists)
+        # Not the study's name: two studies (in two storages) may share one, and a shared
+        # sampler would then train one on the other's trials.
+        storage = study._storage
+        self._storages.setdefault(id(storage), storage)
+        key = (id(storage), study._study_id, names, dists)
         space = self._spaces.get(key)
         if space is None:
             space = self._spaces[key] = encode_space(names, dists)
@@ -212,9 +233,10 @@ class GPSampler(BaseSampler):
         y = np.array(values, dtype=float)
         is_pruned = np.array(pruned, dtype=bool)
         if is_pruned.any() and not is_pruned.all():
-            median = float(np.median(y[~is_pruned]))
-            clip = np.minimum if study.direction == StudyDirection.MAXIMIZE else np.maximum
-            y[is_pruned] = clip(y[is_pruned], median)
+            median = _median_as_modelled(y[~is_pruned])
+            if not math.isnan(median):
+                clip = np.minimum if study.direction == StudyDirection.MAXIMIZE else np.maximum
+                y[is_pruned] = clip(y[is_pruned], median)
         return X, y
 
     def _running_rows(self, study: Study, trial: FrozenTrial, space: EncodedSpace) -> np.ndarray:
@@ -292,11 +314,26 @@ def _one_blas_thread() -> Any:
 
 
 def _last_value(trial: FrozenTrial) -> float | None:
-    """A finished trial's value; for a PRUNED trial told without one, its last report."""
+    """A finished trial's value; for a PRUNED trial told without one, its last report.
+
+    Infinities are kept: ``warp_outputs`` clips them to the finite extremes, so a region that
+    returns +inf reads as the worst seen and is avoided (dropping it would leave that region
+    unexplored in the model's eyes, and the acquisition would keep going back to it).
+    """
     if trial.values:
         value = float(trial.values[0])
     elif trial.intermediate_values:
         value = float(trial.intermediate_values[max(trial.intermediate_values)])
     else:
         return None
-    return value if math.isfinite(value) else None
+    return None if math.isnan(value) else value
+
+
+def _median_as_modelled(y: np.ndarray) -> float:
+    """The median of ``y`` with infinities clipped to the finite extremes, as the model sees
+    them (a raw median can be infinite, or NaN between -inf and +inf). NaN only when no value
+    is finite and both infinities occur."""
+    finite = y[np.isfinite(y)]
+    if len(finite):
+        y = np.clip(y, finite.min(), finite.max())
+    return float(np.median(y))

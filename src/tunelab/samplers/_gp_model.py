@@ -24,6 +24,9 @@ _LOG_2PI = math.log(2 * math.pi)
 _LS_BOUNDS = (math.log(5e-3), math.log(1e2))
 _SIGNAL_BOUNDS = (math.log(1e-2), math.log(1e2))
 _NOISE_BOUNDS = (math.log(1e-10), math.log(2.0))
+# Target magnitudes outside this band are rescaled before standardising (see _standardise).
+_RESCALE_ABOVE = 1e100
+_RESCALE_BELOW = 1e-100
 
 
 # -- kernel -------------------------------------------------------------------------------------
@@ -107,6 +110,14 @@ def yeo_johnson_llf(lam: float, y: np.ndarray) -> float:
 
 
 def _standardise(y: np.ndarray) -> np.ndarray:
+    scale = float(np.abs(y).max()) if len(y) else 0.0
+    if scale > _RESCALE_ABOVE or 0.0 < scale < _RESCALE_BELOW:
+        # The variance squares the deviations, which overflows near 1e154 (and underflows near
+        # 1e-162): the targets would all become 0 or NaN. Standardising is scale-free and
+        # scaling by a power of two is exact, so the result is what unbounded arithmetic would
+        # give (short of values under 1e-300 of the largest, which vanish in the mean anyway).
+        # Ordinary magnitudes do not take this branch, so their targets keep their bits.
+        y = np.ldexp(y, -int(np.frexp(scale)[1]))
     sd = y.std()
     return (y - y.mean()) / sd if sd > 0 else np.zeros_like(y)
 

@@ -212,7 +212,7 @@ class TPESampler(BaseSampler):
 
     def _init_caches(self) -> None:
         self._histories: dict[tuple[int, int], _History] = {}
-        self._snapshots: OrderedDict[int, _Snapshot] = OrderedDict()
+        self._snapshots: OrderedDict[tuple[int, int, int], _Snapshot] = OrderedDict()
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -271,7 +271,7 @@ class TPESampler(BaseSampler):
 
     def after_trial(self, study: Study, trial: FrozenTrial) -> None:
         with self._lock:
-            self._snapshots.pop(trial.trial_id, None)
+            self._snapshots.pop(_snapshot_key(study, trial), None)
 
     def describe(self) -> str:
         kind = "a joint" if self.multivariate else "a per-parameter"
@@ -289,8 +289,9 @@ class TPESampler(BaseSampler):
 
     # -- the model -------------------------------------------------------------------------
     def _snapshot(self, study: Study, trial: FrozenTrial) -> _Snapshot:
+        key = _snapshot_key(study, trial)
         with self._lock:
-            snap = self._snapshots.get(trial.trial_id)
+            snap = self._snapshots.get(key)
             if snap is not None:
                 return snap
         history = self._history(study)
@@ -312,7 +313,7 @@ class TPESampler(BaseSampler):
                     running.append(t)
             snap = _Snapshot(history, self._split(history), running)
         with self._lock:
-            self._snapshots[trial.trial_id] = snap
+            self._snapshots[key] = snap
             while len(self._snapshots) > _MAX_SNAPSHOTS:
                 self._snapshots.popitem(last=False)
         return snap
@@ -401,6 +402,14 @@ class TPESampler(BaseSampler):
         out = np.empty(n)
         out[np.argsort(numbers, kind="stable")] = w
         return out
+
+
+def _snapshot_key(study: Study, trial: FrozenTrial) -> tuple[int, int, int]:
+    # A trial_id is unique only within its storage: two in-memory studies number their trials
+    # alike, and a shared sampler would hand one study's snapshot to the other. The snapshot
+    # holds its history, which holds the storage, so the storage's id is not reused while the
+    # key is cached.
+    return (id(study._storage), study._study_id, trial.trial_id)
 
 
 def _fits(column: _Column | None, distribution: Distribution) -> bool:
