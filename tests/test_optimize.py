@@ -296,3 +296,27 @@ def test_trial_timeout_needs_an_executor_that_can_stop_trials():
         tl.InvalidParameterError, match="'trial_timeout' parameter of Study.optimize"
     ):
         tl.create_study().optimize(quadratic, n_trials=1, trial_timeout=-1)
+
+
+def test_a_trial_reaped_while_its_worker_was_paused_is_dropped_and_optimize_goes_on(sqlite_url):
+    from tunelab.storage import SQLStorage
+    from tunelab.testing._storages import FakeClock
+
+    clock = FakeClock()
+    storage = SQLStorage(sqlite_url, heartbeat_interval=1, grace_period=4, clock=clock)
+    study = tl.create_study(study_name="s", storage=storage)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 0:
+            # As if this process slept past its lease and another worker reaped the trial.
+            clock.advance(10)
+            storage.reap_stale_trials(study._study_id)
+            trial.report(x, 0)  # the late write: StaleTrialError
+        return x
+
+    with pytest.warns(UserWarning, match="The late result was not stored"):
+        study.optimize(objective, n_trials=3)
+    states = [t.state for t in study.trials]
+    assert states == [tl.TrialState.FAIL] + [tl.TrialState.COMPLETE] * 2
+    assert study.trials[0].fail_reason.startswith("worker lost")

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 import tunelab as tl
+from tunelab import _transfer as transfer
 from tunelab._transfer import export_study, import_study
 from tunelab.storage import InMemoryStorage, SQLStorage
 
@@ -50,7 +51,8 @@ def test_round_trip_is_exact(sqlite_url, target, tmp_path):
     assert export_study(sqlite_url, "src", path) == 5
     lines = path.read_text().splitlines()
     assert json.loads(lines[0])["format"] == "tunelab-study"
-    assert all(json.loads(line) for line in lines)  # strict JSON: no bare NaN/Infinity
+    # Strict JSON (no bare NaN/Infinity): no attribute here holds a non-finite float.
+    assert all(json.loads(line, parse_constant=_refuse) for line in lines)
     dest = InMemoryStorage() if target == "memory" else SQLStorage(f"sqlite:///{tmp_path}/b.db")
     assert import_study(dest, path, study_name="copy") == "copy"
     copy = tl.load_study(study_name="copy", storage=dest)
@@ -61,6 +63,45 @@ def test_round_trip_is_exact(sqlite_url, target, tmp_path):
     again = io.StringIO()
     export_study(dest, "copy", again)
     assert again.getvalue().splitlines()[1:] == lines[1:]
+
+
+def _refuse(name: str) -> None:
+    raise AssertionError(f"bare {name} in the file")
+
+
+def test_non_finite_floats_in_attributes_round_trip(tmp_path, sqlite_url):
+    source = tl.create_study(
+        study_name="mo", storage=SQLStorage(sqlite_url), directions=["minimize"] * 2
+    )
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.report_values([math.nan, x], 0)  # kept in a system attribute
+        trial.set_user_attr("curve", [1.0, math.inf, "nan"])
+        return x, 1 - x
+
+    source.optimize(objective, n_trials=2)
+    path = tmp_path / "mo.jsonl"
+    assert export_study(sqlite_url, "mo", path) == 2
+    dest = InMemoryStorage()
+    import_study(dest, path)
+    copy = tl.load_study(study_name="mo", storage=dest)
+    assert repr(copy.trials[0].user_attrs["curve"]) == "[1.0, inf, 'nan']"
+    assert repr(copy.trials[0].system_attrs) == repr(source.trials[0].system_attrs)
+
+
+def test_a_failed_export_leaves_no_partial_file(tmp_path, monkeypatch):
+    storage = InMemoryStorage()
+    tl.create_study(study_name="s", storage=storage).optimize(lambda t: 1.0, n_trials=2)
+    path = tmp_path / "s.jsonl"
+
+    def broken(trial):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(transfer, "trial_to_record", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_study(storage, "s", path)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.postgres

@@ -87,3 +87,31 @@ def test_enqueued_values_are_used_and_checked():
     trial = study.ask()
     with pytest.raises(tl.InvalidParameterError, match="enqueued value 7.0 lies outside"):
         trial.suggest_float("x", 0, 1)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_user_attrs_read_back_the_same_on_every_storage(backend, sqlite_url):
+    import numpy as np
+
+    storage = None if backend == "memory" else sqlite_url
+    study = tl.create_study(storage=storage)
+    trial = study.ask()
+    trial.set_user_attr("best_index", np.argmin([3.0, 1.0]))
+    trial.set_user_attr("scores", np.array([0.5, 0.25]))
+    trial.set_user_attr("pair", (1, "a"))
+    trial.set_user_attr("by_fold", {0: 0.5})
+    study.set_user_attr("mean", np.float32(0.5))
+    study.tell(trial, 1.0)
+    stored = study.trials[0].user_attrs
+    assert stored == {
+        "best_index": 1,
+        "scores": [0.5, 0.25],
+        "pair": [1, "a"],
+        "by_fold": {"0": 0.5},
+    }
+    assert type(stored["best_index"]) is int and study.user_attrs == {"mean": 0.5}
+    with pytest.raises(tl.InvalidParameterError, match="attribute 'tags' cannot be stored"):
+        trial = study.ask()
+        trial.set_user_attr("tags", {"a", "b"})
+    with pytest.raises(tl.InvalidParameterError, match="'key' parameter of Trial.set_user_attr"):
+        trial.set_user_attr(3, "x")

@@ -12,7 +12,13 @@ from ._frozen import FrozenTrial, TrialState
 from ._heartbeat import Heartbeat
 from ._progress import ProgressBar
 from ._validation import fail, is_int, positive_int_or_none, positive_number_or_none
-from .exceptions import GridExhausted, InvalidParameterError, TrialTimeoutError, WorkerLostError
+from .exceptions import (
+    GridExhausted,
+    InvalidParameterError,
+    StaleTrialError,
+    TrialTimeoutError,
+    WorkerLostError,
+)
 from .execution import Executor, InlineExecutor, Outcome, ProcessExecutor
 
 if TYPE_CHECKING:
@@ -147,7 +153,11 @@ def _after_trial(
 
 
 def _is_caught(error: BaseException, caught: tuple[type[BaseException], ...]) -> bool:
-    return isinstance(error, (WorkerLostError, TrialTimeoutError)) or isinstance(error, caught)
+    # A StaleTrialError means another process reaped this trial while this one was paused
+    # (laptop sleep, a VM frozen past its lease): the trial is already FAIL in the storage,
+    # and this process is alive to go on with the next one.
+    lost = (WorkerLostError, TrialTimeoutError, StaleTrialError)
+    return isinstance(error, lost) or isinstance(error, caught)
 
 
 def _abandon(study: Study, executor: Executor, reason: str) -> None:

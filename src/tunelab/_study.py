@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
-from ._validation import fail, seed_or_none
+from ._validation import fail, json_attr, seed_or_none
 from .exceptions import (
     GridExhausted,
     InvalidParameterError,
@@ -115,6 +115,7 @@ class Study:
         return self._storage.get_study_attrs(self._study_id)
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        value = json_attr("Study.set_user_attr", key, value)
         self._storage.set_study_attr(self._study_id, key, value)
 
     @property

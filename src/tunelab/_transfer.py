@@ -1,9 +1,11 @@
 """Move a study between storages as JSON lines, losslessly (``tunelab export/import``).
 
 Line 1 describes the study; each further line is one trial, in number order. JSON has no
-infinities or NaN, so every float travels as a number or as one of the strings "inf", "-inf",
-"nan"; parameters travel as their internal float with the distribution, which round-trips every
-categorical choice exactly.
+infinities or NaN, so every value and intermediate value travels as a number or as one of the
+strings "inf", "-inf", "nan"; parameters travel as their internal float with the distribution,
+which round-trips every categorical choice exactly. Attributes are free-form JSON, where a string
+"nan" is the user's own: a non-finite float inside one is written as Python's json writes it
+(NaN, Infinity), as the SQL storages hold it, and read back by the same rule.
 """
 
 from __future__ import annotations
@@ -94,9 +96,9 @@ def record_to_trial(record: dict[str, Any]) -> FrozenTrial:
 
 
 @contextmanager
-def _opened(file: str | os.PathLike[str] | IO[str], mode: str) -> Iterator[IO[str]]:
+def _opened(file: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     if isinstance(file, (str, os.PathLike)):
-        with open(file, mode, encoding="utf-8") as handle:
+        with open(file, encoding="utf-8") as handle:
             yield handle
     else:
         yield file
@@ -120,11 +122,33 @@ def export_study(
         "datetime_start": _when(summary.datetime_start if summary else None),
     }
     trials = backend.get_all_trials(study_id)
-    with _opened(file, "w") as out:
-        out.write(json.dumps(header, allow_nan=False) + "\n")
+    with _written(file) as out:
+        out.write(json.dumps(header) + "\n")
         for trial in trials:
-            out.write(json.dumps(trial_to_record(trial), allow_nan=False) + "\n")
+            out.write(json.dumps(trial_to_record(trial)) + "\n")
     return len(trials)
+
+
+@contextmanager
+def _written(file: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
+    """A path is written beside itself and renamed at the end: a failed export leaves no
+    truncated file that an import would take for a smaller study."""
+    if not isinstance(file, (str, os.PathLike)):
+        yield file
+        return
+    partial = f"{os.fspath(file)}.partial"
+    try:
+        handle = open(partial, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        # Name the file the caller asked for (a missing directory is theirs, not ours).
+        raise type(exc)(exc.errno, exc.strerror, os.fspath(file)) from None
+    try:
+        with handle:
+            yield handle
+        os.replace(partial, file)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def import_study(
@@ -140,7 +164,7 @@ def import_study(
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         raise fail("study_name", "import_study", "a non-empty string or None", study_name)
     where = f"{os.fspath(file)}:" if isinstance(file, (str, os.PathLike)) else "line "
-    with _opened(file, "r") as source:
+    with _opened(file) as source:
         lines = _numbered_lines(source, where)
         try:
             first, text = next(lines)

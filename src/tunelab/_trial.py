@@ -17,7 +17,7 @@ from ._space import (
     sample_space,
     validate_space,
 )
-from ._validation import is_int, is_real
+from ._validation import is_int, is_real, json_attr
 from .exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -217,6 +217,7 @@ class Trial(SuggestMethods):
         return bool(self.study.pruner.prune(self.study, self._frozen))
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        value = json_attr("Trial.set_user_attr", key, value)
         self.study._set_trial_attr(self._frozen, key, value, system=False)
 
     def heartbeat(self) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from numbers import Integral, Real
 from typing import Any
@@ -62,3 +63,25 @@ def seed_or_none(value: Any, param: str, owner: str) -> int | None:
     if not is_int(value) or value < 0:
         raise fail(param, owner, "a non-negative int or None", value)
     return int(value)
+
+
+def json_attr(owner: str, key: Any, value: Any) -> Any:
+    """A user attribute as every storage returns it: JSON's own types, so memory and SQL agree
+    (a tuple comes back a list, an int key a string) and numpy results (np.argmin, an array of
+    scores) are stored as the numbers they hold instead of failing on SQL storages only."""
+    if not isinstance(key, str):
+        raise fail("key", owner, "a str", key)
+
+    def plain(item: Any) -> Any:
+        if type(item).__module__ == "numpy" and hasattr(item, "tolist"):
+            return item.tolist()
+        raise TypeError(type(item).__name__)
+
+    try:
+        return json.loads(json.dumps(value, default=plain))
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"{owner}: the value of attribute {key!r} cannot be stored ({exc}): attributes are "
+            "kept as JSON (numbers, strings, bools, None, lists and dicts with string keys). "
+            "Convert it, for example to a list, a string or a number."
+        ) from None
