@@ -10,6 +10,7 @@ from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, StudyDirection, TrialState
+from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
 from ._validation import fail, json_attr, seed_or_none
@@ -144,16 +145,8 @@ class Study:
         """The Pareto front of completed trials (for one objective: the best trial)."""
         done = self.get_trials((TrialState.COMPLETE,))
         signs = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self.directions]
-        keyed = [(t, [s * v for s, v in zip(signs, t.values)]) for t in done]  # type: ignore[arg-type]
-        front = []
-        for t, a in keyed:
-            dominated = any(
-                all(x <= y for x, y in zip(b, a)) and any(x < y for x, y in zip(b, a))
-                for _, b in keyed
-            )
-            if not dominated:
-                front.append(t)
-        return front
+        minimised = [[s * v for s, v in zip(signs, t.values)] for t in done]  # type: ignore[arg-type]
+        return [t for t, on_front in zip(done, front_mask(minimised)) if on_front]
 
     @property
     def best_params(self) -> dict[str, Any]:

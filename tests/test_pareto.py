@@ -1,0 +1,35 @@
+import math
+
+import numpy as np
+import pytest
+
+import tunelab as tl
+from tunelab._pareto import front_mask
+
+
+def _by_definition(points):
+    def dominates(b, a):
+        return all(x <= y for x, y in zip(b, a)) and any(x < y for x, y in zip(b, a))
+
+    return [not any(dominates(b, a) for b in points) for a in points]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_front_matches_the_definition_with_ties_and_infinities(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        n, m = int(rng.integers(0, 30)), int(rng.integers(1, 4))
+        points = rng.integers(0, 4, size=(n, m)).astype(float)  # many ties
+        if n:
+            points[rng.integers(0, n)] = -math.inf
+            points[rng.integers(0, n), 0] = math.inf
+        assert front_mask(points).tolist() == _by_definition(points.tolist())
+
+
+def test_best_trials_of_a_large_front():
+    study = tl.create_study(directions=["minimize", "maximize"])
+    for x in np.linspace(0, 1, 3000):
+        study.tell(study.ask(), [x, x])
+    study.tell(study.ask(), [0.5, 0.1])
+    assert len(study.best_trials) == 3000
+    assert study.trials[-1] not in study.best_trials
