@@ -207,3 +207,22 @@ def test_numpy_values_can_be_enqueued_in_sql_storage(sqlite_url):
     study.optimize(lambda t: t.suggest_int("n", 0, 9) + t.suggest_float("x", 0, 1), n_trials=1)
     assert study.trials[0].params == {"n": 4, "x": 0.5}
     assert study.trials[0].state == tl.TrialState.COMPLETE
+
+
+def test_add_trial_keeps_one_distribution_per_name():
+    study = tl.create_study()
+    choices = tl.Categorical(["a", "b"])
+
+    def finished(distribution, value):
+        return tl.FrozenTrial(
+            number=0,
+            state=tl.TrialState.COMPLETE,
+            values=[1.0],
+            params={"c": value},
+            distributions={"c": distribution},
+        )
+
+    study.add_trial(finished(choices, "a"))
+    with pytest.raises(tl.InvalidParameterError, match="One name keeps one distribution"):
+        study.add_trial(finished(tl.Categorical(["a", "b", "z"]), "z"))
+    assert len(study.trials) == 1

@@ -427,6 +427,8 @@ class Study:
                     f"Study.add_trial: parameter {name!r} of trial {trial.number} is {value!r}, "
                     f"outside its distribution {distribution!r}."
                 )
+            # As for an asked trial: importance and the plots read one distribution per name.
+            self._check_distribution(name, distribution)
         return self._storage.create_trial(self._study_id, trial)
 
     def stop(self) -> None:
