@@ -79,10 +79,11 @@ def test_params_and_target_select_what_is_explained(study_of):
         get_param_importances(study, fast, params=["zzz"], target=lambda t: t.values[0])
 
 
-def test_constant_target_gives_equal_shares(study_of):
+def test_constant_target_gives_equal_shares_and_says_they_rank_nothing(study_of):
     study = study_of("constant", UNIT, lambda p: 1.0, n=20)
     for evaluator in EVALUATORS:
-        shares = get_param_importances(study, evaluator)
+        with pytest.warns(UserWarning, match="equal shares, not a ranking"):
+            shares = get_param_importances(study, evaluator)
         assert all(math.isclose(v, 1 / 3) for v in shares.values())
 
 

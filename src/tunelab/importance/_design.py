@@ -10,6 +10,7 @@ rest on ``[0, 1]``, so variance is attributed over the space the study actually 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,14 @@ def normalized(names: Sequence[str], scores: np.ndarray) -> dict[str, float]:
     """Scores clipped at 0 and scaled to sum to 1, largest first (equal shares if all are 0)."""
     scores = np.clip(np.nan_to_num(np.asarray(scores, dtype=float)), 0.0, None)
     total = scores.sum()
+    if total <= 0 and len(scores) > 1:
+        # Equal shares would read as "all equally important"; say that nothing was found.
+        warnings.warn(
+            "No parameter explains any of the objective's variance here, so the importances "
+            "are equal shares, not a ranking. The objective may be constant, pure noise, or "
+            "driven by an interaction, which only FanovaImportanceEvaluator (the default) sees.",
+            stacklevel=3,
+        )
     shares = scores / total if total > 0 else np.full(len(scores), 1.0 / len(scores))
     order = sorted(range(len(names)), key=lambda i: (-shares[i], names[i]))
     return {names[i]: float(shares[i]) for i in order}
