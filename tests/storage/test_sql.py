@@ -1,11 +1,15 @@
 import math
+import re
+import warnings
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 import tunelab as tl
 from tunelab.exceptions import SchemaVersionError, StaleTrialError, StorageError
-from tunelab.storage import SQLStorage, upgrade_storage
+from tunelab.storage import SQLStorage, get_storage, upgrade_storage
+from tunelab.storage import _schema as S
 from tunelab.testing import StorageContract
 from tunelab.testing._storages import FakeClock
 
@@ -91,10 +95,10 @@ def _downgrade_to_v1(url):
 
 def test_upgrade_from_version_1_is_idempotent(any_url):
     _downgrade_to_v1(any_url)
-    with pytest.raises(SchemaVersionError, match="version 1, this tunelab uses 2.*storage upgrade"):
+    with pytest.raises(SchemaVersionError, match="version 1, this tunelab uses 3.*storage upgrade"):
         SQLStorage(any_url)
-    assert upgrade_storage(any_url) == (1, 2)
-    assert upgrade_storage(any_url) == (2, 2)  # the no-op path
+    assert upgrade_storage(any_url) == (1, 3)
+    assert upgrade_storage(any_url) == (3, 3)  # the no-op path
     storage = SQLStorage(any_url)
     sid = storage.get_study_id("old")
     (running,) = storage.get_all_trials(sid)
@@ -104,8 +108,70 @@ def test_upgrade_from_version_1_is_idempotent(any_url):
 
 
 def test_upgrade_creates_a_missing_schema(sqlite_url):
-    assert upgrade_storage(sqlite_url) == (0, 2)
+    assert upgrade_storage(sqlite_url) == (0, 3)
     SQLStorage(sqlite_url).close()
+
+
+def _create_v2_schema(url):
+    """The tables as schema 2 created them: SQLite ids without AUTOINCREMENT, INTEGER steps."""
+    old = sa.MetaData()
+    for table in S.metadata.sorted_tables:
+        table.to_metadata(old)
+    for name in (S.studies.name, S.trials.name):
+        old.tables[name].dialect_options["sqlite"]["autoincrement"] = False
+    old.tables[S.trial_intermediate.name].c.step.type = sa.Integer()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(S.schema_version.insert().values(version=2, created_at=datetime.now(UTC)))
+        if conn.dialect.name == "sqlite":
+            ddl = conn.exec_driver_sql("SELECT group_concat(sql) FROM sqlite_master").scalar()
+            assert "AUTOINCREMENT" not in ddl.upper()
+    engine.dispose()
+
+
+def test_version_2_still_works_and_upgrades_keeping_every_row(any_url):
+    _create_v2_schema(any_url)
+    with pytest.warns(UserWarning, match="schema version 2; it works.*storage upgrade"):
+        storage = SQLStorage(any_url)
+    sid = storage.create_study("kept", MIN)
+    storage.set_study_attr(sid, "note", "n")
+    t = storage.create_trial(sid)
+    storage.set_trial_param(t.trial_id, "x", 0.25, tl.Float(0, 1))
+    storage.set_trial_intermediate_value(t.trial_id, 7, math.nan)
+    storage.set_trial_attr(t.trial_id, "a", [1])
+    storage.finish_trial(t.trial_id, tl.TrialState.COMPLETE, [math.inf])
+    last = storage.create_trial(sid)  # the highest study and trial ids, deleted below
+    if storage._dialect == "postgresql":
+        with pytest.raises(StorageError, match="INTEGER steps.*storage upgrade"):
+            storage.set_trial_intermediate_value(last.trial_id, 2**31, 1.0)
+    storage.close()
+
+    assert upgrade_storage(any_url) == (2, 3)
+    assert upgrade_storage(any_url) == (3, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an upgraded storage opens without a warning
+        storage = SQLStorage(any_url)
+    (done, running) = storage.get_all_trials(sid)
+    assert done.params == {"x": 0.25} and done.values == [math.inf]
+    assert math.isnan(done.intermediate_values[7]) and done.user_attrs == {"a": [1]}
+    assert running.trial_id == last.trial_id and running.state == tl.TrialState.RUNNING
+    assert storage.get_study_attrs(sid) == {"note": "n"}
+    assert storage.create_trial(sid).number == 2  # the unique (study, number) index survived
+
+    storage.delete_study(sid)
+    new = storage.create_study("new", MIN)
+    fresh = storage.create_trial(new)
+    assert new != sid and fresh.trial_id > last.trial_id + 1
+    with pytest.raises(tl.exceptions.StudyNotFoundError):
+        storage.finish_trial(last.trial_id, tl.TrialState.COMPLETE, [1.0])
+    storage.set_trial_intermediate_value(fresh.trial_id, 2**40, 1.0)
+    assert storage.get_trial(fresh.trial_id).intermediate_values == {2**40: 1.0}
+    storage.close()
+    engine = sa.create_engine(any_url)
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes(S.trials.name)}
+    assert "tunelab_trials_study_state" in indexes
+    engine.dispose()
 
 
 def test_bad_url_is_one_clear_error():
@@ -126,9 +192,24 @@ def test_unreachable_server_is_one_clear_line():
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
-def test_missing_sqlite_directory_is_clear(tmp_path):
-    with pytest.raises(StorageError, match="Cannot open storage .*unable to open database file"):
-        SQLStorage(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [
+        ("no/such/dir.db", "the directory {tmp}/no/such does not exist"),
+        ("notes.txt", "{tmp}/notes.txt is not a SQLite database file"),
+        ("folder", "{tmp}/folder is a directory; the URL must name a database file"),
+    ],
+)
+def test_bad_sqlite_path_is_clear(tmp_path, name, match):
+    (tmp_path / "notes.txt").write_text("hello world\n" * 100)
+    (tmp_path / "folder").mkdir()
+    url = f"sqlite:///{tmp_path / name}"
+    expected = re.escape(match.format(tmp=tmp_path))
+    with pytest.raises(StorageError, match=f"^Cannot open storage {re.escape(url)}: {expected}"):
+        SQLStorage(url)
+    with pytest.raises(StorageError, match=f"^Cannot upgrade storage {re.escape(url)}: {expected}"):
+        upgrade_storage(url)
+    assert not (tmp_path / "no").exists()
 
 
 @pytest.mark.parametrize(
@@ -209,6 +290,16 @@ def test_read_only_needs_an_existing_schema(sqlite_url, tmp_path):
         SQLStorage("sqlite://", read_only=True)
 
 
+def test_read_only_missing_file_is_named_and_never_created(tmp_path):
+    path = tmp_path / "typo.db"
+    with pytest.raises(
+        StorageError,
+        match=f"read-only: there is no database file at {re.escape(str(path))}\\. Check the path",
+    ):
+        get_storage(f"sqlite:///{path}", read_only=True)
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- incremental reads -------------------------------------------------------------------------
 def test_incremental_reads_see_other_writers(any_url):
     a = SQLStorage(any_url)
@@ -267,6 +358,42 @@ def test_reads_fetch_only_what_changed(sqlite_url, monkeypatch):
     assert loaded[-1] == 2
     assert [t.state for t in trials[-2:]] == [tl.TrialState.FAIL, tl.TrialState.RUNNING]
     assert reader.get_all_trials(sid)[:50] == trials[:50]
+
+
+def test_unfinished_trials_are_read_in_chunks(any_url, monkeypatch):
+    from tunelab.storage import _sql
+
+    # raising=False: the test must run, and fail, against code without the constant too.
+    monkeypatch.setattr(_sql, "PENDING_CHUNK", 2, raising=False)
+    writer = SQLStorage(any_url)
+    reader = SQLStorage(any_url)
+    sid = writer.create_study("s", MIN)
+    for i in range(30):
+        tmpl = tl.FrozenTrial(number=-1, state=tl.TrialState.WAITING, system_attrs={"i": i})
+        writer.create_trial(sid, tmpl)
+    assert len(reader.get_all_trials(sid)) == 30  # all 30 are now pending in its cache
+    for _ in range(10):
+        claimed = writer.claim_waiting_trial(sid)
+        writer.finish_trial(claimed.trial_id, tl.TrialState.COMPLETE, [float(claimed.number)])
+    writer.create_trial(sid)
+    sizes = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        sizes.append(len(parameters or ()))
+
+    sa.event.listen(reader._engine, "before_cursor_execute", count)
+    trials = reader.get_all_trials(sid)
+    # PostgreSQL allows 65,535 parameters per statement: their number must follow the chunk
+    # size, not the number of unfinished trials. The detail query lists the ids 4 times, next
+    # to a few constants.
+    assert max(sizes) <= 4 * 2 + 12, sizes
+    states = [t.state for t in trials]
+    assert states == [tl.TrialState.COMPLETE] * 10 + [tl.TrialState.WAITING] * 20 + [
+        tl.TrialState.RUNNING
+    ]
+    assert [t.values for t in trials[:10]] == [[float(n)] for n in range(10)]
+    assert [t.system_attrs["i"] for t in trials[:30]] == list(range(30))
+    assert reader.get_all_trials(sid) == SQLStorage(any_url).get_all_trials(sid)
 
 
 def test_cache_follows_trials_reaped_by_another_process(any_url):

@@ -7,6 +7,7 @@ one-line messages for errors users see.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import Any
 from urllib.parse import quote
@@ -48,6 +49,29 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(source).__name__
 
 
+def describe_open_error(url: sa.engine.URL, exc: BaseException) -> str:
+    """Why a database could not be opened, and what to do, as one sentence after the URL."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return f"{first_line(exc)}. Check that the server is running and the URL is right."
+    path = os.path.abspath(url.database)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        return (
+            f"{path} is a directory; the URL must name a database file, e.g. sqlite:///tunelab.db."
+        )
+    if not os.path.isdir(folder):
+        return f"the directory {folder} does not exist. Create it first, or fix the path."
+    if "not a database" in first_line(exc):
+        return (
+            f"{path} is not a SQLite database file. Point the URL at a tunelab database, or at "
+            "a new file name to create one."
+        )
+    reason = first_line(exc)
+    if any(word in reason.lower() for word in ("unable to open", "readonly", "permission")):
+        return f"{reason} ({path}). Check the path and its permissions."
+    return f"{reason} ({path})."
+
+
 def parse_url(url: str) -> sa.engine.URL:
     try:
         return sa.engine.make_url(url)
@@ -75,6 +99,13 @@ def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> E
                 )
             kwargs.setdefault("poolclass", sa.pool.StaticPool)
         elif read_only:
+            if not os.path.exists(parsed.database):
+                # mode=ro never creates a file; say so plainly rather than "unable to open".
+                raise StorageError(
+                    f"Cannot open storage {parsed.render_as_string(hide_password=True)} "
+                    f"read-only: there is no database file at {os.path.abspath(parsed.database)}. "
+                    "Check the path; a read-only storage never creates one."
+                )
             kwargs["creator"] = _read_only_sqlite(parsed.database, kwargs.pop("connect_args"))
     else:
         # No pool_pre_ping: it costs a round trip per transaction; a connection found dead

@@ -13,7 +13,15 @@ from .._frozen import FrozenTrial, StudyDirection, TrialState
 from .._space import Distribution
 from ..exceptions import DuplicatedStudyError, StudyNotFoundError
 from ._base import BaseStorage, StudySummary
-from ._rules import check_param_write, check_trial_finish, check_writable, summarize
+from ._rules import (
+    check_param_write,
+    check_step,
+    check_trial_finish,
+    check_writable,
+    clean_text,
+    normalize_template,
+    summarize,
+)
 
 
 def _now() -> datetime:
@@ -122,7 +130,7 @@ class InMemoryStorage(BaseStorage):
             if template is None:
                 trial = FrozenTrial(number=number, state=TrialState.RUNNING, trial_id=trial_id)
             else:
-                trial = template.copy()
+                trial = normalize_template(template)
                 trial.number = number
                 trial.trial_id = trial_id
             if trial.state == TrialState.RUNNING and trial.datetime_start is None:
@@ -164,6 +172,7 @@ class InMemoryStorage(BaseStorage):
             trial.distributions[name] = distribution
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+        check_step(int(step))
         with self._lock:
             trial = self._trial(trial_id)
             check_writable(trial)
@@ -187,7 +196,7 @@ class InMemoryStorage(BaseStorage):
             check_trial_finish(trial, state)
             trial.state = state
             trial.values = None if values is None else [float(v) for v in values]
-            trial.fail_reason = fail_reason
+            trial.fail_reason = clean_text(fail_reason)
             trial.datetime_complete = _now()
             return trial
 

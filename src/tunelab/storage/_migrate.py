@@ -12,13 +12,19 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateTable
 
 from ..exceptions import SchemaVersionError, StorageError
 from . import _schema as S
-from ._engine import first_line, make_engine
+from ._engine import describe_open_error, first_line, make_engine
 
 # Any constant works; it only has to be the same for every tunelab process.
 _ADVISORY_LOCK_KEY = 0x74756E65
+
+# The oldest schema this tunelab still reads and writes without an upgrade. Version 2 lacks only
+# guards (see ``_2_to_3``), so workers keep running across a tunelab update and the storage is
+# upgraded when convenient, instead of every open failing until someone runs the command.
+OLDEST_USABLE_VERSION = 2
 
 # Leases given to RUNNING trials found by the 1 -> 2 migration: long enough for a live worker of
 # an older tunelab to finish, short enough that trials of dead ones are reaped the same day.
@@ -59,7 +65,7 @@ def create_schema(conn: Connection) -> None:
 
 
 def check_version(found: int | None, url: str) -> None:
-    if found == S.SCHEMA_VERSION:
+    if found is not None and OLDEST_USABLE_VERSION <= found <= S.SCHEMA_VERSION:
         return
     if found is None:
         raise StorageError(
@@ -99,7 +105,50 @@ def _1_to_2(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _1_to_2}
+def _sqlite_autoincrements(conn: Connection, table: str) -> bool:
+    sql = conn.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :name"),
+        {"name": table},
+    ).scalar()
+    return "AUTOINCREMENT" in (sql or "").upper()
+
+
+def _rebuild_sqlite_table(conn: Connection, table: sa.Table) -> None:
+    """Recreate ``table`` from its current definition, keeping its rows (SQLite cannot ALTER a
+    key into AUTOINCREMENT). Needs ``PRAGMA foreign_keys = OFF``: with it on, dropping the old
+    table would cascade to every row that references it."""
+    new = f"{table.name}_rebuilt"
+    ddl = str(CreateTable(table).compile(dialect=conn.dialect))
+    conn.exec_driver_sql(ddl.replace(f"CREATE TABLE {table.name} ", f"CREATE TABLE {new} ", 1))
+    columns = ", ".join(column.name for column in table.columns)
+    conn.exec_driver_sql(f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {table.name}")
+    conn.exec_driver_sql(f"DROP TABLE {table.name}")
+    conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {table.name}")
+    for index in table.indexes:
+        index.create(conn)
+
+
+def _2_to_3(conn: Connection) -> None:
+    """SQLite: study and trial ids are never reused (a stale worker of a deleted study must not
+    write into a new one). PostgreSQL: 64-bit steps; its ids come from sequences already."""
+    if conn.dialect.name == "sqlite":
+        for table in (S.studies, S.trials):
+            if not _sqlite_autoincrements(conn, table.name):
+                _rebuild_sqlite_table(conn, table)
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if any(str(row[0]).startswith("tunelab_") for row in broken):
+            raise StorageError(
+                f"The tunelab tables hold rows that reference missing studies or trials "
+                f"({len(broken)} found by PRAGMA foreign_key_check); the upgrade was undone."
+            )
+    elif conn.dialect.name == "postgresql":
+        table = S.trial_intermediate.name
+        step = next(c for c in sa.inspect(conn).get_columns(table) if c["name"] == "step")
+        if not isinstance(step["type"], sa.BigInteger):
+            conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN step TYPE BIGINT")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _1_to_2, 2: _2_to_3}
 
 
 def upgrade_storage(url: str) -> tuple[int, int]:
@@ -112,6 +161,10 @@ def upgrade_storage(url: str) -> tuple[int, int]:
     shown = display_url(engine)
     try:
         with engine.connect().execution_options(tunelab_write=True) as conn:
+            if conn.dialect.name == "sqlite":
+                # Table rebuilds need it off, and SQLite ignores this pragma inside a
+                # transaction. The engine is disposed at the end: no pooled connection keeps it.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
             with conn.begin():
                 _serialize_ddl(conn)
                 old = stored_version(conn)
@@ -127,6 +180,11 @@ def upgrade_storage(url: str) -> tuple[int, int]:
                     )
                 return old, S.SCHEMA_VERSION
     except DBAPIError as exc:
-        raise StorageError(f"Cannot upgrade storage {shown}: {first_line(exc)}.") from None
+        reason = (
+            describe_open_error(engine.url, exc)
+            if engine.dialect.name == "sqlite"
+            else f"{first_line(exc)}."
+        )
+        raise StorageError(f"Cannot upgrade storage {shown}: {reason}") from None
     finally:
         engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .._frozen import FrozenTrial, StudyDirection, TrialState
@@ -13,6 +13,54 @@ from ..exceptions import InvalidParameterError, StaleTrialError, TrialAlreadyFin
 from ._base import StudySummary
 
 LOST_PREFIX = "worker lost"
+
+# Steps are 64-bit integers in every backend (PostgreSQL BIGINT, SQLite INTEGER): memory accepts
+# no more than the databases do, so a study moves between backends without surprises.
+MIN_STEP = -(2**63)
+MAX_STEP = 2**63 - 1
+
+
+def clean_text(text: str | None) -> str | None:
+    """``text`` without NUL characters, which PostgreSQL text columns refuse.
+
+    Exception messages may hold them (decoded binary data); failing the write would leave the
+    trial RUNNING. Every backend stores the same replacement so all of them read back alike.
+    """
+    if text is None or "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd")
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` as an aware UTC datetime; a naive one is taken to be UTC already.
+
+    SQLite keeps wall-clock digits only, so an aware non-UTC moment must be shifted before it is
+    written; naive moments count as UTC because that is how the SQL backends always read them.
+    """
+    if moment is None:
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def check_step(step: int) -> None:
+    if not MIN_STEP <= step <= MAX_STEP:
+        raise InvalidParameterError(
+            f"Step {step} of an intermediate value is out of range: a step must fit in 64 bits "
+            f"({MIN_STEP} to {MAX_STEP})."
+        )
+
+
+def normalize_template(template: FrozenTrial) -> FrozenTrial:
+    """A copy of ``template`` as every backend stores it: UTC moments, text without NUL."""
+    for step in template.intermediate_values:
+        check_step(int(step))
+    trial = template.copy()
+    trial.datetime_start = as_utc(template.datetime_start)
+    trial.datetime_complete = as_utc(template.datetime_complete)
+    trial.fail_reason = clean_text(template.fail_reason)
+    return trial
 
 
 def was_reaped(trial: FrozenTrial) -> bool:

@@ -4,6 +4,7 @@ tools (Optuna, Alembic, an application's own tables) never sees a name collision
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -19,7 +20,8 @@ from sqlalchemy import (
 )
 
 # Bump with a migration in ``_migrate.py``; the table keeps one row per version ever applied.
-SCHEMA_VERSION = 2
+# Version 3: SQLite never reuses study and trial ids (AUTOINCREMENT), steps are 64-bit.
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -37,6 +39,9 @@ studies = Table(
     Column("study_name", String(512), nullable=False, unique=True),
     Column("directions", Text, nullable=False),  # JSON list of "minimize"/"maximize"
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Without AUTOINCREMENT SQLite hands the id of a deleted study to the next one, and a stale
+    # worker of the deleted study would write into it.
+    sqlite_autoincrement=True,
 )
 
 study_attrs = Table(
@@ -74,6 +79,8 @@ trials = Table(
     Column("lease_expires", Float(precision=53)),
     UniqueConstraint("study_id", "number", name="tunelab_trials_study_number"),
     Index("tunelab_trials_study_state", "study_id", "state"),
+    # A trial id reused after a delete would take the writes of the deleted trial's worker.
+    sqlite_autoincrement=True,
 )
 
 
@@ -108,7 +115,14 @@ trial_intermediate = Table(
     "tunelab_trial_intermediate_values",
     metadata,
     _trial_fk(),
-    Column("step", Integer, primary_key=True, autoincrement=False),
+    # SQLite's INTEGER already holds 64 bits; keeping its name there leaves the DDL of older
+    # SQLite databases identical, so they need no rebuild of this table.
+    Column(
+        "step",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     Column("value", Float(precision=53)),
     Column("kind", String(8), nullable=False),
 )

@@ -15,6 +15,7 @@ import json
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Container, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -37,15 +38,33 @@ from ._base import (
     StudySummary,
 )
 from ._cache import StudyCache
-from ._engine import first_line, is_transient, make_engine, server_epoch
+from ._engine import describe_open_error, first_line, is_transient, make_engine, server_epoch
 from ._migrate import check_version, create_schema, display_url, stored_version
 from ._rows import aware, distribution, insert_details, load_trials, value_rows
-from ._rules import LOST_PREFIX, check_param_write, check_trial_finish, check_writable, summarize
+from ._rules import (
+    LOST_PREFIX,
+    check_param_write,
+    check_step,
+    check_trial_finish,
+    check_writable,
+    clean_text,
+    normalize_template,
+    summarize,
+)
 
 T = TypeVar("T")
 
 _MAX_ATTEMPTS = 15
 _MAX_DELAY = 2.0
+
+# Unfinished trial ids sent per query by get_all_trials: one list of all of them made a study with
+# 66,000 enqueued trials unreadable (PostgreSQL takes 65,535 bind parameters per statement).
+# load_trials repeats the list in its 4 detail subqueries, so 4 x 4000 stays within PostgreSQL's
+# limit and SQLite's default one (32,766).
+PENDING_CHUNK = 4000
+
+# Schema 2 on PostgreSQL stores steps as INTEGER.
+_INT32 = range(-(2**31), 2**31)
 
 
 def _now() -> datetime:
@@ -107,6 +126,7 @@ class SQLStorage(BaseStorage):
         self._cache: dict[int, StudyCache] = {}
         self._cache_lock = threading.Lock()
         self._last_reap: dict[int, float] = {}
+        self._schema_version = S.SCHEMA_VERSION
         self._prepare_schema()
 
     def __repr__(self) -> str:
@@ -141,6 +161,21 @@ class SQLStorage(BaseStorage):
                     raise  # else another process created the schema at the same moment
             found = self._run(stored_version, write=False, opening=True)
         check_version(found, self._shown)
+        assert found is not None  # check_version raised otherwise
+        self._schema_version = found
+        if found < S.SCHEMA_VERSION:
+            limit = (
+                "it may give the ids of deleted studies and trials to new ones, so a worker of a "
+                "deleted study could write into a new one"
+                if self._dialect == "sqlite"
+                else "steps of 2**31 and above are refused"
+            )
+            warnings.warn(
+                f"Storage {self._shown} has tunelab schema version {found}; it works, but "
+                f"{limit} until `tunelab storage upgrade {self._shown}` (to schema "
+                f"{S.SCHEMA_VERSION}; stop the workers first).",
+                stacklevel=3,
+            )
 
     def _run(self, work: Callable[[Connection], T], *, write: bool, opening: bool = False) -> T:
         """Run ``work`` in one transaction, retrying transient errors with jittered backoff."""
@@ -161,8 +196,8 @@ class SQLStorage(BaseStorage):
                 if not retry:
                     if opening:
                         raise StorageError(
-                            f"Cannot open storage {self._shown}: {first_line(exc)}. Check that "
-                            "the server is running and the URL is right."
+                            f"Cannot open storage {self._shown}: "
+                            f"{describe_open_error(self._engine.url, exc)}"
                         ) from None
                     raise StorageError(f"Storage {self._shown} failed: {first_line(exc)}.") from exc
                 time.sleep(delay * (0.5 + random.random()))
@@ -210,6 +245,19 @@ class SQLStorage(BaseStorage):
         if self.grace_period is None:
             return None
         return self._db_now() + self.grace_period
+
+    def _check_steps_fit(self, steps: Sequence[int]) -> None:
+        for step in steps:
+            check_step(step)
+            if (
+                self._schema_version < 3
+                and self._dialect == "postgresql"
+                and int(step) not in _INT32
+            ):
+                raise StorageError(
+                    f"Step {step} does not fit the INTEGER steps of {self!r} (schema version "
+                    f"{self._schema_version}); run `tunelab storage upgrade {self._shown}`."
+                )
 
     def _moment(self) -> float:
         return self._clock() if self._clock is not None else time.monotonic()
@@ -347,7 +395,8 @@ class SQLStorage(BaseStorage):
             )
         ).scalar_one()
         now = _now()
-        trial = base.copy()
+        trial = normalize_template(base)
+        self._check_steps_fit(list(trial.intermediate_values))
         trial.number = int(number)
         if trial.datetime_start is None and base.state != TrialState.WAITING:
             trial.datetime_start = now
@@ -361,7 +410,7 @@ class SQLStorage(BaseStorage):
                 state=base.state.value,
                 datetime_start=trial.datetime_start,
                 datetime_complete=trial.datetime_complete,
-                fail_reason=base.fail_reason,
+                fail_reason=trial.fail_reason,
                 lease_expires=self._lease() if running else None,
             )
         )
@@ -445,6 +494,7 @@ class SQLStorage(BaseStorage):
         from .._frozen import encode_float
 
         stored, kind = encode_float(float(value))
+        self._check_steps_fit([int(step)])
 
         def work(conn: Connection) -> None:
             self._check_running(conn, trial_id)
@@ -485,6 +535,7 @@ class SQLStorage(BaseStorage):
         fail_reason: str | None = None,
     ) -> FrozenTrial:
         t = S.trials
+        fail_reason = clean_text(fail_reason)
 
         def work(conn: Connection) -> FrozenTrial:
             row = self._trial_row(conn, trial_id, lock=True)
@@ -532,12 +583,20 @@ class SQLStorage(BaseStorage):
             def work(conn: Connection) -> tuple[Any, dict[int, FrozenTrial]]:
                 stamp = self._study_row(conn, study_id).created_at
                 if cache is not None and cache.stamp != stamp:
-                    newer = t.c.trial_id > -1  # the id was reused by a new study: read it all
-                elif pending:
-                    newer = (t.c.trial_id > max_id) | t.c.trial_id.in_(pending)
-                else:
-                    newer = t.c.trial_id > max_id
-                return stamp, load_trials(conn, (t.c.study_id == study_id) & newer)
+                    # The id was reused by a new study (schema 2 on SQLite): read it all.
+                    return stamp, load_trials(conn, t.c.study_id == study_id)
+                chunks = [
+                    pending[at : at + PENDING_CHUNK] for at in range(0, len(pending), PENDING_CHUNK)
+                ]
+                # The first chunk rides with the new trials: the usual read stays one query.
+                wanted = [t.c.trial_id > max_id]
+                if chunks:
+                    wanted[0] = wanted[0] | t.c.trial_id.in_(chunks[0])
+                    wanted += [t.c.trial_id.in_(chunk) for chunk in chunks[1:]]
+                fresh: dict[int, FrozenTrial] = {}
+                for selector in wanted:
+                    fresh.update(load_trials(conn, (t.c.study_id == study_id) & selector))
+                return stamp, fresh
 
             stamp, fresh = self._read(work)
             if cache is None or cache.stamp != stamp:

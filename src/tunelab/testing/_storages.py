@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -185,6 +186,79 @@ class StorageContract:
         storage.finish_trial(storage.create_trial(sid).trial_id, TrialState.COMPLETE, [1.0])
         (summary,) = storage.list_studies()
         assert summary.n_trials == 2 and summary.best_values == [1.0]
+
+    def test_ids_of_a_deleted_study_are_never_reused(self, storage: BaseStorage) -> None:
+        old = storage.create_study("old", MIN)
+        stale = storage.create_trial(old)
+        storage.delete_study(old)
+        new = storage.create_study("new", MIN)
+        fresh = storage.create_trial(new)
+        assert new != old and fresh.trial_id != stale.trial_id
+        # The worker of the deleted study still holds its trial id: its writes must fail, not
+        # land in the new study.
+        with pytest.raises(StudyNotFoundError):
+            storage.set_trial_param(stale.trial_id, "x", 0.5, Float(0, 1))
+        with pytest.raises(StudyNotFoundError):
+            storage.finish_trial(stale.trial_id, TrialState.COMPLETE, [1.0])
+        with pytest.raises(StudyNotFoundError):
+            storage.create_trial(old)
+        (trial,) = storage.get_all_trials(new)
+        assert trial.state == TrialState.RUNNING and trial.params == {} and trial.values is None
+
+    def test_nul_in_a_fail_reason_is_replaced(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        done = storage.finish_trial(t.trial_id, TrialState.FAIL, None, "byte b'\x00' in header")
+        assert done.state == TrialState.FAIL
+        assert done.fail_reason == "byte b'\ufffd' in header"
+        assert storage.get_trial(t.trial_id).fail_reason == "byte b'\ufffd' in header"
+        tmpl = FrozenTrial(number=-1, state=TrialState.FAIL, fail_reason="a\x00b")
+        assert storage.create_trial(sid, tmpl).fail_reason == "a\ufffdb"
+        assert [x.fail_reason for x in storage.get_all_trials(sid)] == [
+            "byte b'\ufffd' in header",
+            "a\ufffdb",
+        ]
+
+    def test_moments_are_stored_as_utc(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        start = datetime(2020, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+        naive = datetime(2020, 1, 1, 11, 0)  # naive moments count as UTC
+        tmpl = FrozenTrial(
+            number=-1,
+            state=TrialState.COMPLETE,
+            values=[1.0],
+            datetime_start=start,
+            datetime_complete=naive,
+        )
+        made = storage.create_trial(sid, tmpl)
+        storage.create_trial(sid)  # stamped by the storage, next to the given moments
+        for got in (made, storage.get_trial(made.trial_id), storage.get_all_trials(sid)[0]):
+            assert got.datetime_start == datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
+            assert got.datetime_complete == datetime(2020, 1, 1, 11, 0, tzinfo=UTC)
+            assert (
+                got.datetime_start.utcoffset() == got.datetime_complete.utcoffset() == timedelta(0)
+            )
+        (summary,) = storage.list_studies()
+        assert summary.last_activity is not None and summary.last_activity.tzinfo is not None
+
+    def test_steps_take_64_bits(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        t = storage.create_trial(sid)
+        steps = [2**31, 3_000_000_000, 2**63 - 1]
+        for step in steps:
+            storage.set_trial_intermediate_value(t.trial_id, step, 0.5)
+        with pytest.raises(InvalidParameterError, match="64 bits"):
+            storage.set_trial_intermediate_value(t.trial_id, 2**63, 0.5)
+        storage.finish_trial(t.trial_id, TrialState.COMPLETE, [0.5])
+        assert list(storage.get_trial(t.trial_id).intermediate_values) == steps
+        tmpl = FrozenTrial(number=-1, state=TrialState.COMPLETE, values=[1.0])
+        tmpl.intermediate_values = {2**40: 1.0}
+        made = storage.create_trial(sid, tmpl)
+        assert storage.get_trial(made.trial_id).intermediate_values == {2**40: 1.0}
+        tmpl.intermediate_values = {2**63: 1.0}
+        with pytest.raises(InvalidParameterError, match="64 bits"):
+            storage.create_trial(sid, tmpl)
+        assert storage.get_n_trials(sid) == 2
 
     def test_heartbeat_answers_whether_the_trial_runs(self, storage: BaseStorage) -> None:
         sid = storage.create_study("s", MIN)
