@@ -94,9 +94,22 @@ def test_bad_job_file_is_one_line_exit_2(tmp_path):
 
 
 def test_missing_study_is_one_line(runner, tmp_path):
+    import tunelab as tl
+
     url = f"sqlite:///{tmp_path / 'e.db'}"
+    tl.create_study(study_name="other", storage=url)
     result = runner.invoke(main, ["best", "nope", "--storage", url])
     assert result.exit_code == 2 and "No study named 'nope'" in result.output
+
+
+@pytest.mark.parametrize("command", [["studies"], ["trials", "s"], ["best", "s"]])
+def test_reading_a_mistyped_path_creates_no_database(runner, tmp_path, command):
+    typo = tmp_path / "tunelab.bd"
+    result = runner.invoke(main, [*command, "--storage", f"sqlite:///{typo}"])
+    assert (
+        result.exit_code == 2 and str(typo) in result.output and "Check the path" in result.output
+    )
+    assert not typo.exists()
 
 
 def test_csv_target_missing(runner, tmp_path):
@@ -179,7 +192,6 @@ def _exported(tmp_path):
     [("not-json", 1), ("truncated", 4), ("csv", 1), ("json", 1), ("binary", 1), ("record", 3)],
 )
 def test_import_of_a_bad_file_is_one_line_and_leaves_no_study(runner, tmp_path, kind, bad_line):
-    import tunelab as tl
 
     url = _exported(tmp_path)
     good = tmp_path / "good.jsonl"
@@ -201,9 +213,9 @@ def test_import_of_a_bad_file_is_one_line_and_leaves_no_study(runner, tmp_path, 
     target = f"sqlite:///{tmp_path / 'dst.db'}"
     message = _one_error_line(runner.invoke(main, ["import", str(bad), "--storage", target]))
     assert f"{bad}:{bad_line}:" in message and "tunelab export --format jsonl" in message
-    assert "no studies" in runner.invoke(main, ["studies", "--storage", target]).output
-    with pytest.raises(tl.exceptions.StudyNotFoundError):
-        tl.load_study(study_name="s", storage=target)
+    assert not (tmp_path / "dst.db").exists()  # not even an empty database
+    listing = runner.invoke(main, ["studies", "--storage", target])
+    assert listing.exit_code == 2 and "Check the path" in listing.output
 
 
 def test_import_still_shows_a_traceback_for_an_internal_error(runner, tmp_path, monkeypatch):
@@ -253,3 +265,24 @@ def test_tune_defaults_to_TUNELAB_STORAGE(runner, tmp_path, monkeypatch):  # noq
     )
     assert result.exit_code == 0, result.output
     assert "ridge-diabetes" in runner.invoke(main, ["studies", "--storage", other]).output
+
+
+def _refuse_constant(name):
+    raise AssertionError(f"bare {name} is not JSON")
+
+
+def test_json_output_is_strict_json_whatever_the_values(runner, tmp_path):
+    import tunelab as tl
+
+    url = f"sqlite:///{tmp_path / 'nan.db'}"
+    study = tl.create_study(study_name="s", storage=url)
+    trial = study.ask()
+    trial.suggest_categorical("c", [float("nan")])
+    trial.set_user_attr("curve", [1.0, float("inf")])
+    study.tell(trial, 1.0)
+    exported = runner.invoke(main, ["export", "s", "--format", "json", "--storage", url])
+    best = runner.invoke(main, ["best", "s", "--storage", url])
+    assert exported.exit_code == 0 and best.exit_code == 0
+    rows = json.loads(exported.output, parse_constant=_refuse_constant)
+    assert rows[0]["user_attrs"] == {"curve": [1.0, "inf"]}
+    assert json.loads(best.output, parse_constant=_refuse_constant)["params"] == {"c": "nan"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from ._jobfile import DEFAULT_STORAGE, default_storage
+from ._json import json_float, json_value
 from .exceptions import InvalidParameterError, StorageError, TunelabError
 
 storage_option = click.option(
@@ -142,7 +142,7 @@ def studies(storage: str) -> None:
 
     from .storage import get_storage
 
-    summaries = get_storage(storage).list_studies()
+    summaries = get_storage(storage, read_only=True).list_studies()
     if not summaries:
         click.echo(f"no studies in {storage}")
         return
@@ -179,8 +179,11 @@ def studies(storage: str) -> None:
 
 def _load(study: str, storage: str) -> Any:
     from ._study import load_study
+    from .storage import get_storage
 
-    return load_study(study_name=study, storage=storage)
+    # Read-only: a mistyped SQLite path is reported instead of created as an empty database,
+    # and reading takes no write lock from a running study.
+    return load_study(study_name=study, storage=get_storage(storage, read_only=True))
 
 
 @main.command()
@@ -220,7 +223,11 @@ def best(study: str, storage: str) -> None:
         _fail(_no_best(study, storage, loaded.trials))
     chosen = loaded.best_trials if len(loaded.directions) > 1 else [loaded.best_trial]
     out = [
-        {"number": t.number, "values": [_json_float(v) for v in t.values], "params": t.params}
+        {
+            "number": t.number,
+            "values": [json_float(v) for v in t.values],
+            "params": json_value(t.params),
+        }
         for t in chosen
     ]
     click.echo(
@@ -238,10 +245,6 @@ def _no_best(study: str, storage: str, trials: list[Any]) -> str:
         f"completes (tunelab tune / tunelab worker), and see why they did not with "
         f"`tunelab trials {study}`."
     )
-
-
-def _json_float(v: float) -> Any:
-    return v if math.isfinite(v) else str(v)
 
 
 @main.command()
@@ -308,11 +311,11 @@ def _trial_json(t: Any) -> dict[str, Any]:
     return {
         "number": t.number,
         "state": t.state.name,
-        "values": None if t.values is None else [_json_float(v) for v in t.values],
-        "params": t.params,
-        "distributions": {k: d.to_dict() for k, d in t.distributions.items()},
-        "user_attrs": t.user_attrs,
-        "intermediate_values": {str(k): _json_float(v) for k, v in t.intermediate_values.items()},
+        "values": None if t.values is None else [json_float(v) for v in t.values],
+        "params": json_value(t.params),
+        "distributions": {k: json_value(d.to_dict()) for k, d in t.distributions.items()},
+        "user_attrs": json_value(t.user_attrs),
+        "intermediate_values": {str(k): json_float(v) for k, v in t.intermediate_values.items()},
         "datetime_start": None if t.datetime_start is None else t.datetime_start.isoformat(),
         "datetime_complete": None
         if t.datetime_complete is None
