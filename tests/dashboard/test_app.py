@@ -5,7 +5,7 @@ import math
 import pytest
 
 import tunelab
-from tunelab import Float
+from tunelab import Categorical, Float
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -129,3 +129,51 @@ def test_pages_and_local_plotly(client):
     js = client.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_trial_detail_with_non_finite_choices(db_url):
+    # Found by a QA pass: the distributions went out without the "nan"/"inf" encoding and the
+    # trial page got a 500.
+    study = tunelab.create_study(study_name="nan", storage=db_url)
+    space = {"c": Categorical([1.0, math.nan, -math.inf])}
+    study.enqueue_trial({"c": math.nan})
+    study.tell(study.ask(space), 1.0)
+    with TestClient(create_app(db_url)) as c:
+        r = c.get(f"/api/studies/{study._study_id}/trials/0")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["params"] == {"c": "nan"}
+    assert body["distributions"]["c"] == {"type": "categorical", "choices": [1.0, "nan", "-inf"]}
+
+
+def test_study_id_beyond_sqlite_integers_is_not_found(client, filled):
+    # Found by a QA pass: SQLite's driver raised OverflowError and the API answered 500.
+    for huge in (2**63, -(2**63) - 1):
+        for path in ("", "/trials", "/trials/0", "/plots/history"):
+            r = client.get(f"/api/studies/{huge}{path}")
+            assert r.status_code == 404, path
+            assert r.json() == {"error": f"No study with id {huge}."}
+    assert client.get("/api/studies").json()["studies"][0]["study_name"] == "demo"
+
+
+def test_contour_of_parameters_never_set_together_is_a_message(db_url):
+    # Found by a QA pass: an empty contour with no word of why.
+    study = tunelab.create_study(study_name="branches", storage=db_url)
+    for name, v in [("a", 1.0), ("b", 2.0), ("a", 3.0), ("b", 4.0)]:
+        study.tell(study.ask({name: Float(0, 1)}), v)
+    with TestClient(create_app(db_url)) as c:
+        body = c.get(f"/api/studies/{study._study_id}/plots/contour").json()
+    assert "figure" not in body and "cannot draw" in body["message"]
+
+
+def test_pareto_plot_of_an_infinite_front(db_url):
+    study = tunelab.create_study(
+        study_name="mo-inf", storage=db_url, directions=["minimize", "minimize"]
+    )
+    for v in [(1.0, 1.0), (0.5, -math.inf), (0.6, 0.5)]:
+        study.tell(study.ask(), list(v))
+    with TestClient(create_app(db_url)) as c:
+        figure = c.get(f"/api/studies/{study._study_id}/plots/pareto").json()["figure"]
+    front = next(tr for tr in figure["data"] if tr["name"] == "Pareto front")
+    assert front.get("x", []) == []  # trial 2 is dominated by trial 1, which has no point
+    assert "trial 1 on the front" in figure["layout"]["title"]["text"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tunelab import TrialState
@@ -53,3 +55,36 @@ def test_rejects_non_study():
         InvalidParameterError, match="'study' parameter of plot_optimization_history"
     ):
         history_data("not a study")
+
+
+def test_an_infinite_best_is_not_hidden(make_study, told):
+    # Found by a QA pass: with a -inf trial the best-so-far line stayed at the finite best
+    # while study.best_value was -inf.
+    study = make_study()
+    told(study, [1.0, -math.inf, 2.0])
+    data = history_data(study)["studies"][0]
+    assert data["numbers"] == [0, 2] and data["values"] == [1.0, 2.0]
+    assert data["best"] == [1.0, -math.inf]
+    assert data["best"][-1] == study.best_value
+    assert data["infinite"] == {"numbers": [1], "values": [-math.inf], "best": [-math.inf]}
+    fig = plot_optimization_history(study)
+    bottom, top = fig.layout.yaxis.range
+    line = next(tr for tr in fig.data if tr.name == "Best so far")
+    assert list(line.x) == [0, 1, 2]
+    assert list(line.y) == [1.0, bottom, bottom]  # at the edge it lies beyond, not at 1.0
+    assert bottom < 1.0 and top > 2.0
+    assert "1 infinite value drawn at the axis edge" in fig.layout.title.text
+
+
+def test_a_worst_infinity_is_drawn_but_never_best(make_study, told):
+    study = make_study(directions=("maximize",))
+    told(study, [1.0, -math.inf, 3.0])
+    data = history_data(study)["studies"][0]
+    assert data["best"] == [1.0, 3.0]
+    assert data["infinite"]["best"] == [1.0]
+    fig = plot_optimization_history(study)
+    marker = next(tr for tr in fig.data if tr.name.startswith("Infinite"))
+    assert list(marker.y) == [fig.layout.yaxis.range[0]]
+    assert plot_optimization_history(make_study("plain")).layout.title.text == (
+        "Optimization history"
+    )

@@ -90,7 +90,9 @@ def create_app(storage: str | BaseStorage) -> Starlette:
         try:
             name = backend.get_study_name(study_id)
             return Study(name, backend)
-        except StudyNotFoundError:
+        # An id beyond SQLite's 64-bit integers cannot name a study: the driver raises
+        # OverflowError before the query runs.
+        except (StudyNotFoundError, OverflowError):
             raise _NotFound(f"No study with id {study_id}.") from None
 
     def page(name: str) -> Any:

@@ -5,34 +5,13 @@ JSON has no NaN or infinity: such floats travel as the strings "nan", "inf" and 
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
 from .._frozen import FrozenTrial, TrialState
+from .._json import json_float as jfloat
+from .._json import json_value as jvalue
 from ..storage import StudySummary
-
-
-def jfloat(value: float | None) -> float | str | None:
-    if value is None:
-        return None
-    value = float(value)
-    if math.isfinite(value):
-        return value
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-
-
-def jvalue(value: Any) -> Any:
-    """Any stored value (attrs, params) made JSON-safe, recursively."""
-    if isinstance(value, float):
-        return jfloat(value)
-    if isinstance(value, dict):
-        return {str(k): jvalue(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jvalue(v) for v in value]
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return repr(value)
 
 
 def jtime(moment: datetime | None) -> str | None:
@@ -71,7 +50,7 @@ def trial_detail(t: FrozenTrial) -> dict[str, Any]:
     row = trial_row(t)
     row.update(
         trial_id=t.trial_id,
-        distributions={k: d.to_dict() for k, d in t.distributions.items()},
+        distributions={k: jvalue(d.to_dict()) for k, d in t.distributions.items()},
         intermediate_values={
             "steps": sorted(t.intermediate_values),
             "values": [jfloat(t.intermediate_values[s]) for s in sorted(t.intermediate_values)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -79,10 +80,35 @@ def pick_params(
     return list(dict.fromkeys(params))
 
 
+def choice_labels(dist: Categorical) -> list[str]:
+    """One distinct label per choice: its plain text, or its repr where plain texts collide.
+
+    A category axis merges equal labels, so None and "None", 1 and "1", True and "True" would
+    share one tick and their trials one column; repr tells them apart, and only they need it,
+    so an ordinary axis keeps labels such as a, b rather than 'a', 'b'.
+    """
+    plain = [str(c) for c in dist.choices]
+    counts = Counter(plain)
+    labels = [repr(c) if counts[text] > 1 else text for c, text in zip(dist.choices, plain)]
+    if len(set(labels)) < len(labels):
+        # A plain label can equal another choice's repr (["1", 1, "'1'"]); repr alone is
+        # distinct for distinct choices.
+        labels = [repr(c) for c in dist.choices]
+    return labels
+
+
+def choice_label(dist: Categorical, labels: list[str], value: Any) -> str:
+    """The label of a trial's value on its axis."""
+    if dist.contains(value):
+        return labels[dist.index(value)]
+    # A trial stored with another distribution under the same name: show what it holds.
+    return str(value)
+
+
 def axis_info(dist: Distribution) -> dict[str, Any]:
     """How an axis shows a parameter: 'log', 'categorical' (with its choices) or 'linear'."""
     if isinstance(dist, Categorical):
-        return {"scale": "categorical", "choices": [str(c) for c in dist.choices]}
+        return {"scale": "categorical", "choices": choice_labels(dist)}
     if isinstance(dist, (Float, Int)) and dist.log:
         return {"scale": "log", "low": dist.low, "high": dist.high}
     return {"scale": "linear", "low": dist.low, "high": dist.high}  # type: ignore[attr-defined]

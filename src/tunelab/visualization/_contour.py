@@ -7,11 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .._space import Float, Int
 from .._validation import fail, is_int
+from ..exceptions import InvalidParameterError
 from ._common import (
     Target,
     as_study,
     axis_info,
+    choice_label,
     distribution_of,
     go,
     pick_params,
@@ -20,17 +23,49 @@ from ._common import (
 )
 
 
+def _together(rows: list, a: str, b: str) -> bool:
+    return any(a in t.params and b in t.params for t, _ in rows)
+
+
 def _default_pair(study: Any, rows: list, target: Target | None) -> list[str]:
+    """The most important pair of parameters that some trial sets together.
+
+    In a conditional space the two most important parameters can live in different branches
+    (one per choice of a parent): no trial has both, and their contour would be empty.
+    """
     names = sorted({n for t, _ in rows for n in t.params})
-    if len(names) <= 2:
+    if len(names) < 2:
         return names
     from ..importance import CorrelationRatioImportanceEvaluator
 
     try:
-        ranked = CorrelationRatioImportanceEvaluator().evaluate(study, target=target)
+        shares = CorrelationRatioImportanceEvaluator().evaluate(study, target=target)
     except ValueError:
-        return names[:2]
-    return list(ranked)[:2]
+        shares = {}
+    order = list(shares) + [n for n in names if n not in shares]
+    rank = {n: i for i, n in enumerate(order)}
+    where: dict[str, set[int]] = {n: set() for n in names}
+    for i, (t, _) in enumerate(rows):
+        for n in t.params:
+            where[n].add(i)
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
+    pairs.sort(key=lambda p: (-(shares.get(p[0], 0.0) + shares.get(p[1], 0.0)), rank[p[1]]))
+    for a, b in pairs:
+        if not where[a].isdisjoint(where[b]):
+            return [a, b]
+    raise InvalidParameterError(
+        f"plot_contour cannot draw study {study.study_name!r}: no completed trial with a "
+        f"finite target has two parameters set together (parameters: {names})."
+    )
+
+
+def _grid(dist: Any, n_cells: int) -> list[Any] | None:
+    """The values an Int or stepped Float takes, when they are no more than the cells."""
+    if isinstance(dist, Int) or (isinstance(dist, Float) and dist.step is not None):
+        n = dist.n_steps
+        if n <= n_cells:
+            return [dist.round_to_step(dist.low + i * dist.step) for i in range(n)]
+    return None
 
 
 def contour_data(
@@ -43,8 +78,10 @@ def contour_data(
     parameter ``name``, its ``axis`` info and the cell ``centers`` (in parameter units; choice
     labels for categoricals) and ``z[j][i]`` is the mean target in cell (i, j), None if empty.
 
-    Cells are equal in each distribution's unit space, so log ranges get log-spaced cells.
-    Without ``params`` the two most important parameters (fast estimate) are used."""
+    Cells are equal in each distribution's unit space, so log ranges get log-spaced cells; a
+    categorical, and an Int or stepped Float with at most ``n_cells`` values, get one cell per
+    value. Without ``params`` the most important pair (fast estimate) that completed trials set
+    together is used; explicit ``params`` that no completed trial sets together are refused."""
     owner = "plot_contour"
     if not is_int(n_cells) or n_cells < 2:
         raise fail("n_cells", owner, "an int >= 2", n_cells)
@@ -60,18 +97,37 @@ def contour_data(
             list(names) if params else params,
             "A contour needs two parameters with values in completed trials.",
         )
+    if not _together(rows, *names):
+        raise InvalidParameterError(
+            f"plot_contour cannot draw {names[0]!r} against {names[1]!r}: no completed trial "
+            f"with a finite target of study {s.study_name!r} has both (they are set in "
+            "different branches of the search space). Pick two parameters set together."
+        )
     rows = [(t, y) for t, y in rows if all(n in t.params for n in names)]
     axes = []
     cells = []
+    labels = []
     for name in names:
         dist = distribution_of(trials, name)
         info = axis_info(dist)
-        k = len(info["choices"]) if info["scale"] == "categorical" else n_cells
-        unit = np.array([dist.to_unit(t.params[name]) for t, _ in rows])
-        cells.append(np.minimum((unit * k).astype(int), k - 1))
-        centers = [dist.from_unit((i + 0.5) / k) for i in range(k)]
+        raw = [t.params[name] for t, _ in rows]
+        grid = _grid(dist, n_cells)
         if info["scale"] == "categorical":
-            centers = [str(c) for c in centers]
+            centers = info["choices"]
+            k = len(centers)
+            cells.append(np.array([dist.index(v) for v in raw], dtype=int))
+            labels.append([choice_label(dist, centers, v) for v in raw])
+        elif grid is not None:
+            centers, k = grid, len(grid)
+            steps = np.rint((np.array(raw, dtype=float) - dist.low) / dist.step).astype(int)
+            cells.append(np.clip(steps, 0, k - 1))
+            labels.append(raw)
+        else:
+            k = n_cells
+            unit = np.array([dist.to_unit(v) for v in raw])
+            cells.append(np.minimum((unit * k).astype(int), k - 1))
+            centers = [dist.from_unit((i + 0.5) / k) for i in range(k)]
+            labels.append(raw)
         axes.append({"name": name, "axis": info, "centers": centers})
     kx, ky = len(axes[0]["centers"]), len(axes[1]["centers"])
     total = np.zeros((ky, kx))
@@ -83,21 +139,7 @@ def contour_data(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
     z = [[None if c == 0 else float(m) for m, c in zip(mr, cr)] for mr, cr in zip(mean, count)]
-    points = {
-        "x": [
-            t.params[names[0]]
-            if axes[0]["axis"]["scale"] != "categorical"
-            else str(t.params[names[0]])
-            for t, _ in rows
-        ],
-        "y": [
-            t.params[names[1]]
-            if axes[1]["axis"]["scale"] != "categorical"
-            else str(t.params[names[1]])
-            for t, _ in rows
-        ],
-        "value": values.tolist(),
-    }
+    points = {"x": labels[0], "y": labels[1], "value": values.tolist()}
     return {"x": axes[0], "y": axes[1], "z": z, "points": points}
 
 

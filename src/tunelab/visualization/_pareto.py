@@ -6,20 +6,17 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .._frozen import StudyDirection, TrialState
+from .._pareto import front_mask
 from .._validation import fail
+from ..exceptions import InvalidParameterError
 from ._common import as_study, go
 
 
-def _front_mask(points: list[list[float]]) -> list[bool]:
-    """True for each point no other point dominates (all coordinates minimized)."""
-    keep = []
-    for a in points:
-        dominated = any(
-            all(x <= y for x, y in zip(b, a)) and any(x < y for x, y in zip(b, a)) for b in points
-        )
-        keep.append(not dominated)
-    return keep
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def pareto_data(
@@ -28,49 +25,106 @@ def pareto_data(
     target_names: Sequence[str] | None = None,
     directions: Sequence[StudyDirection | str] | None = None,
 ) -> dict[str, Any]:
-    """``{"names", "front": {"numbers", "values"}, "dominated": {...}}`` where ``values`` is
-    one list per objective. ``targets`` maps a trial to the 2 or 3 numbers drawn (default: its
-    values); the front is the study's, over all its objectives, unless ``directions`` is given,
-    which ranks the targets themselves."""
+    """``{"names", "front": {"numbers", "values"}, "dominated": {...}, "not_drawn": {...}}``
+    where ``values`` is one list per objective. ``targets`` maps a trial to the 2 or 3 numbers
+    drawn (default: its values); the front is the study's, over all its objectives, unless
+    ``directions`` is given, which ranks the targets themselves.
+
+    Every completed trial is ranked, those with an infinite value included; the ones that
+    cannot be drawn (a drawn number that is not finite) are left out of ``front`` and
+    ``dominated`` and listed by number in ``not_drawn["front"]`` and
+    ``not_drawn["dominated"]``."""
     owner = "plot_pareto_front"
     s = as_study(study, owner)
     get = targets if targets is not None else (lambda t: t.values)
     complete = s.get_trials((TrialState.COMPLETE,))
-    if targets is not None and directions is None and complete:
+    if directions is not None:
+        dirs = [StudyDirection(d) if isinstance(d, str) else d for d in directions]
+        n = len(dirs)
+        ranked_by_study = False
+    elif targets is not None:
+        if len(s.directions) == 1:
+            # Ranked by the study's single objective, the "front" is the best trial alone:
+            # a picture that looks like a trade-off and is not one.
+            raise InvalidParameterError(
+                f"plot_pareto_front cannot rank study {s.study_name!r}: it has a single "
+                "objective, so its only Pareto-optimal trial is the best one. Pass "
+                "directions=[...] (one per number targets returns) to rank the targets "
+                "themselves, e.g. directions=['minimize', 'minimize'] for "
+                "targets=lambda t: (t.value, t.duration)."
+            )
         # Targets only choose what is drawn (two of three objectives, an objective and the
         # duration...): the front is the study's own, over all its objectives, as in Optuna.
-        n = len(list(targets(complete[0])))
+        dirs = list(s.directions)
+        if complete:
+            n = len(list(targets(complete[0])))
+        else:
+            n = len(target_names) if target_names is not None else len(s.directions)
         ranked_by_study = True
     else:
-        n = len(directions) if directions is not None else len(s.directions)
+        dirs = list(s.directions)
+        n = len(dirs)
         ranked_by_study = False
     if n not in (2, 3):
-        raise fail("study", owner, "a study (or targets) with 2 or 3 objectives", f"{n} objectives")
+        if targets is not None and directions is None and not complete:
+            raise InvalidParameterError(
+                f"plot_pareto_front cannot tell how many numbers targets returns: study "
+                f"{s.study_name!r} has no completed trial yet. Pass target_names with 2 or 3 "
+                "names."
+            )
+        if targets is not None and directions is None:
+            raise InvalidParameterError(
+                f"The 'targets' parameter of plot_pareto_front must return 2 or 3 numbers "
+                f"per trial; it returned {n}."
+            )
+        if directions is not None:
+            raise fail("directions", owner, "a list of 2 or 3 directions", list(directions))
+        raise InvalidParameterError(
+            f"plot_pareto_front draws studies with 2 or 3 objectives; study "
+            f"{s.study_name!r} has {_count(n, 'objective')}. Pass targets=... to pick 2 or 3 "
+            "numbers to draw" + (" and directions=[...] to rank them." if n == 1 else ".")
+        )
     names = list(target_names) if target_names is not None else [f"Objective {i}" for i in range(n)]
     if len(names) != n:
         raise fail("target_names", owner, f"a list of {n} names", target_names)
-    rows, ranks = [], []
+    drawn, ranks = [], []
     for t in complete:
         vals = [float(v) for v in get(t)]
         if len(vals) != n:
-            raise fail("targets", owner, f"a callable returning {n} numbers", vals)
-        if all(math.isfinite(v) for v in vals):
-            rows.append((t.number, vals))
-            ranks.append(list(t.values) if ranked_by_study else vals)
-    dirs = s.directions if ranked_by_study else (directions or s.directions)
-    dirs = [StudyDirection(d) if isinstance(d, str) else d for d in dirs]
-    signs = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in dirs]
-    mask = _front_mask([[sg * v for sg, v in zip(signs, vals)] for vals in ranks])
+            if targets is None:
+                raise InvalidParameterError(
+                    f"The 'directions' parameter of plot_pareto_front has {_count(n, 'entry')} "
+                    f"but trial {t.number} of study {s.study_name!r} has {len(vals)} values."
+                )
+            raise InvalidParameterError(
+                f"The 'targets' parameter of plot_pareto_front must return {n} numbers for "
+                f"every trial; it returned {len(vals)} for trial {t.number}."
+            )
+        drawn.append((t.number, vals))
+        ranks.append(list(t.values) if ranked_by_study else vals)
+    signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in dirs])
+    minimised = np.asarray(ranks, dtype=float).reshape(len(ranks), len(signs)) * signs
+    mask = front_mask(minimised)
+    finite = [all(math.isfinite(v) for v in vals) for _, vals in drawn]
 
     def pack(keep: bool) -> dict[str, Any]:
-        chosen = [r for r, m in zip(rows, mask) if m == keep]
+        chosen = [r for r, m, ok in zip(drawn, mask, finite) if m == keep and ok]
         chosen.sort(key=lambda r: r[1][0])
         return {
             "numbers": [num for num, _ in chosen],
             "values": [[vals[i] for _, vals in chosen] for i in range(n)],
         }
 
-    return {"names": names, "front": pack(True), "dominated": pack(False)}
+    not_drawn = {
+        key: [num for (num, _), m, ok in zip(drawn, mask, finite) if m == keep and not ok]
+        for key, keep in (("front", True), ("dominated", False))
+    }
+    return {
+        "names": names,
+        "front": pack(True),
+        "dominated": pack(False),
+        "not_drawn": not_drawn,
+    }
 
 
 def plot_pareto_front(
@@ -78,8 +132,9 @@ def plot_pareto_front(
     targets: Callable[[Any], Sequence[float]] | None = None,
     target_names: Sequence[str] | None = None,
     include_dominated: bool = True,
+    directions: Sequence[StudyDirection | str] | None = None,
 ) -> Any:
-    data = pareto_data(study, targets, target_names)
+    data = pareto_data(study, targets, target_names, directions)
     graph = go()
     fig = graph.Figure()
     groups = [("Pareto front", data["front"], "#d62728")]
@@ -114,5 +169,24 @@ def plot_pareto_front(
         fig.update_layout(
             scene={"xaxis_title": names[0], "yaxis_title": names[1], "zaxis_title": names[2]}
         )
-    fig.update_layout(title="Pareto front", template="plotly_white")
+    fig.update_layout(title=_title(data, include_dominated), template="plotly_white")
     return fig
+
+
+def _title(data: dict[str, Any], include_dominated: bool) -> str:
+    """The title, naming the trials that are ranked but cannot be drawn.
+
+    A front trial at infinity is the one a reader most needs to know about: without the
+    note the drawn front looks complete while the real front holds a trial it does not show.
+    """
+    front = data["not_drawn"]["front"]
+    dominated = data["not_drawn"]["dominated"] if include_dominated else []
+    if not front and not dominated:
+        return "Pareto front"
+    parts = []
+    if front:
+        shown = ", ".join(str(k) for k in front[:5]) + (", ..." if len(front) > 5 else "")
+        parts.append(f"{'trial' if len(front) == 1 else 'trials'} {shown} on the front")
+    if dominated:
+        parts.append(_count(len(dominated), "dominated trial"))
+    return f"Pareto front<br><sup>Not drawn (a value is not finite): {', '.join(parts)}</sup>"

@@ -9,6 +9,7 @@ from ._common import (
     Target,
     as_study,
     axis_info,
+    choice_label,
     distribution_of,
     go,
     pick_params,
@@ -28,11 +29,12 @@ def slice_data(
     trials = [t for t, _ in rows]
     out = []
     for name in pick_params(trials, params, owner):
-        axis = axis_info(distribution_of(trials, name))
+        dist = distribution_of(trials, name)
+        axis = axis_info(dist)
         have = [(t, y) for t, y in rows if name in t.params]
         x = [t.params[name] for t, _ in have]
         if axis["scale"] == "categorical":
-            x = [str(v) for v in x]
+            x = [choice_label(dist, axis["choices"], v) for v in x]  # type: ignore[arg-type]
         out.append(
             {
                 "name": name,
