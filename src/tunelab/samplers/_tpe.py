@@ -32,6 +32,7 @@ import numpy as np
 from .._frozen import StudyDirection, TrialState
 from .._space import Distribution
 from .._validation import fail, is_int, is_real, seed_or_none
+from ..pruners._base import TRIAL_GROUP_ATTR
 from ._base import BaseSampler, fresh_seed, sample_uniform, trial_rng
 from ._parzen import Axis, ParzenMixture
 
@@ -211,7 +212,7 @@ class TPESampler(BaseSampler):
         self._init_caches()
 
     def _init_caches(self) -> None:
-        self._histories: dict[tuple[int, int], _History] = {}
+        self._histories: dict[tuple[int, int, str | None], _History] = {}
         self._snapshots: OrderedDict[tuple[int, int, int], _Snapshot] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -294,12 +295,18 @@ class TPESampler(BaseSampler):
             snap = self._snapshots.get(key)
             if snap is not None:
                 return snap
-        history = self._history(study)
+        # A pruner that runs trials in groups (Hyperband's brackets) makes trials of different
+        # groups incomparable: one stopped at its bracket's first cut looks worse than an equal
+        # configuration that ran to the end. Learn from the trial's own group only.
+        group = trial.system_attrs.get(TRIAL_GROUP_ATTR)
+        history = self._history(study, group)
         running: list[FrozenTrial] = []
         with history.lock:
             # The one pass over the study's trials for this suggestion: new finished trials
             # join the history, running ones become constant-liar observations.
             for t in study.get_trials():
+                if group is not None and t.system_attrs.get(TRIAL_GROUP_ATTR) != group:
+                    continue
                 state = t.state
                 if state == TrialState.COMPLETE or state == TrialState.PRUNED:
                     if t.trial_id not in history.seen:
@@ -318,8 +325,8 @@ class TPESampler(BaseSampler):
                 self._snapshots.popitem(last=False)
         return snap
 
-    def _history(self, study: Study) -> _History:
-        key = (id(study._storage), study._study_id)
+    def _history(self, study: Study, group: str | None = None) -> _History:
+        key = (id(study._storage), study._study_id, group)
         with self._lock:
             history = self._histories.get(key)
             if history is None or history.storage is not study._storage:
