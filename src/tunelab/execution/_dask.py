@@ -66,6 +66,7 @@ def _run_trial_on_worker(
     number: int,
     attempt: int,
     params: dict[str, Any],
+    distributions: dict[str, Any],
     user_attrs: dict[str, Any],
     start: Any,
     prefetched: dict[str, Any],
@@ -103,7 +104,11 @@ def _run_trial_on_worker(
             raise result
         return result
 
-    trial = RemoteTrial(call, number, params, user_attrs, start, prefetched)
+    # With the distributions of the params it already has (a retried or enqueued trial), a
+    # repeated suggest of those names is checked here, without a round trip to the driver.
+    trial = RemoteTrial(
+        call, number, params, user_attrs, start, prefetched, distributions=distributions
+    )
     timer = (
         None if trial_timeout is None else _interrupt_after(trial_timeout, threading.get_ident())
     )
@@ -241,6 +246,7 @@ class DaskExecutor(Executor):
             trial.number,
             attempt,
             trial.params,
+            trial.distributions,
             trial.user_attrs,
             trial.datetime_start,
             prefetched,
