@@ -32,15 +32,14 @@ def clean_text(text: str | None) -> str | None:
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
-    """``moment`` as an aware UTC datetime; a naive one is taken to be UTC already.
+    """``moment`` as an aware UTC datetime; a naive one is local time, as Python reads it.
 
     SQLite keeps wall-clock digits only, so an aware non-UTC moment must be shifted before it is
-    written; naive moments count as UTC because that is how the SQL backends always read them.
+    written. A naive moment comes from the user (``datetime.now()`` in an ``add_trial``
+    template): local time is what it means there.
     """
     if moment is None:
         return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
 

@@ -222,7 +222,7 @@ class StorageContract:
     def test_moments_are_stored_as_utc(self, storage: BaseStorage) -> None:
         sid = storage.create_study("s", MIN)
         start = datetime(2020, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
-        naive = datetime(2020, 1, 1, 11, 0)  # naive moments count as UTC
+        naive = datetime(2020, 1, 1, 11, 0)  # local time, as datetime.now() gives it
         tmpl = FrozenTrial(
             number=-1,
             state=TrialState.COMPLETE,
@@ -234,7 +234,7 @@ class StorageContract:
         storage.create_trial(sid)  # stamped by the storage, next to the given moments
         for got in (made, storage.get_trial(made.trial_id), storage.get_all_trials(sid)[0]):
             assert got.datetime_start == datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
-            assert got.datetime_complete == datetime(2020, 1, 1, 11, 0, tzinfo=UTC)
+            assert got.datetime_complete == naive.astimezone(UTC)
             assert (
                 got.datetime_start.utcoffset() == got.datetime_complete.utcoffset() == timedelta(0)
             )
