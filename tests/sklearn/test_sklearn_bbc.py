@@ -3,17 +3,21 @@ import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.pipeline import make_pipeline
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from tunelab.sklearn import OptimismWarning, SearchCV
 from tunelab.sklearn._bbc import (
+    ScoreAndRecord,
     assemble,
     bbc_cv_predictions,
     record_predictions,
     replayable_scorer,
 )
+
+pytestmark = pytest.mark.filterwarnings(f"ignore::{OptimismWarning.__module__}.OptimismWarning")
 
 
 def _oof(estimator, X, y, scorer, cv):
@@ -112,3 +116,112 @@ def test_the_vectorized_metrics_agree_with_the_scorers(scoring):
         out[b, bag] = 0.0
     slow = _bbc._bbc_by_scorer(outputs, y, scorer, tags, classes, bags, out)
     assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)
+
+
+def _sparse_accuracy(est, X, y):
+    # Indexes the Pipeline and checks its type: a proxy of the model fails both.
+    assert isinstance(est, Pipeline), type(est)
+    return float(np.mean(est.predict(X) == y)) - 0.001 * np.count_nonzero(est[-1].coef_)
+
+
+def _plain_accuracy(est, X, y):
+    return float(np.mean(est.predict(X) == y))
+
+
+def test_the_scorer_gets_the_fitted_model_itself():
+    # Found by a QA pass: on the default path (one metric, no train scores) a callable scorer
+    # got a recording proxy, and every fold scored NaN.
+    X, y = make_classification(120, 5, random_state=0)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:80], y[:80])
+    recording = ScoreAndRecord(_sparse_accuracy)
+    assert recording(model, X[80:], y[80:]) == _sparse_accuracy(model, X[80:], y[80:])
+    np.testing.assert_array_equal(recording.outputs["predict"], model.predict(X[80:]))
+    assert "predict" not in vars(model)  # the recording wrappers are gone again
+
+    space = {"logisticregression__C": [0.01, 1.0]}
+    cv = StratifiedKFold(4)
+    ours = SearchCV(model, space, cv=cv, scoring=_sparse_accuracy, racing=False).fit(X, y)
+    ref = GridSearchCV(model, space, cv=cv, scoring=_sparse_accuracy).fit(X, y)
+    np.testing.assert_array_equal(
+        ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]
+    )
+    # A replay has no coef_ to count, so this scorer's estimate is per fold; one that only
+    # predicts still feeds the per-row estimate from the recording, as a named scorer does.
+    assert ours.generalization_.method == "BBC-CV over folds"
+    estimates = []
+    for scoring in (_plain_accuracy, "accuracy"):
+        search = SearchCV(model, space, cv=cv, scoring=scoring, racing=False, random_state=0)
+        search.fit(X, y)
+        assert search.generalization_.method == "BBC-CV over out-of-fold predictions"
+        estimates.append(search.generalization_.corrected_score)
+    assert estimates[0] == pytest.approx(estimates[1])
+
+
+def test_a_recording_keeps_the_call_on_every_test_row():
+    X, y = make_classification(60, 4, random_state=0)
+    model = LogisticRegression().fit(X, y)
+
+    def subset_then_all(est, X, y):
+        est.predict(X[:10])
+        return float(np.mean(est.predict(X) == y))
+
+    outputs = record_predictions(subset_then_all, model, X, y)
+    assert outputs["predict"].shape == (60,)
+
+
+def test_the_per_row_estimate_weighs_rows_as_the_routed_scorer_does():
+    # Found by a QA pass: with sample_weight routed to the scorer, the CV scores were weighted
+    # but the per-row estimate replayed the predictions unweighted: another metric.
+    from sklearn.metrics import log_loss, make_scorer
+
+    import sklearn
+
+    X, y = make_classification(300, 6, flip_y=0.2, random_state=0)
+    hard = LogisticRegression().fit(X, y).predict(X) != y
+    weights = np.where(hard, 20.0, 1.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_scorer(
+            log_loss, greater_is_better=False, response_method="predict_proba"
+        ).set_score_request(sample_weight=True)
+        model = LogisticRegression().set_fit_request(sample_weight=False)
+        search = SearchCV(model, {"C": [0.1, 1.0]}, cv=StratifiedKFold(5), scoring=scorer)
+        search.fit(X, y, sample_weight=weights)
+    gen = search.generalization_
+    assert gen.method == "BBC-CV over out-of-fold predictions"
+    oof = cross_val_predict(
+        LogisticRegression(C=search.best_params_["C"]),
+        X,
+        y,
+        cv=StratifiedKFold(5),
+        method="predict_proba",
+    )
+    weighted, unweighted = -log_loss(y, oof, sample_weight=weights), -log_loss(y, oof)
+    assert abs(gen.corrected_score - weighted) < 0.1 < abs(gen.corrected_score - unweighted)
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "r2", "neg_mean_squared_error"])
+def test_weighted_vectorized_metrics_agree_with_the_weighted_scorers(scoring):
+    from tunelab.sklearn import _bbc
+
+    rng = np.random.default_rng(4)
+    if scoring == "accuracy":
+        y = rng.integers(0, 3, size=120)
+        outputs = [{"predict": rng.integers(0, 3, size=120)} for _ in range(5)]
+        tags, classes = LogisticRegression().__sklearn_tags__(), np.array([0, 1, 2])
+    else:
+        y = rng.normal(size=120)
+        outputs = [{"predict": y + rng.normal(scale=0.3 + i / 5, size=120)} for i in range(5)]
+        tags, classes = Ridge().__sklearn_tags__(), None
+    params = {"sample_weight": rng.uniform(0.1, 5.0, size=120)}
+    scorer = get_scorer(scoring)
+    fast = bbc_cv_predictions(
+        outputs, y, scorer, tags=tags, classes=classes, n_bootstrap=20, score_params=params
+    )
+    bags = np.random.default_rng(0).integers(0, 120, size=(20, 120))
+    out = np.ones((20, 120))
+    for b, bag in enumerate(bags):
+        out[b, bag] = 0.0
+    slow = _bbc._bbc_by_scorer(outputs, y, scorer, tags, classes, bags, out, score_params=params)
+    unweighted = bbc_cv_predictions(outputs, y, scorer, tags=tags, classes=classes, n_bootstrap=20)
+    assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)
+    assert fast != pytest.approx(unweighted, rel=1e-6)

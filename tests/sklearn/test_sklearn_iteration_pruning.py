@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from tunelab import InvalidParameterError, TrialState
-from tunelab.pruners import MedianPruner, SuccessiveHalvingPruner, ThresholdPruner
+from tunelab.pruners import MedianPruner, NopPruner, SuccessiveHalvingPruner, ThresholdPruner
 from tunelab.sklearn import FoldRacing, OptimismWarning, SearchCV
 
 pytestmark = pytest.mark.filterwarnings(f"ignore::{OptimismWarning.__module__}.OptimismWarning")
@@ -423,3 +423,47 @@ def test_fit_params_reach_the_final_step_sliced_to_the_fold(routing):
         )
     # 3 folds of 2 steps on 40 training rows each, then the refit on all 60.
     assert Climber.weights == [40] * 6 + [60] * 2
+
+
+def _worst_group_accuracy(est, X, y):
+    # Reads a raw column (the group) and the Pipeline itself, as fairness scorers do.
+    assert isinstance(est, Pipeline), type(est)
+    groups = X[:, 0]
+    pred = est.predict(X)
+    return min(float(np.mean(pred[groups == g] == y[groups == g])) for g in (0.0, 1.0, 2.0))
+
+
+def test_a_pipeline_is_scored_whole_on_the_raw_rows(data):
+    # Found by a QA pass: with a pruner, a Pipeline's folds were scored on its final step with
+    # the transformed rows, so a scorer reading a raw column scored NaN on every fold.
+    X, y = data
+    X = np.column_stack([np.arange(len(y)) % 3, X]).astype(float)
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("rf", RandomForestClassifier(n_estimators=4, random_state=0)),
+        ]
+    )
+    space = {"rf__max_depth": [2, None]}
+    search = SearchCV(
+        pipe,
+        space,
+        cv=StratifiedKFold(3),
+        scoring=_worst_group_accuracy,
+        racing=False,
+        pruner=NopPruner(),
+        n_steps=2,
+        error_score="raise",  # a failing step scorer must not hide behind a NaN report
+    ).fit(X, y)
+    res = search.cv_results_
+    for i, depth in enumerate(space["rf__max_depth"]):
+        ref = cross_validate(
+            pipe.set_params(rf__max_depth=depth),
+            X,
+            y,
+            cv=StratifiedKFold(3),
+            scoring=_worst_group_accuracy,
+        )
+        for k in range(3):
+            assert res[f"split{k}_test_score"][i] == pytest.approx(ref["test_score"][k])
+    assert search.generalization_.method == "BBC-CV over folds"  # a replay is no Pipeline

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.linear_model import RidgeClassifier
 
@@ -58,3 +59,26 @@ def test_groups_reach_the_inner_search_as_well_as_the_outer_splitter():
     assert len(search.generalization_.nested_cv_scores) == 3
     result = nested_cv_score(search, X, y, cv=GroupKFold(3), groups=groups)
     assert len(result.scores) == 3 and np.isfinite(result.mean)
+
+
+def test_the_inner_searches_do_not_warn_about_optimism():
+    # Found by a QA pass: every inner fit warned that its best CV score was optimistic, when
+    # the outer scores nested_cv_score returns are the honest estimate that warning asks for.
+    import warnings
+
+    from _sklearn_knob import Knob, knob_data
+    from sklearn.model_selection import KFold
+
+    from tunelab.sklearn import OptimismWarning
+
+    X, y = knob_data(90)
+    X = X * 0.05  # small shared fold effects: the per-configuration noise dominates
+    space = {"q": [float(i) * 1e-6 for i in range(30)]}
+    search = SearchCV(Knob(jitter=0.2), space, cv=KFold(5), racing=False)
+    with pytest.warns(OptimismWarning):
+        clone(search).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = nested_cv_score(search, X, y, cv=KFold(3))
+    assert not [w for w in caught if issubclass(w.category, OptimismWarning)]
+    assert len(result.scores) == 3 and np.all(np.isfinite(result.scores))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -330,3 +331,97 @@ def test_a_sampler_on_an_all_list_space_gets_the_grid_size_as_budget():
         RidgeClassifier(), {"alpha": [0.1, 1.0, 10.0]}, sampler=RandomSampler(seed=0), cv=3
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 3
+
+
+def _error_and_accuracy(est, X, y):
+    accuracy = float(np.mean(est.predict(X) == y))
+    return {"error": 1.0 - accuracy, "acc": accuracy}  # the lower-is-better key first
+
+
+def test_a_callable_returning_a_dict_races_and_estimates_on_the_refit_metric(cancer):
+    # Found by a QA pass: racing, the incumbent and generalization_ used the first key
+    # ("error"), so the configurations with the best accuracy were raced out.
+    X, y = cancer
+    space = {"alpha": [1e5, 1e4, 1e3, 1.0, 1e-2]}
+    cv = StratifiedKFold(5)
+    ours = SearchCV(RidgeClassifier(), space, cv=cv, scoring=_error_and_accuracy, refit="acc")
+    ours.fit(X, y)
+    ref = GridSearchCV(RidgeClassifier(), space, cv=cv, scoring=_error_and_accuracy, refit="acc")
+    ref.fit(X, y)
+    assert ours.multimetric_
+    assert ours.best_params_ == ref.best_params_
+    assert ours.best_score_ == pytest.approx(ref.best_score_)
+    assert ours.cv_results_["state"][ours.best_index_] == "COMPLETE"
+    gen = ours.generalization_
+    assert gen.best_cv_score == pytest.approx(ours.best_score_)
+    assert gen.method == "BBC-CV over out-of-fold predictions"
+    assert 0.5 < gen.corrected_score <= gen.best_cv_score + 0.02
+
+
+def _purged_kfold(n, k=5, gap=5):
+    # Every row is tested once, but the training sets skip the rows next to the test fold.
+    splits = []
+    for _, test in KFold(k).split(np.arange(n)):
+        rows = np.arange(n)
+        splits.append((rows[(rows < test.min() - gap) | (rows > test.max() + gap)], test))
+    return splits
+
+
+def test_purged_kfold_gets_a_per_row_estimate_and_a_failed_one_falls_back(monkeypatch):
+    # Found by a QA pass: the number of rows was taken as one split's train + test size, so
+    # fit crashed with an IndexError when a training set skipped rows.
+    X, y = knob_data(100)
+    splits = _purged_kfold(len(y))
+    ours = SearchCV(Ridge(), {"alpha": [0.1, 10.0]}, cv=splits, racing=False).fit(X, y)
+    ref = GridSearchCV(Ridge(), {"alpha": [0.1, 10.0]}, cv=splits).fit(X, y)
+    np.testing.assert_allclose(
+        ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]
+    )
+    assert ours.generalization_.method == "BBC-CV over out-of-fold predictions"
+    assert np.isfinite(ours.generalization_.corrected_score)
+
+    import tunelab.sklearn._search as search_module
+
+    def broken(*args, **kwargs):
+        raise IndexError("a fold's rows do not fit")
+
+    monkeypatch.setattr(search_module, "assemble", broken)
+    ours = SearchCV(Ridge(), {"alpha": [0.1, 10.0]}, cv=splits, racing=False).fit(X, y)
+    assert ours.generalization_.method == "BBC-CV over folds"
+
+
+def test_a_refit_callable_may_not_choose_a_row_not_run_on_every_fold():
+    # Found by a QA pass: a callable over mean_test_score chose a raced-out row, whose mean
+    # covered its easy first folds only.
+    X, y = knob_data()
+    space = {"q": [1.0, 0.0, 0.99]}
+
+    def first_raced(results):
+        return int(np.flatnonzero(results["state"] == "PRUNED")[0])
+
+    search = SearchCV(Knob(jitter=0.01), space, cv=KFold(5), refit=first_raced)
+    with pytest.raises(ValueError, match=r"chose row 1 of cv_results_ \(\{'q': 0.0\}\), which "):
+        search.fit(X, y)
+
+    def best_full(results):
+        full = results["n_folds_evaluated"] == results["n_folds_evaluated"].max()
+        return int(np.argmax(np.where(full, results["mean_test_score"], -np.inf)))
+
+    search = SearchCV(Knob(jitter=0.01), space, cv=KFold(5), refit=best_full).fit(X, y)
+    assert search.best_params_ == {"q": 1.0}
+    assert search.best_estimator_.q == 1.0
+
+
+def test_n_trials_none_with_a_timeout_searches_until_the_timeout():
+    # Found by a QA pass: n_trials=None stopped after RandomizedSearchCV's 10 configurations
+    # whatever the timeout.
+    X, y = knob_data(30)
+    space = {"q": Float(0.0, 1.0)}
+    kwargs = {"cv": KFold(2), "racing": False, "sampler": RandomSampler(seed=0)}
+    timed = SearchCV(Knob(), space, n_trials=None, timeout=1.0, **kwargs)
+    began = time.monotonic()
+    timed.fit(X, y)
+    assert len(timed.cv_results_["params"]) > 10
+    assert time.monotonic() - began >= 1.0
+    untimed = SearchCV(Knob(), space, n_trials=None, **kwargs).fit(X, y)
+    assert len(untimed.cv_results_["params"]) == 10

@@ -6,14 +6,17 @@ picks the configuration with the best score, then scores that winner on the rows
 bag. Averaged over bootstraps, this measures the whole "fit many, keep the best" procedure on
 rows it did not select with, without fitting a single extra model.
 
-Scorers only know how to score an estimator, so predictions are captured by letting the scorer
-score a recording proxy of each fold's model, and replayed to it later from a stand-in
-estimator whose input is row numbers. Any scorer works this way, including user callables that
-call ``predict``/``predict_proba``/``decision_function``.
+Scorers only know how to score an estimator, so predictions are captured while the scorer scores
+each fold's model: for the length of that call the model's own response methods are shadowed by
+recording wrappers (the scorer gets the real model, so ``est[-1]`` and ``isinstance`` work), and
+replayed to it later from a stand-in estimator whose input is row numbers. Any scorer works
+this way, including user callables that call ``predict``/``predict_proba``/``decision_function``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,30 +29,66 @@ TOP_CONFIGURATIONS = 30
 N_BOOTSTRAP = 100
 
 
-class _Recorder:
-    """Looks like the fitted model to a scorer; keeps what each response method returned."""
+_MISSING = object()
 
-    def __init__(self, fitted: Any) -> None:
-        self._fitted = fitted
-        self.outputs: dict[str, np.ndarray] = {}
 
-    def __sklearn_tags__(self) -> Any:
-        return self._fitted.__sklearn_tags__()
+@contextmanager
+def _recording(fitted: Any, n_rows: int | None) -> Iterator[dict[str, np.ndarray]]:
+    """Shadow ``fitted``'s response methods with recording wrappers for the ``with`` block.
 
-    def __getattr__(self, name: str) -> Any:
-        # Only methods the model really has may appear: scorers pick the first one available.
-        attr = getattr(self._fitted, name)
-        if name not in RESPONSE_METHODS:
-            return attr
+    The scorer must see the very model (a proxy broke scorers that index a Pipeline or check
+    its type), so the wrappers go into the instance's ``__dict__`` and are taken out again
+    afterwards. Only calls on all ``n_rows`` test rows are kept, the first of each method: a
+    scorer that also predicts on a subset must not leave that subset as the fold's predictions.
+    """
+    outputs: dict[str, np.ndarray] = {}
+    namespace = getattr(fitted, "__dict__", None)
+    if not isinstance(namespace, dict):  # nowhere to put a wrapper: nothing is recorded
+        yield outputs
+        return
+    shadowed: dict[str, Any] = {}
+    for name in RESPONSE_METHODS:
+        # Only methods the model really has (available_if hides the others): scorers pick
+        # the first one available. The recording must never be what fails the scoring.
+        try:
+            method = getattr(fitted, name, None)
+        except Exception:
+            continue
+        if not callable(method):
+            continue
+        shadowed[name] = namespace.get(name, _MISSING)
+        namespace[name] = _recording_method(method, name, outputs, n_rows)
+    try:
+        yield outputs
+    finally:
+        for name, previous in shadowed.items():
+            if previous is _MISSING:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = previous
 
-        def record(X: Any, *args: Any, **kwargs: Any) -> Any:
-            out = attr(X, *args, **kwargs)
-            self.outputs[name] = np.asarray(out)
-            return out
 
-        # scikit-learn reads which method it got from the function's name.
-        record.__name__ = name
-        return record
+def _recording_method(
+    method: Any, name: str, outputs: dict[str, np.ndarray], n_rows: int | None
+) -> Any:
+    def record(X: Any, *args: Any, **kwargs: Any) -> Any:
+        out = method(X, *args, **kwargs)
+        if name not in outputs and (n_rows is None or _rows(X) == n_rows):
+            outputs[name] = np.asarray(out)
+        return out
+
+    # scikit-learn reads which method it got from the function's name.
+    record.__name__ = name
+    return record
+
+
+def _rows(X: Any) -> int | None:
+    from sklearn.utils.validation import _num_samples
+
+    try:
+        return int(_num_samples(X))
+    except Exception:
+        return None
 
 
 class _Replay:
@@ -99,19 +138,32 @@ def replayable_scorer(scorer: Any, estimator: Any) -> Any | None:
 
 
 class ScoreAndRecord:
-    """A scorer that scores through a recording proxy of the model and keeps the predictions
-    its wrapped scorer asked for (``outputs``; None until a scoring call succeeded)."""
+    """A scorer that scores the model as its wrapped scorer does and keeps the predictions that
+    scorer asked for (``outputs``; None until a scoring call succeeded)."""
 
     def __init__(self, scorer: Any) -> None:
         self._scorer = scorer
         self.outputs: dict[str, np.ndarray] | None = None
 
     def __call__(self, estimator: Any, X: Any, y: Any = None, **kwargs: Any) -> Any:
-        recorder = _Recorder(estimator)
         args = (X,) if y is None else (X, y)
-        score = self._scorer(recorder, *args, **kwargs)
-        self.outputs = recorder.outputs
+        with _recording(estimator, _rows(X)) as outputs:
+            score = self._scorer(estimator, *args, **kwargs)
+        self.outputs = outputs
         return score
+
+
+class MetricOf:
+    """One metric of a scorer callable that returns a dict of them (a number passes through):
+    the per-row estimate replays the refit metric, as the search races and reports on it."""
+
+    def __init__(self, scorer: Any, metric: str) -> None:
+        self._scorer = scorer
+        self._metric = metric
+
+    def __call__(self, estimator: Any, X: Any, y: Any = None, **kwargs: Any) -> Any:
+        value = self._scorer(estimator, X, y, **kwargs)
+        return value[self._metric] if isinstance(value, Mapping) else value
 
 
 def model_fingerprint(fitted: Any, X_test: Any, recorded: dict[str, np.ndarray] | None) -> str:
@@ -156,10 +208,12 @@ def fold_fingerprint(
     return f"{digest}|{scores!r}" if digest else None
 
 
-def record_predictions(scorer: Any, fitted: Any, X_test: Any, y_test: Any) -> dict[str, np.ndarray]:
-    """Score ``fitted`` on the test rows through a recorder; return what the scorer asked for."""
+def record_predictions(
+    scorer: Any, fitted: Any, X_test: Any, y_test: Any, **score_params: Any
+) -> dict[str, np.ndarray]:
+    """Score ``fitted`` on the test rows while recording; return what the scorer asked for."""
     recording = ScoreAndRecord(scorer)
-    recording(fitted, X_test, y_test)
+    recording(fitted, X_test, y_test, **score_params)
     return recording.outputs or {}
 
 
@@ -185,31 +239,54 @@ def bbc_cv_predictions(
     classes: Any = None,
     n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
+    score_params: Mapping[str, Any] | None = None,
 ) -> float:
     """BBC-CV estimate of the selected configuration's score from its out-of-fold predictions.
 
     ``outputs[c]`` maps a response method to configuration ``c``'s out-of-fold predictions for
     every row of ``y``; pass the configurations in decreasing order of CV mean (only the first
-    ``TOP_CONFIGURATIONS`` are bootstrapped). Bootstraps whose in-bag or out-of-bag rows a
-    metric cannot score (one class only, say) are skipped; NaN when none could be scored.
+    ``TOP_CONFIGURATIONS`` are bootstrapped). ``score_params`` are what the folds' scorer got
+    (``sample_weight`` routed to it, say), for every row: each bootstrap scores with its rows'
+    share of them, so the estimate measures the metric the CV scores measure. Bootstraps whose
+    in-bag or out-of-bag rows a metric cannot score (one class only, say) are skipped; NaN when
+    none could be scored.
     """
     y = np.asarray(y)
     n = len(y)
     outputs = outputs[:TOP_CONFIGURATIONS]
+    params = dict(score_params or {})
     bags = np.random.default_rng(seed).integers(0, n, size=(n_bootstrap, n))
     in_weights = np.zeros((n_bootstrap, n))
     np.add.at(in_weights, (np.arange(n_bootstrap)[:, None], bags), 1.0)
     out_weights = (in_weights == 0).astype(float)
     keep = out_weights.any(axis=1)
     metric = _weighted_metric(scorer)
-    if metric is not None and all("predict" in o for o in outputs):
+    row_weights = _row_weights(params, n)
+    if metric is not None and row_weights is not None and all("predict" in o for o in outputs):
         preds = np.stack([o["predict"] for o in outputs])
-        winners = np.argmax(metric(preds, y, in_weights[keep]), axis=1)
-        out_scores = metric(preds, y, out_weights[keep])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            winners = np.argmax(metric(preds, y, in_weights[keep] * row_weights), axis=1)
+            out_scores = metric(preds, y, out_weights[keep] * row_weights)
         estimates = out_scores[np.arange(len(winners)), winners]
         estimates = estimates[np.isfinite(estimates)]
         return float(estimates.mean()) if estimates.size else float("nan")
-    return _bbc_by_scorer(outputs, y, scorer, tags, classes, bags[keep], out_weights[keep])
+    return _bbc_by_scorer(
+        outputs, y, scorer, tags, classes, bags[keep], out_weights[keep], score_params=params
+    )
+
+
+def _row_weights(params: dict[str, Any], n: int) -> np.ndarray | None:
+    """Per-row weights for the vectorized metrics: ones without parameters, the routed
+    ``sample_weight`` when it is the only one; None when only the scorer itself can say."""
+    if not params:
+        return np.ones(n)
+    if set(params) != {"sample_weight"}:
+        return None
+    try:
+        weights = np.asarray(params["sample_weight"], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return weights if weights.shape == (n,) else None
 
 
 def _bbc_by_scorer(
@@ -220,11 +297,20 @@ def _bbc_by_scorer(
     classes: Any,
     bags: np.ndarray,
     out_weights: np.ndarray,
+    score_params: Mapping[str, Any] | None = None,
 ) -> float:
     """Any scorer, one call per configuration and bootstrap (about a millisecond each)."""
     import warnings
 
+    from sklearn.utils.validation import _check_method_params
+
     from sklearn import config_context
+
+    params = dict(score_params or {})
+
+    def rows_of(rows: np.ndarray) -> dict[str, Any]:
+        # Per-row parameters follow the rows (with repeats, in bag), as when a fold is scored.
+        return _check_method_params(y, params=params, indices=rows) if params else {}
 
     replays = [_Replay(o, tags, classes) for o in outputs]
     estimates = []
@@ -233,9 +319,10 @@ def _bbc_by_scorer(
         for in_bag, oob_mask in zip(bags, out_weights):
             out_of_bag = np.flatnonzero(oob_mask)
             try:
-                in_scores = [scorer(r, in_bag[:, None], y[in_bag]) for r in replays]
+                in_params, out_params = rows_of(in_bag), rows_of(out_of_bag)
+                in_scores = [scorer(r, in_bag[:, None], y[in_bag], **in_params) for r in replays]
                 winner = replays[int(np.nanargmax(in_scores))]
-                value = float(scorer(winner, out_of_bag[:, None], y[out_of_bag]))
+                value = float(scorer(winner, out_of_bag[:, None], y[out_of_bag], **out_params))
             except ValueError:
                 continue
             if np.isfinite(value):

@@ -135,10 +135,11 @@ def fit_fold(
     """Train ``estimator`` with ``parameters`` on ``train`` step by step, scoring on ``test``.
 
     ``on_step(step, score)`` runs after each step (1..n_steps) with the score of ``spec.metric``;
-    True stops the fold. Only the final step scores every metric (and the train set), so
-    ``fit_time`` is training (pipeline head included) and ``score_time`` the test scoring of
-    every step, the price of watching the training. With ``fingerprint``, a fold trained to
-    the end also carries the key under which fold racing looks its model up for duplicates.
+    True stops the fold. Only the final step scores every metric (and the train set), and it
+    scores the whole model on the raw rows, as ``_fit_and_score`` does; so ``fit_time`` is
+    training (pipeline head included) and ``score_time`` the test scoring of every step, the
+    price of watching the training. With ``fingerprint``, a fold trained to the end also
+    carries the key under which fold racing looks its model up for duplicates.
     """
     # Parameters are cloned as _fit_and_score does: they may be estimators (pipeline steps).
     estimator = estimator.set_params(**clone(dict(parameters), safe=False))
@@ -182,6 +183,7 @@ def fit_fold(
     score = float("nan")
     test_scores: Any = None
     stop = False
+    cheap = not head or _only_sklearn_scorers(spec.step_scorer())
     for step in range(1, spec.n_steps + 1):
         began = time.perf_counter()
         try:
@@ -194,10 +196,19 @@ def fit_fold(
         times["fit_time"] += time.perf_counter() - began
         began = time.perf_counter()
         if step == spec.n_steps:
-            test_scores = _scores(final, Xt_test, y_test, spec.scorer, score_test, spec)
+            # The whole model on the raw rows, as _fit_and_score scores it: a scorer may read
+            # the rows' own columns or the Pipeline itself.
+            test_scores = _scores(estimator, X_test, y_test, spec.scorer, score_test, spec)
             score = spec.value(test_scores)
         elif trained:
-            step_scores = _scores(final, Xt_test, y_test, spec.step_scorer(), score_test, spec)
+            step_scorer = spec.step_scorer()
+            if cheap:
+                # scikit-learn's scorers only call the model's response methods, and the
+                # final step on rows the head transformed once answers them as the Pipeline
+                # would, without transforming the test rows again at every step.
+                step_scores = _scores(final, Xt_test, y_test, step_scorer, score_test, spec)
+            else:
+                step_scores = _scores(estimator, X_test, y_test, step_scorer, score_test, spec)
             score = spec.value(step_scores)
         times["score_time"] += time.perf_counter() - began
         stop = on_step(step, score)
@@ -206,16 +217,19 @@ def fit_fold(
 
     result: dict[str, Any] = {"fit_error": None, "test_scores": test_scores}
     if spec.return_train_score:
-        result["train_scores"] = _scores(final, Xt_train, y_train, spec.scorer, score_train, spec)
+        result["train_scores"] = _scores(
+            estimator, X_train, y_train, spec.scorer, score_train, spec
+        )
     result.update(n_test_samples=_num_samples(X_test), **times)
     if spec.record_scorer is not None:
         try:
-            result["oof"] = record_predictions(spec.record_scorer, final, Xt_test, y_test)
+            result["oof"] = record_predictions(
+                spec.record_scorer, estimator, X_test, y_test, **score_test
+            )
         except Exception:  # the estimate falls back to folds; the search itself goes on
             pass
     if fingerprint:
-        # The final step on the transformed rows predicts what the whole pipeline would.
-        key = fold_fingerprint(final, Xt_test, result.get("oof"), test_scores)
+        key = fold_fingerprint(estimator, X_test, result.get("oof"), test_scores)
         if key:
             result["fingerprint"] = key
     # A pruner may stop a configuration on the last step of a fold: the fold is complete,
@@ -249,6 +263,13 @@ def _scores(model: Any, X: Any, y: Any, scorer: Any, params: Any, spec: Iterativ
     if _SCORE_TAKES_PARAMS:
         return _score(model, X, y, scorer, params, spec.error_score)
     return _score(model, X, y, scorer, spec.error_score)
+
+
+def _only_sklearn_scorers(scorer: Any) -> bool:
+    from sklearn.metrics._scorer import _BaseScorer, _PassthroughScorer
+
+    scorers = scorer._scorers.values() if isinstance(scorer, _MultimetricScorer) else [scorer]
+    return all(isinstance(s, (_BaseScorer, _PassthroughScorer)) for s in scorers)
 
 
 def _failed(spec: IterativeFit, times: dict[str, float], X_test: Any, steps: int) -> FoldOutcome:

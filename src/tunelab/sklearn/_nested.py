@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from inspect import signature
 from typing import Any
@@ -10,6 +11,7 @@ import numpy as np
 
 from .._validation import fail
 from ._checks import check_cv_arg, make_cv, seeds
+from ._generalization import OptimismWarning
 
 
 @dataclass
@@ -70,9 +72,15 @@ def nested_cv_score(
     if fit_params:
         key = "params" if "params" in signature(cross_validate).parameters else "fit_params"
         kwargs[key] = fit_params
-    res = cross_validate(
-        inner, X, y, groups=groups, cv=outer, n_jobs=n_jobs, return_estimator=True, **kwargs
-    )
+    with warnings.catch_warnings():
+        # Each inner search would warn that its best CV score is optimistic; the outer scores
+        # returned here are the honest estimate that warning points to. Process workers get
+        # these filters from scikit-learn's Parallel in recent versions (1.7 does, 1.4 did
+        # not); with older ones only in-process and threaded inner searches are silenced.
+        warnings.filterwarnings("ignore", category=OptimismWarning)
+        res = cross_validate(
+            inner, X, y, groups=groups, cv=outer, n_jobs=n_jobs, return_estimator=True, **kwargs
+        )
     scores = np.asarray(res["test_score"], float)
     fitted = res["estimator"]
     return NestedCVResult(

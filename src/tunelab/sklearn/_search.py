@@ -38,6 +38,7 @@ from .._study import create_study
 from ..exceptions import GridExhausted
 from ..pruners import BasePruner
 from ._bbc import (
+    MetricOf,
     ScoreAndRecord,
     assemble,
     bbc_cv_predictions,
@@ -76,8 +77,10 @@ class SearchCV(BaseSearchCV):
     Parameters follow GridSearchCV/RandomizedSearchCV. ``param_space`` maps parameter names
     (``clf__C`` for pipeline steps) to lists of values, tunelab distributions, bounded scipy
     frozen distributions or conditional dicts; a list of such dicts works like a list of grids.
-    ``n_trials=None`` evaluates every point of an all-list space (like GridSearchCV) and 10
-    sampled configurations otherwise. An int ``cv`` gives shuffled (Stratified)KFold seeded by
+    ``n_trials=None`` evaluates every point of an all-list space (like GridSearchCV); on other
+    spaces it samples configurations until ``timeout`` when one is given, else 10. A ``refit``
+    callable must choose a row evaluated on every fold (``cv_results_["n_folds_evaluated"]``);
+    a raced-out or pruned row raises a ``ValueError``. An int ``cv`` gives shuffled (Stratified)KFold seeded by
     ``random_state``; pass a splitter for other splits. ``racing`` (True, False or a
     :class:`FoldRacing`) stops configurations that are clearly worse than the incumbent on the
     folds seen so far. ``n_jobs`` runs that many configurations at once, their folds in
@@ -182,19 +185,30 @@ class SearchCV(BaseSearchCV):
             if self.n_trials is not None and self.n_trials < len(points):
                 order = np.random.default_rng(split_seed).permutation(len(points))
                 points = [points[i] for i in order[: self.n_trials]]
+        budget: float
         if self.n_trials is not None:
             budget = self.n_trials
         elif converted.finite:
             # A sampler of the user's choosing picks among the grid's points, as many times as
             # there are points (it may repeat some: that is the sampler's choice).
             budget = len(points) if points is not None else len(converted.enumerate())
+        elif self.timeout is not None:
+            # The timeout is the budget: a count of RandomizedSearchCV's n_iter would end a
+            # search given minutes after a few seconds.
+            budget = math.inf
         else:
             budget = DEFAULT_N_TRIALS
         # The AutoSampler sizes its quasi-random start to the budget (a quarter of a short one).
         self.study_.sampler.plan(
             self.study_, None if self.timeout is not None else budget, effective_n_jobs(self.n_jobs)
         )
-        metric = refit_metric if isinstance(refit_metric, str) else "score"
+        if callable(self.scoring) and isinstance(self.refit, str):
+            # A callable may return a dict of metrics, which shows only once it has scored;
+            # `refit` then names the one to race, report and estimate on, as with a dict
+            # `scoring` (a callable returning a number has no keys to look it up in).
+            metric = self.refit
+        else:
+            metric = refit_metric if isinstance(refit_metric, str) else "score"
         record_scorer = _recording_scorer(
             scorers, refit_metric, self.estimator, splits, _num_samples(X)
         )
@@ -250,7 +264,9 @@ class SearchCV(BaseSearchCV):
 
         if self.refit or not self.multimetric_:
             self.best_index_ = int(self._select_best_index(self.refit, refit_metric, results))
-            if not callable(self.refit):
+            if callable(self.refit):
+                _check_refit_choice(self.best_index_, results, self.n_splits_)
+            else:
                 self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
@@ -259,6 +275,9 @@ class SearchCV(BaseSearchCV):
         self.cv_results_ = results
 
         race_metric = runner.metric if runner.metric in metrics else metrics[0]
+        replay_scorer = record_scorer
+        if record_scorer is not None and callable(self.scoring) and self.multimetric_:
+            replay_scorer = MetricOf(record_scorer, race_metric)
         full = [c.scores("test_scores", race_metric) for c in candidates if c.state == "COMPLETE"]
         # Stopped by the pruner, by racing or as duplicates (those skip whole folds).
         stopped = [c for c in candidates if c.state in ("PRUNED", "DUPLICATE")]
@@ -273,7 +292,15 @@ class SearchCV(BaseSearchCV):
             n_folds_saved=self.n_folds_saved_,
             seed=split_seed,
             sample_bbc=_sample_bbc(
-                candidates, splits, y, record_scorer, self.estimator, race_metric, split_seed
+                candidates,
+                splits,
+                y,
+                replay_scorer,
+                self.estimator,
+                race_metric,
+                split_seed,
+                n_rows=_num_samples(X),
+                score_params=routed.scorer.score,
             ),
         )
         if self.outer_cv is not None:
@@ -378,8 +405,11 @@ def _fit_score_record(
         outputs = recording.outputs
     elif record_scorer is not None:
         y_test = None if y is None else _safe_indexing(y, test)
+        score_params = _check_method_params(
+            X, params=kwargs.get("score_params") or {}, indices=test
+        )
         try:
-            outputs = record_predictions(record_scorer, fitted, X_test, y_test)
+            outputs = record_predictions(record_scorer, fitted, X_test, y_test, **score_params)
         except Exception:  # the estimate falls back to folds; the search itself goes on
             outputs = None
     if outputs is not None:
@@ -418,36 +448,75 @@ def _sample_bbc(
     estimator: Any,
     metric: str,
     seed: int,
+    *,
+    n_rows: int,
+    score_params: Any = None,
 ) -> float | None:
-    """Per-row BBC-CV over the configurations that finished every fold (None: not possible)."""
+    """Per-row BBC-CV over the configurations that finished every fold (None: not possible).
+
+    ``n_rows`` is the number of rows of X: the test folds cover them all (checked when the
+    recording scorer was chosen), but a training set may skip some (purged or embargoed
+    K-fold), so one split's train and test sizes need not add up to it.
+    """
     if scorer is None or y is None:
         return None
-    complete = [
-        c
-        for c in candidates
-        if c.state == "COMPLETE" and all("oof" in c.folds.get(k, {}) for k in range(len(splits)))
-    ]
-    if not complete:
-        return None
-    n_rows = len(splits[0][0]) + len(splits[0][1])
-    means = [float(np.mean(c.scores("test_scores", metric))) for c in complete]
-    order = np.argsort(-np.nan_to_num(np.asarray(means, float), nan=-np.inf), kind="stable")
-    outputs = [
-        assemble(
-            [(np.asarray(splits[k][1]), complete[i].folds[k]["oof"]) for k in range(len(splits))],
-            n_rows,
-        )
-        for i in order
-    ]
-    y_arr = np.asarray(y)
-    classes = np.unique(y_arr) if is_classifier(estimator) else None
     try:
+        complete = [
+            c
+            for c in candidates
+            if c.state == "COMPLETE"
+            and all("oof" in c.folds.get(k, {}) for k in range(len(splits)))
+        ]
+        if not complete:
+            return None
+        means = [float(np.mean(c.scores("test_scores", metric))) for c in complete]
+        order = np.argsort(-np.nan_to_num(np.asarray(means, float), nan=-np.inf), kind="stable")
+        outputs = [
+            assemble(
+                [
+                    (np.asarray(splits[k][1]), complete[i].folds[k]["oof"])
+                    for k in range(len(splits))
+                ],
+                n_rows,
+            )
+            for i in order
+        ]
+        y_arr = np.asarray(y)
+        classes = np.unique(y_arr) if is_classifier(estimator) else None
         value = bbc_cv_predictions(
-            outputs, y_arr, scorer, tags=estimator.__sklearn_tags__(), classes=classes, seed=seed
+            outputs,
+            y_arr,
+            scorer,
+            tags=estimator.__sklearn_tags__(),
+            classes=classes,
+            seed=seed,
+            score_params=score_params,
         )
     except Exception:  # an estimate, not the search: fall back to the fold-level one
         return None
     return value if math.isfinite(value) else None
+
+
+def _check_refit_choice(index: int, results: dict[str, Any], n_splits: int) -> None:
+    """Refuse a ``refit`` callable's choice of a row that was not cross-validated on every fold.
+
+    Such a row (raced out, pruned, stopped as a duplicate or failed) has a mean over its first
+    folds only, which may be easy ones: refitting it would select on a score no full row can be
+    compared with. Completing its folds behind the callable's back would change the
+    ``cv_results_`` it chose from, so the choice is the caller's to make again.
+    """
+    done = int(results["n_folds_evaluated"][index])
+    if done >= n_splits:
+        return
+    raise ValueError(
+        f"The refit callable chose row {index} of cv_results_ ({results['params'][index]}), "
+        f"which was evaluated on {done} of {n_splits} folds only (state "
+        f"{results['state'][index]}): its mean covers those folds alone. Choose among the rows "
+        f"with cv_results_['n_folds_evaluated'] == {n_splits} (every fold run), e.g. "
+        "np.where(r['n_folds_evaluated'] == r['n_folds_evaluated'].max(), "
+        "r['mean_test_score'], -np.inf), or pass racing=False (and no pruner) to run every "
+        "configuration on every fold."
+    )
 
 
 class _Aborted(Exception):
@@ -507,7 +576,8 @@ class _Runner:
             value = value.get(self.metric, next(iter(value.values())))
         return float(value)
 
-    def run(self, budget: int, points: list[dict[str, Any]] | None) -> list[Candidate]:
+    def run(self, budget: float, points: list[dict[str, Any]] | None) -> list[Candidate]:
+        """Evaluate up to ``budget`` configurations (``math.inf``: until the timeout)."""
         if self.iterative is not None:
             return self._run_stepwise(budget, points)
 
@@ -520,7 +590,7 @@ class _Runner:
             while len(candidates) < budget and (
                 not candidates or deadline is None or time.monotonic() < deadline
             ):
-                batch = self._ask(min(batch_size, budget - len(candidates)), points)
+                batch = self._ask(int(min(batch_size, budget - len(candidates))), points)
                 if not batch:
                     break
                 try:
@@ -652,7 +722,7 @@ class _Runner:
     # configuration starts as soon as one ends (pruned ones end early). scikit-learn's heavy
     # loops (SGD epochs, tree building, HistGradientBoosting, BLAS) release the GIL, so the
     # threads do run in parallel.
-    def _run_stepwise(self, budget: int, points: list[dict[str, Any]] | None) -> list[Candidate]:
+    def _run_stepwise(self, budget: float, points: list[dict[str, Any]] | None) -> list[Candidate]:
         n_workers = max(1, int(effective_n_jobs(self.search.n_jobs)))
         deadline = None if self.search.timeout is None else time.monotonic() + self.search.timeout
         points = list(points) if points is not None else None
