@@ -143,3 +143,65 @@ def test_storage_precedence(tmp_path, monkeypatch):
     assert load_job(write(tmp_path, BASE)).storage == "sqlite:///env.db"
     keyed = write(tmp_path, BASE + "storage: sqlite:///file.db\n", name="keyed.yaml")
     assert load_job(keyed).storage == "sqlite:///file.db"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            # Found by a QA pass: a transformer passed, then crashed the run with a traceback.
+            "estimator: sklearn.preprocessing.StandardScaler\ndataset: iris\n"
+            "space:\n  with_mean: [true, false]\n",
+            r"job.yaml: estimator: 'sklearn.preprocessing.StandardScaler' is a transformer, not "
+            r"a classifier or regressor",
+        ),
+        (
+            "estimator: sklearn.cluster.KMeans\ndataset: iris\nspace:\n  n_clusters: [2, 3]\n",
+            r"job.yaml: estimator: 'sklearn.cluster.KMeans' is a clusterer, not a classifier",
+        ),
+        (
+            BASE + "params: {C: 5}\n",
+            r"job.yaml: params.C: is also in space; a parameter is either fixed \(params\) or "
+            r"searched \(space\)",
+        ),
+        (
+            # Found by a QA pass: `sampler: grid` passed here and failed at run time.
+            BASE + "sampler: grid\n",
+            r"job.yaml: space.C: the grid sampler needs a finite set of values, and a float "
+            r"without `step` has none",
+        ),
+        (
+            "estimator: sklearn.svm.SVC\ndataset: iris\nsampler: grid\nspace:\n  kernel:\n"
+            "    type: categorical\n    choices:\n      rbf: {gamma: [0.1, 1]}\n      linear: {}\n",
+            r"job.yaml: space.kernel: the grid sampler needs a flat space",
+        ),
+        (
+            BASE.replace("C: {type: float, low: 1.0e-3, high: 100, log: true}", "C: [1, 2]")
+            + "  max_iter: {type: int, low: 1, high: 100000000}\n  tol: {type: int, low: 1, high: 100}\n"
+            + "sampler: grid\n",
+            r"job.yaml: space.max_iter: the grid has 20,000,000,000 points",
+        ),
+    ],
+)
+def test_estimators_params_and_grids_checked_at_load(tmp_path, text, message):
+    with pytest.raises(JobFileError, match=message):
+        load_job(write(tmp_path, text))
+
+
+def test_a_grid_over_finite_values_loads(tmp_path):
+    job = load_job(
+        write(
+            tmp_path,
+            BASE.replace("log: true", "step: 0.5").replace("1.0e-3", "0.5")
+            + "  solver: [lbfgs, newton-cg]\nsampler: grid\n",
+        )
+    )
+    assert job.sampler == "grid"
+
+
+def test_job_files_accept_exactly_the_registrys_samplers():
+    from tunelab import _jobfile
+    from tunelab.samplers import _registry
+
+    assert _jobfile.SAMPLER_NAMES is _registry.SAMPLER_NAMES
+    assert "grid" in _registry.SAMPLER_NAMES

@@ -15,9 +15,9 @@ from typing import Any
 
 from ._space import Categorical, Distribution, Float, Int
 from .exceptions import InvalidParameterError
+from .samplers._registry import SAMPLER_NAMES, GridSpaceError, grid_from_space
 
 BUILTIN_DATASETS = ("breast_cancer", "diabetes", "digits", "iris", "wine")
-SAMPLER_NAMES = ("auto", "random", "qmc", "grid", "tpe", "gp", "cmaes")
 DEFAULT_STORAGE = "sqlite:///tunelab.db"
 
 
@@ -209,7 +209,38 @@ def load_estimator_class(path: Path, dotted: Any) -> type:
         )
     if not isinstance(cls, type) or not hasattr(cls, "get_params") or not hasattr(cls, "fit"):
         raise _err(path, "estimator", f"{dotted!r} is not a scikit-learn estimator class")
+    if estimator_task(cls) is None:
+        # A transformer or clusterer passed every check before and crashed at scoring time.
+        from sklearn.base import ClusterMixin
+
+        if issubclass(cls, ClusterMixin):
+            kind = "a clusterer, not"
+        else:
+            kind = "a transformer, not" if hasattr(cls, "transform") else "not"
+        raise _err(
+            path,
+            "estimator",
+            f"{dotted!r} is {kind} a classifier or regressor; tune scores its predictions of "
+            "the target, so it needs one (such as sklearn.svm.SVC or sklearn.linear_model.Ridge)",
+        )
     return cls
+
+
+def estimator_task(cls: type, params: Mapping[str, Any] | None = None) -> str | None:
+    """'classification' or 'regression' by scikit-learn's own test of the estimator, None for
+    anything else."""
+    from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier, is_regressor
+
+    try:
+        estimator: Any = cls(**(params or {}))
+    except Exception:
+        # Estimators with required arguments: the mixins say what they are.
+        if issubclass(cls, ClassifierMixin):
+            return "classification"
+        return "regression" if issubclass(cls, RegressorMixin) else None
+    if is_classifier(estimator):
+        return "classification"
+    return "regression" if is_regressor(estimator) else None
 
 
 def load_job(path: str | Path) -> JobSpec:
@@ -242,8 +273,16 @@ def load_job(path: str | Path) -> JobSpec:
         str(name): parse_distribution(path, f"space.{name}", spec)
         for name, spec in raw_space.items()
     }
+    names = _all_names(space)
+    for name in params:
+        if name in names:
+            raise _err(
+                path,
+                f"params.{name}",
+                "is also in space; a parameter is either fixed (params) or searched (space)",
+            )
     if valid is not None:
-        for name in list(params) + _all_names(space):
+        for name in list(params) + names:
             if name not in valid:
                 raise _err(
                     path,
@@ -277,6 +316,11 @@ def load_job(path: str | Path) -> JobSpec:
         if data["sampler"] not in SAMPLER_NAMES:
             raise _err(path, "sampler", f"must be {_KEYS['sampler']}, got {data['sampler']!r}")
         spec.sampler = data["sampler"]
+        if spec.sampler == "grid":
+            try:
+                grid_from_space(space)
+            except GridSpaceError as exc:
+                raise _err(path, f"space.{exc.name}", str(exc)) from None
     if "seed" in data:
         spec.seed = None if data["seed"] is None else _int(path, "seed", data["seed"], 0)
     if "test_size" in data:

@@ -8,10 +8,15 @@ from typing import Any
 
 import numpy as np
 
+from ._frozen import TrialState
 from ._jobfile import JobFileError, JobSpec
 from ._space import sample_space
 from ._study import Study, create_study
 from .exceptions import TrialPruned
+
+#: Study attribute holding the seed of the train/test split and the folds, so a resumed study
+#: keeps the rows its held-out test score is computed on out of every run's search.
+SPLIT_SEED_ATTR = "tune_split_seed"
 
 
 @dataclass
@@ -23,15 +28,27 @@ class TuneResult:
     scoring: str
     n_train: int
     n_test: int
+    split_seed: int
+    note: str | None = None
+
+
+def is_classification(job: JobSpec) -> bool:
+    """Whether the job's estimator is a classifier (else a regressor), as scikit-learn says."""
+    from ._jobfile import estimator_task, load_estimator_class
+
+    cls = load_estimator_class(job.path, job.estimator)
+    return estimator_task(cls, job.params) == "classification"
 
 
 def load_data(job: JobSpec) -> tuple[Any, np.ndarray, bool]:
-    """Features, target, and whether the task is classification."""
+    """Features, target, and whether the task is classification (the estimator decides, not
+    the target: a regressor on integer targets is regression)."""
+    classification = is_classification(job)
     if job.dataset.builtin is not None:
         from sklearn import datasets
 
         bunch = getattr(datasets, f"load_{job.dataset.builtin}")()
-        return bunch.data, bunch.target, job.dataset.builtin != "diabetes"
+        return bunch.data, bunch.target, classification
     import pandas as pd
 
     assert job.dataset.csv is not None and job.dataset.target is not None
@@ -48,7 +65,6 @@ def load_data(job: JobSpec) -> tuple[Any, np.ndarray, bool]:
         )
     frame = frame.dropna(subset=[job.dataset.target])
     y = frame.pop(job.dataset.target).to_numpy()
-    classification = not np.issubdtype(y.dtype, np.floating) or len(np.unique(y)) <= 20
     return frame, y, classification
 
 
@@ -91,8 +107,11 @@ def build_pipeline(job: JobSpec, X: Any) -> Any:
     return Pipeline([("prep", _preprocessor(X, job.scale)), ("model", model)])
 
 
-def make_objective(job: JobSpec, X: Any, y: np.ndarray, classification: bool) -> Any:
-    """Cross-validate one configuration fold by fold, reporting each fold so a pruner can stop it."""
+def make_objective(
+    job: JobSpec, X: Any, y: np.ndarray, classification: bool, seed: int | None = None
+) -> Any:
+    """Cross-validate one configuration fold by fold, reporting each fold so a pruner can stop
+    it; ``seed`` (default: the job's) shuffles the folds."""
     from sklearn.base import clone
     from sklearn.metrics import check_scoring
     from sklearn.model_selection import KFold, StratifiedKFold
@@ -100,7 +119,8 @@ def make_objective(job: JobSpec, X: Any, y: np.ndarray, classification: bool) ->
     pipeline = build_pipeline(job, X)
     scorer = check_scoring(pipeline, scoring=job.scoring)
     splitter_cls = StratifiedKFold if classification else KFold
-    folds = list(splitter_cls(job.cv, shuffle=True, random_state=job.seed).split(X, y))
+    seed = job.seed if seed is None else seed
+    folds = list(splitter_cls(job.cv, shuffle=True, random_state=seed).split(X, y))
     space = job.space
 
     def take(data: Any, index: np.ndarray) -> Any:
@@ -131,10 +151,15 @@ def run_job(
     from .samplers._registry import sampler_from_name
 
     X, y, classification = load_data(job)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=job.test_size, random_state=job.seed, stratify=y if classification else None
-    )
-    sampler = sampler_from_name(job.sampler, job.seed)
+    check_job(job, y, classification)
+    stratify = y if classification else None
+    # Checked on a provisional split too, so a refused job leaves no empty study behind; a
+    # stratified split's class counts hardly depend on its seed.
+    provisional = train_test_split(
+        y, test_size=job.test_size, random_state=job.seed or 0, stratify=stratify
+    )[0]
+    _check_folds(job, provisional, classification)
+    sampler = sampler_from_name(job.sampler, job.seed, space=job.space)
     study = create_study(
         study_name=job.study_name,
         storage=job.storage,
@@ -143,14 +168,31 @@ def run_job(
         seed=job.seed if sampler is None else None,
         load_if_exists=True,
     )
-    objective = make_objective(job, X_train, y_train, classification)
+    split_seed, note = _split_seed(study, job)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X,
+        y,
+        test_size=job.test_size,
+        random_state=split_seed,
+        stratify=stratify,
+    )
+    _check_folds(job, y_train, classification)
+    objective = make_objective(job, X_train, y_train, classification, seed=split_seed)
+    before = {t.number for t in study.trials}
+    # A configuration that cannot be fitted is one FAIL trial (as error_score does in
+    # scikit-learn's searches); the search goes on with the next one.
     study.optimize(
         objective,
         n_trials=n_trials,
         timeout=timeout,
         n_jobs=job.n_jobs,
+        catch=(Exception,),
         show_progress_bar=show_progress_bar,
     )
+    if not study.get_trials((TrialState.COMPLETE,)):
+        raise JobFileError(
+            _nothing_completed(job, [t for t in study.trials if t.number not in before])
+        )
     best = study.best_trial
     final = clone(build_pipeline(job, X_train)).set_params(
         **{f"model__{k}": v for k, v in best.params.items()}
@@ -166,4 +208,169 @@ def run_job(
         scoring=job.scoring or ("accuracy" if classification else "r2"),
         n_train=len(y_train),
         n_test=len(y_test),
+        split_seed=split_seed,
+        note=note,
     )
+
+
+def _split_seed(study: Study, job: JobSpec) -> tuple[int, str | None]:
+    """The seed of the study's train/test split and folds, stored in the study on its first
+    run: with ``seed: null`` every run drew a new split, and rows a resumed run held out for
+    its test score had been searched on by the runs before."""
+    stored = study.user_attrs.get(SPLIT_SEED_ATTR)
+    if stored is not None:
+        note = None
+        if job.seed is not None and job.seed != stored:
+            note = (
+                f"the study splits its rows with seed {stored} (stored on its first run), not "
+                f"the job's seed {job.seed}, so the held-out rows stay out of every run's search"
+            )
+        return int(stored), note
+    seed = job.seed if job.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+    study.set_user_attr(SPLIT_SEED_ATTR, seed)
+    return seed, None
+
+
+def _nothing_completed(job: JobSpec, trials: list[Any]) -> str:
+    from collections import Counter
+
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    if not failed:
+        return (
+            f"{job.path}: no trial completed ({len(trials)} ran in this run); give it more "
+            "trials or time"
+        )
+    reasons = Counter(_first_line(t.fail_reason or "unknown error") for t in failed)
+    reason, count = reasons.most_common(1)[0]
+    example = next(t for t in failed if _first_line(t.fail_reason or "unknown error") == reason)
+    return (
+        f"{job.path}: space: every trial failed ({len(failed)} of {len(trials)}); "
+        f"{count} with {reason} (e.g. trial {example.number}: {dict(example.params)})"
+    )
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(text).__name__
+
+
+def _target_name(job: JobSpec) -> str:
+    if job.dataset.builtin is not None:
+        return f"the target of {job.dataset.builtin}"
+    return f"column {job.dataset.target!r}"
+
+
+def check_job(job: JobSpec, y: np.ndarray, classification: bool) -> None:
+    """What load_job cannot see without the data: the fixed parameters' values, the target
+    against the estimator, and the scorer against both. Each failed every trial, or crashed
+    the command with a traceback, before it was checked here."""
+    from ._jobfile import load_estimator_class
+
+    cls = load_estimator_class(job.path, job.estimator)
+    name = cls.__name__
+    _check_params(job, cls)
+    key = "dataset" if job.dataset.builtin is not None else "dataset.target"
+    if classification:
+        from sklearn.utils.multiclass import type_of_target
+
+        kind = type_of_target(y)
+        if kind.startswith("continuous"):
+            raise JobFileError(
+                f"{job.path}: estimator: {name} is a classifier, but {_target_name(job)} is "
+                f"continuous (values like {y[0]!r}); use a regressor"
+            )
+        labels, counts = np.unique(y, return_counts=True)
+        single = labels[counts < 2]
+        if len(single):
+            shown = ", ".join(map(repr, single[:5].tolist())) + (", ..." if len(single) > 5 else "")
+            raise JobFileError(
+                f"{job.path}: {key}: {len(single)} of the {len(labels)} classes of "
+                f"{_target_name(job)} have a single row ({shown}); {name} is a classifier, and "
+                "the held-out split and the stratified folds need 2 rows of every class "
+                "(use a regressor if the target is a quantity)"
+            )
+    else:
+        try:
+            y.astype(float)
+        except (TypeError, ValueError):
+            raise JobFileError(
+                f"{job.path}: estimator: {name} is a regressor, but {_target_name(job)} holds "
+                f"labels such as {y[0]!r}; use a classifier"
+            ) from None
+    if job.scoring is not None:
+        _check_scoring(job, cls, y, classification)
+
+
+def _check_params(job: JobSpec, cls: type) -> None:
+    try:
+        model = cls(**job.params)
+        validate = getattr(model, "_validate_params", None)
+        if callable(validate):
+            validate()
+    except (TypeError, ValueError) as exc:
+        problem = _first_line(str(exc))
+        culprit = next((k for k in job.params if f"'{k}' parameter" in problem), None)
+        where = f"params.{culprit}" if culprit else "params"
+        raise JobFileError(f"{job.path}: {where}: {problem}") from None
+
+
+def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool) -> None:
+    from sklearn.metrics import get_scorer
+
+    from .automl._metric import _score_func_kind, score_predictions
+
+    scoring, name = job.scoring, cls.__name__
+    task = "classification" if classification else "regression"
+    scorer = get_scorer(scoring)
+    kind = _score_func_kind(scorer)
+    if kind in ("classification", "regression") and kind != task:
+        other = "'accuracy' or 'f1_macro'" if classification else "'r2' or 'neg_mean_squared_error'"
+        raise JobFileError(
+            f"{job.path}: scoring: {scoring!r} is a {kind} metric, but {name} is a "
+            f"{'classifier' if classification else 'regressor'}; use a {task} scorer such as "
+            f"{other}"
+        )
+    methods = getattr(scorer, "_response_method", None)
+    methods = (methods,) if isinstance(methods, str) else tuple(methods or ())
+    if methods and not any(hasattr(cls, m) for m in methods):
+        raise JobFileError(
+            f"{job.path}: scoring: {scoring!r} needs {' or '.join(methods)}, which {name} does "
+            "not have"
+        )
+    # Uninformative predictions of the real target: a binary-only metric on three classes
+    # fails here, with the scorer's own reason, instead of in every trial.
+    labels, codes = np.unique(y, return_inverse=True)
+    if classification:
+        counts = np.bincount(codes, minlength=len(labels)).astype(float)
+        pred = np.tile(counts / counts.sum(), (len(codes), 1))
+        target, K = codes, len(labels)
+    else:
+        target = y.astype(float)
+        pred, K = np.full(len(target), float(np.mean(target))), 0
+    try:
+        score_predictions(scorer, task, target, pred, K)
+    except Exception as exc:
+        what = f"{len(labels)} classes" if classification else "a continuous target"
+        raise JobFileError(
+            f"{job.path}: scoring: {scoring!r} does not fit {_target_name(job)} ({what}): "
+            f"{_first_line(str(exc))}"
+        ) from None
+
+
+def _check_folds(job: JobSpec, y_train: np.ndarray, classification: bool) -> None:
+    n = len(y_train)
+    if classification:
+        labels, counts = np.unique(y_train, return_counts=True)
+        smallest = int(counts.min())
+        if job.cv > smallest:
+            fix = f"use cv: {smallest} or less" if smallest >= 2 else "drop the rarest classes"
+            raise JobFileError(
+                f"{job.path}: cv: {job.cv} stratified folds need {job.cv} rows of every class in "
+                f"the {n} training rows, but class {labels[counts.argmin()]!r} has {smallest}; "
+                f"{fix}"
+            )
+    elif n < 2 * job.cv:
+        raise JobFileError(
+            f"{job.path}: cv: {job.cv} folds of the {n} training rows leave fewer than 2 test "
+            f"rows per fold; use cv: {max(2, n // 2)} or less"
+        )

@@ -104,7 +104,19 @@ def tune(
         f"Study [bold]{spec.study_name}[/] in {spec.storage}: {spec.estimator} on "
         f"{spec.dataset.builtin or spec.dataset.csv}, {spec.cv}-fold CV"
     )
-    result = run_job(spec, n_trials=n_trials, timeout=timeout, show_progress_bar=not no_progress)
+    try:
+        result = run_job(
+            spec, n_trials=n_trials, timeout=timeout, show_progress_bar=not no_progress
+        )
+    except KeyboardInterrupt:
+        # The shell convention for Ctrl-C (click's default is 1, like any failure).
+        _fail(
+            f"interrupted; the finished trials are kept in study {spec.study_name!r}, and "
+            "running the job again resumes it",
+            code=130,
+        )
+    if result.note:
+        console.print(f"note: {result.note}")
     table = Table(title="Best parameters", show_header=True)
     table.add_column("parameter")
     table.add_column("value")

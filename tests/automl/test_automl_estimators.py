@@ -204,3 +204,45 @@ def test_infinity_in_a_frame_is_refused_before_the_search() -> None:
     X = pd.DataFrame({"a": [1.0, 2.0, np.inf, 4.0] * 10, "b": ["x", "y"] * 20})
     with pytest.raises(ValueError, match=r"infinity in column\(s\) a;"):
         AutoRegressor(time_budget=30).fit(X, np.arange(40.0))
+
+
+def test_score_is_the_fitted_metric() -> None:
+    # Found by a QA pass: ClassifierMixin.score / RegressorMixin.score came first in the MRO,
+    # so score() was accuracy / r2 whatever the metric.
+    from sklearn.metrics import get_scorer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:200], y[:200]
+    clf = AutoClassifier(
+        time_budget=20, metric="neg_log_loss", max_trials=1, include=["linear"], **FAST
+    ).fit(X, y)
+    assert clf.score(X, y) == pytest.approx(get_scorer("neg_log_loss")(clf, X, y))
+    assert clf.score(X, y) < 0
+    weights = np.linspace(0.5, 2.0, len(y))
+    assert clf.score(X, y, sample_weight=weights) == pytest.approx(
+        get_scorer("neg_log_loss")(clf, X, y, sample_weight=weights)
+    )
+    Xr, yr = load_diabetes(return_X_y=True)
+    Xr, yr = Xr[:200], yr[:200]
+    reg = AutoRegressor(
+        time_budget=20, metric="neg_mean_absolute_error", max_trials=1, include=["linear"], **FAST
+    ).fit(Xr, yr)
+    assert reg.score(Xr, yr) == pytest.approx(get_scorer("neg_mean_absolute_error")(reg, Xr, yr))
+    assert reg.score(Xr, yr) < 0
+
+
+@pytest.mark.parametrize(
+    ("cls", "y", "match"),
+    [
+        (AutoClassifier, [0, 1], "needs a class with at least 2 rows"),
+        (AutoClassifier, [0, 1, 0], "at least 2 classes in every CV training fold"),
+        (AutoRegressor, [0.0, 1.0, 2.0], "needs at least 4 rows for 2-fold CV"),
+    ],
+)
+def test_too_few_rows_for_cv_are_refused_before_the_search(cls, y, match) -> None:
+    # Found by a QA pass: a regressor on 3 rows failed every pipeline (r2 of one row is NaN)
+    # for the whole budget; a classifier got StratifiedKFold's error.
+    began = time.perf_counter()
+    with pytest.raises(ValueError, match=match):
+        cls(time_budget=30, verbose=0).fit(np.arange(2.0 * len(y)).reshape(len(y), 2), y)
+    assert time.perf_counter() - began < 5

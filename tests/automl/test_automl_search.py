@@ -119,3 +119,31 @@ def test_a_family_not_tried_yet_must_fit_ten_of_the_dearest_folds_seen() -> None
     assert [c.params["model"] for c in result.candidates] == ["linear"]
     hgb = study.trials[1]
     assert hgb.state == TrialState.PRUNED and hgb.user_attrs["stopped"] == "time budget"
+
+
+def test_a_family_too_dear_to_start_is_skipped_and_the_search_goes_on() -> None:
+    # Found by a QA pass: skipping the unseen family's first fold ended the whole search, with
+    # two thirds of a 30 s budget left, though the families already timed still fitted.
+    ticks = iter(range(10**6))
+
+    def clock() -> float:  # every reading one second later
+        return float(next(ticks))
+
+    data = _binary_data(*make_classification(200, 6, random_state=0))
+    data.splits = data.splits[:2]  # a linear configuration then costs about 8 readings
+    data.refit_rows = len(data.splits[0][0])  # a refit reserve of 1.3 s per leader
+    study = tl.create_study(direction="maximize", seed=0)
+    space = {"model": Categorical(["linear", "hgb"]), "linear__C": Float(1e-3, 1e3, log=True)}
+    study.enqueue_trial({"model": "linear", "linear__C": 1.0})
+    study.enqueue_trial({"model": "hgb"})
+    for c in (0.5, 2.0):
+        study.enqueue_trial({"model": "linear", "linear__C": c})
+    # When hgb is asked (tick 7) 19.7 s are left: not quite the 20 s assumed for its first
+    # fold (ten linear folds), but enough for two more linear configurations.
+    result = run_search(data, study, space, 28.0, 10, clock=clock)
+    hgb = study.trials[1]
+    assert hgb.state == TrialState.PRUNED and hgb.user_attrs["stopped"] == "time budget"
+    assert [c.number for c in result.candidates][:3] == [0, 2, 3]
+    assert result.n_skipped >= 1
+    # It ends when nothing fits any more, not at max_trials.
+    assert result.n_trials < 10

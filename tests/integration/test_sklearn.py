@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import tunelab as tl
 from tunelab.exceptions import InvalidParameterError
@@ -134,3 +136,72 @@ def test_a_minimize_study_is_rejected():
     study = tl.create_study(direction="minimize")
     with pytest.raises(InvalidParameterError, match="greater is better"):
         fit_iteratively(study.ask(), SGDClassifier(), X_TRAIN, Y_TRAIN, X_VAL, Y_VAL)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        RandomForestClassifier(n_estimators=6, random_state=0),
+        HistGradientBoostingClassifier(max_iter=6, random_state=0),
+        LogisticRegression(max_iter=30),
+    ],
+)
+def test_the_returned_model_keeps_the_callers_warm_start_and_budget(estimator):
+    # Found by a QA pass: the returned forest kept warm_start=True, so a refit on all the data
+    # kept the trees grown on the training split.
+    study = tl.create_study(direction="maximize")
+    model, _ = fit_iteratively(study.ask(), estimator, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL, n_steps=3)
+    assert model.get_params() == estimator.get_params()
+    if isinstance(model, RandomForestClassifier):
+        before = [tree.tree_.node_count for tree in model.estimators_]
+        model.fit(X, y)
+        assert [tree.tree_.node_count for tree in model.estimators_] != before
+
+
+def _spy(cls):
+    class Spy(cls):
+        def fit(self, X, y, **kwargs):
+            CALLS.append(self.max_iter)
+            return super().fit(X, y, **kwargs)
+
+    Spy.__name__ = cls.__name__
+    return Spy
+
+
+CALLS: list[int] = []
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (MLPClassifier, {"solver": "lbfgs", "random_state": 0}),
+        (MLPRegressor, {"solver": "lbfgs", "random_state": 0}),
+        (LogisticRegression, {"tol": 1e-12}),
+        (HistGradientBoostingClassifier, {"random_state": 0}),
+    ],
+)
+def test_max_iter_adds_up_to_the_configured_budget(cls, kwargs):
+    # Found by a QA pass: max_iter counts the iterations of one fit() call for these (only
+    # HistGradientBoosting counts the total), so MLPClassifier(solver="lbfgs", max_iter=20) in
+    # 3 steps ran 6 + 13 + 20 = 39 iterations.
+    CALLS.clear()
+    estimator = _spy(cls)(max_iter=20, **kwargs)
+    data = (X_TRAIN, Y_TRAIN, X_VAL, Y_VAL)
+    if cls is MLPRegressor:
+        data = (X_TRAIN[:, 1:], X_TRAIN[:, 0], X_VAL[:, 1:], X_VAL[:, 0])
+    study = tl.create_study(direction="maximize")
+    model, _ = fit_iteratively(study.ask(), estimator, *data, n_steps=3)
+    if cls is HistGradientBoostingClassifier:
+        assert CALLS == [6, 13, 20] and model.n_iter_ == 20  # the total, grown
+    else:
+        assert CALLS == [6, 7, 7]  # each call's own iterations
+        assert np.sum(model.n_iter_) <= 7
+    assert model.max_iter == 20
+
+
+def test_logistic_regression_with_liblinear_is_refused():
+    study = tl.create_study(direction="maximize")
+    with pytest.raises(InvalidParameterError, match="ignores warm_start with solver='liblinear'"):
+        fit_iteratively(
+            study.ask(), LogisticRegression(solver="liblinear"), X_TRAIN, Y_TRAIN, X_VAL, Y_VAL
+        )

@@ -223,22 +223,44 @@ class _AutoBase(BaseEstimator):
     def _splits(self, X: Any, y_codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         from sklearn.model_selection import KFold, StratifiedKFold
 
+        owner = type(self).__name__
+        n = len(y_codes)
         if not is_int(self.cv):
-            return [(np.asarray(a), np.asarray(b)) for a, b in self.cv.split(X, y_codes)]
-        n_splits = min(int(self.cv), len(y_codes))
-        if n_splits < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples; got n_samples={len(y_codes)}."
-            )
-        if self._task == CLASSIFICATION:
+            splits = [(np.asarray(a), np.asarray(b)) for a, b in self.cv.split(X, y_codes)]
+        elif self._task == CLASSIFICATION:
+            # StratifiedKFold refuses more folds than the largest class has rows.
+            n_splits = min(int(self.cv), n, int(np.bincount(y_codes).max()))
+            if n_splits < 2:
+                raise ValueError(
+                    f"{owner} needs a class with at least 2 rows for 2-fold stratified CV; got "
+                    f"{n} rows with class counts {np.bincount(y_codes).tolist()}."
+                )
             # A class rarer than the folds only misses from some of them; predictions keep a
             # column for every class, so such folds still score.
             splitter: Any = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The least populated class")
+                splits = list(splitter.split(X, y_codes))
         else:
+            # Two test rows per fold at least: r2 and other scores are undefined on one row, and
+            # every pipeline failed on such folds until the budget was spent.
+            n_splits = min(int(self.cv), n // 2)
+            if n_splits < 2:
+                raise ValueError(
+                    f"{owner} needs at least 4 rows for 2-fold CV (2 test rows per fold); "
+                    f"got n_samples={n}."
+                )
             splitter = KFold(n_splits, shuffle=True, random_state=self.random_state)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The least populated class")
-            return list(splitter.split(X, y_codes))
+            splits = list(splitter.split(X, y_codes))
+        if self._task == CLASSIFICATION:
+            for train, _ in splits:
+                if len(np.unique(y_codes[train])) < 2:
+                    raise ValueError(
+                        f"{owner} needs at least 2 classes in every CV training fold, and with "
+                        f"{n} rows (class counts {np.bincount(y_codes).tolist()}) and "
+                        f"cv={self.cv!r} some fold has one; give more rows or fewer folds."
+                    )
+        return splits
 
     def _study(self) -> Any:
         import tunelab
@@ -389,11 +411,13 @@ class _AutoBase(BaseEstimator):
             return self.ensemble_._average(frame)
         return predict_block(self.best_pipeline_, frame, self._classes_or_none())
 
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """The fitted metric (``metric_``) on ``X, y``; larger is better."""
-        if sample_weight is not None:
-            return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]
-        return float(self.scorer_(self, X, y))
+    def _metric_score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "scorer_")
+        if sample_weight is None:
+            return float(self.scorer_(self, X, y))
+        return float(self.scorer_(self, X, y, sample_weight=sample_weight))
 
 
 class AutoClassifier(ClassifierMixin, _AutoBase):
@@ -432,6 +456,12 @@ class AutoClassifier(ClassifierMixin, _AutoBase):
 
     def _classes_or_none(self) -> np.ndarray | None:
         return self.classes_
+
+    # ClassifierMixin precedes _AutoBase in the MRO (scikit-learn needs mixins first), so its
+    # accuracy-only score would win without this override.
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The fitted metric (``metric_``) on ``X, y``; larger is better."""
+        return self._metric_score(X, y, sample_weight)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
@@ -472,6 +502,11 @@ class AutoRegressor(RegressorMixin, _AutoBase):
 
     def _classes_or_none(self) -> np.ndarray | None:
         return None
+
+    # RegressorMixin precedes _AutoBase in the MRO, so its r2-only score would win otherwise.
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The fitted metric (``metric_``) on ``X, y``; larger is better."""
+        return self._metric_score(X, y, sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         return self._predict_raw(X)

@@ -15,8 +15,9 @@ enters the leaderboard or the ensemble (its out-of-fold predictions are incomple
 
 The clock is checked before every fold: a fold that would end after the search deadline (its
 expected cost is this configuration's slowest fold so far, or the slowest fold of its family
-for a first fold, or for a family not tried yet ten times the dearest family's) is not started
-and the search ends. The deadline itself leaves room for the
+for a first fold, or for a family not tried yet ten times the dearest family's) is not started;
+the configuration is dropped and the search goes on with the families that still fit. It ends
+when no family's first fold fits in what is left. The deadline itself leaves room for the
 final refit, estimated from the CV fit times of the current leaders.
 """
 
@@ -108,6 +109,7 @@ class SearchResult:
     n_raced: int = 0
     n_failed: int = 0
     n_stopped: int = 0
+    n_skipped: int = 0
     failures: Counter = field(default_factory=Counter)
 
 
@@ -174,13 +176,17 @@ def run_search(
 
     result = SearchResult()
     family_cost: dict[str, float] = {}
+    families = _families(space)
+    skipped_in_a_row = 0
     # BLAS and OpenMP threads beyond n_jobs oversubscribe a shared machine (a 25x slowdown of
     # small fits was measured on a loaded 2-core box); models get their threads from n_jobs.
     with warnings.catch_warnings(), threadpool_limits(threads(data.n_jobs)):
         # Convergence and constant-feature warnings from hundreds of fits say nothing new.
         warnings.simplefilter("ignore")
         while max_trials is None or result.n_trials < max_trials:
-            if result.n_trials and clock() >= end - reserve(result.candidates, data.growth):
+            if result.n_trials and not _anything_fits(
+                data, result, families, family_cost, end, clock
+            ):
                 break
             trial = study.ask(space)
             result.n_trials += 1
@@ -197,15 +203,46 @@ def run_search(
                         "best": None if best is None else best.description,
                     }
                 )
-            if outcome == "stopped":
+            skipped_in_a_row = skipped_in_a_row + 1 if outcome == "skipped" else 0
+            # The sampler learns that skipped families score nothing, but one that keeps
+            # proposing them must not spin through the rest of the budget.
+            if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
                 break
     return result
 
 
+# Consecutive configurations whose first fold did not fit before the search gives up.
+MAX_SKIPPED_IN_A_ROW = 25
+
+
+def _families(space: dict[str, Any]) -> list[str]:
+    node = space.get("model")
+    if isinstance(node, dict):
+        return list(node)
+    return list(getattr(node, "choices", []))
+
+
+def _anything_fits(
+    data: SearchData,
+    result: SearchResult,
+    families: list[str],
+    family_cost: dict[str, float],
+    end: float,
+    clock: Callable[[], float],
+) -> bool:
+    """Whether the first fold of some family is expected to end before the deadline."""
+    left = end - reserve(result.candidates, data.growth) - clock()
+    if left <= 0:
+        return False
+    unseen = _unseen_family_cost(family_cost)
+    cheapest = min((family_cost.get(f, unseen) for f in families), default=0.0)
+    return cheapest <= left
+
+
 # A family not tried yet may cost this many times the dearest family tried so far per fold
 # (a 100-tree random forest after ridge and gradient boosting on 30,000 rows: about 40 times).
-# Starting its first fold blind overran a 6 s budget by 22 s; assuming the worst ends the search
-# on time instead, at the price of not trying such a family in a budget's last moments.
+# Starting its first fold blind overran a 6 s budget by 22 s; assuming the worst skips such a
+# family in a budget's last moments while the families already timed go on.
 UNSEEN_FAMILY_FACTOR = 10.0
 
 
@@ -236,8 +273,13 @@ def _evaluate(
         # The very first configuration (the cheapest default) always finishes, so that every
         # fit ends with a model even when the budget is too small for anything else.
         if (result.candidates or result.n_trials > 1) and clock() + slowest > deadline:
+            # Only this configuration is dropped: a cheaper family may still fit, and
+            # run_search ends the search once none does.
             trial.set_user_attr("stopped", "time budget")
             study.tell(trial, state=TrialState.PRUNED)
+            if k == 0:
+                result.n_skipped += 1
+                return "skipped"
             result.n_stopped += 1
             return "stopped"
         began = clock()

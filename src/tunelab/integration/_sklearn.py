@@ -23,8 +23,8 @@ _RESOURCES = ("max_iter", "n_estimators")
 #: Which estimators can train step by step, for error messages.
 ITERATIVE_ESTIMATORS = (
     "partial_fit (SGDClassifier, SGDRegressor, MLPClassifier, MultinomialNB, ...), or "
-    "warm_start with max_iter (HistGradientBoosting*) or n_estimators (RandomForest*, "
-    "ExtraTrees*, GradientBoosting*)"
+    "warm_start with max_iter (HistGradientBoosting*, LogisticRegression, MLP* with "
+    "solver='lbfgs', ...) or n_estimators (RandomForest*, ExtraTrees*, GradientBoosting*)"
 )
 
 
@@ -47,9 +47,13 @@ def fit_iteratively(
     - an estimator with ``partial_fit`` (SGDClassifier, MLPClassifier, ...): one
       ``partial_fit`` pass over the training data per step (``classes`` defaults to the labels
       in ``y_train`` for classifiers);
-    - an estimator with ``warm_start`` and ``max_iter`` (HistGradientBoosting*) or
-      ``n_estimators`` (GradientBoosting*, RandomForest*, ExtraTrees*): the estimator's own
-      value is the full budget, grown in ``n_steps`` equal increments.
+    - an estimator with ``warm_start`` and ``max_iter`` (HistGradientBoosting*,
+      LogisticRegression, MLP* with ``solver="lbfgs"``, ...) or ``n_estimators``
+      (GradientBoosting*, RandomForest*, ExtraTrees*): the estimator's own value is the full
+      budget, trained in ``n_steps`` about equal increments (see :func:`make_stepper`).
+
+    The returned estimator keeps the caller's ``warm_start`` and ``max_iter`` /
+    ``n_estimators``, so a later ``fit`` trains from scratch as the caller's would.
 
     Scores follow scikit-learn's greater-is-better rule (``scoring``: None for
     ``estimator.score``, a scorer name such as ``"neg_log_loss"``, or a callable
@@ -73,7 +77,7 @@ def fit_iteratively(
     if training_resource(model) is None:
         raise InvalidParameterError(
             f"fit_iteratively cannot train {type(model).__name__} step by step: it needs "
-            "partial_fit, or warm_start with max_iter or n_estimators."
+            f"partial_fit, or warm_start with max_iter or n_estimators{_why_not(model)}."
         )
     if not is_classifier(model):
         classes = None  # only classifiers' partial_fit takes the labels
@@ -93,14 +97,47 @@ def fit_iteratively(
 def training_resource(model: Any) -> str | None:
     """How ``model`` trains step by step: ``"partial_fit"``, the warm-start parameter that it
     grows (``"max_iter"`` or ``"n_estimators"``), or None when it cannot."""
-    if hasattr(model, "partial_fit"):
+    if hasattr(model, "partial_fit") and not _lbfgs_mlp(model):
         return "partial_fit"
     if not hasattr(model, "get_params"):
         return None  # "passthrough" or another non-estimator
     params = model.get_params(deep=False)
-    if "warm_start" not in params:
+    if "warm_start" not in params or _ignores_warm_start(model):
         return None
     return next((r for r in _RESOURCES if r in params), None)
+
+
+def _lbfgs_mlp(model: Any) -> bool:
+    # MLPRegressor offers partial_fit with solver="lbfgs" (scikit-learn checks the solver for
+    # MLPClassifier only), where each call runs max_iter iterations, not one pass: n_steps
+    # calls trained n_steps times the configured budget.
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    return isinstance(model, (MLPClassifier, MLPRegressor)) and model.solver == "lbfgs"
+
+
+def _ignores_warm_start(model: Any) -> bool:
+    from sklearn.linear_model import LogisticRegression
+
+    return isinstance(model, LogisticRegression) and model.solver == "liblinear"
+
+
+def _why_not(model: Any) -> str:
+    if _ignores_warm_start(model):
+        return (
+            f" ({type(model).__name__} ignores warm_start with solver='liblinear', so every "
+            "step would start over; use another solver such as 'lbfgs' or 'saga')"
+        )
+    return ""
+
+
+def _cumulative_max_iter(model: Any) -> bool:
+    """Whether ``max_iter`` under ``warm_start`` is the total over fits (True) rather than the
+    iterations of each ``fit`` call, as for LogisticRegression, MLP*, Lasso, ElasticNet,
+    HuberRegressor, the GLMs and the Gaussian mixtures."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    return isinstance(model, (HistGradientBoostingClassifier, HistGradientBoostingRegressor))
 
 
 def make_stepper(
@@ -121,6 +158,12 @@ def make_stepper(
     budget smaller than ``n_steps`` is an error unless ``short_budget``: then it grows by at
     most one unit per step, and a step that would not grow it trains nothing and returns False
     (so callers comparing models at the same step still get one report per step).
+
+    ``n_estimators``, and ``max_iter`` of HistGradientBoosting*, count the total under
+    ``warm_start``, so step ``k`` sets them to ``k/n_steps`` of the budget; any other
+    ``max_iter`` counts the iterations of one ``fit`` call, so each step is given only its
+    increment and the steps add up to the budget. After every step the model's own
+    ``warm_start`` and budget are set back, so the model is left as the caller configured it.
     """
     fit_params = dict(fit_params or {})
     resource = training_resource(model)
@@ -148,6 +191,8 @@ def make_stepper(
             n_steps,
             f"Each step adds {resource} // n_steps units.",
         )
+    own = {"warm_start": model.get_params(deep=False)["warm_start"], resource: budget}
+    per_call = resource == "max_iter" and not _cumulative_max_iter(model)
     grown = 0
 
     def grow(step: int) -> bool:
@@ -156,8 +201,13 @@ def make_stepper(
         units = max(1, budget * step // n_steps)
         if units == grown:
             return False  # refitting at the same size would only warn (forests) or redo work
-        model.set_params(warm_start=True, **{resource: units})
-        model.fit(X, y, **fit_params)
+        model.set_params(warm_start=True, **{resource: units - grown if per_call else units})
+        try:
+            model.fit(X, y, **fit_params)
+        finally:
+            # A returned model left with warm_start=True ignored a later fit on new data
+            # (forests kept their trees).
+            model.set_params(**own)
         grown = units
         return True
 

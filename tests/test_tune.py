@@ -1,0 +1,234 @@
+"""`tunelab tune`: what a job file's estimator, data and scorer must agree on, failing trials,
+grids, and the split a resumed study keeps. Found by a QA pass unless said otherwise."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import tunelab as tl
+from tunelab._jobfile import load_job
+from tunelab._tune import SPLIT_SEED_ATTR, load_data, run_job
+from tunelab.cli import main
+
+
+def write(tmp_path, text, name="job.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def tune(tmp_path, job, *args):
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    return subprocess.run(
+        [sys.executable, "-m", "tunelab", "tune", str(job), "--no-progress", "--storage", url]
+        + list(args),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+
+
+def assert_one_error_line(proc, *fragments):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+RIDGE_SPACE = "space:\n  alpha: {type: float, low: 0.1, high: 10, log: true}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        (
+            "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n"
+            "params: {solver: nonsense}\n" + RIDGE_SPACE,
+            ["job.yaml: params.solver: The 'solver' parameter of Ridge must be"],
+        ),
+        (
+            "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\nscoring: roc_auc\n"
+            + RIDGE_SPACE,
+            ["job.yaml: scoring: 'roc_auc' is a classification metric, but Ridge is a regressor"],
+        ),
+        (
+            "estimator: sklearn.linear_model.LogisticRegression\ndataset: iris\nscoring: roc_auc\n"
+            "space:\n  C: {type: float, low: 0.1, high: 1}\n",
+            ["job.yaml: scoring: 'roc_auc' does not fit the target of iris (3 classes)"],
+        ),
+        (
+            "estimator: sklearn.linear_model.LogisticRegression\ndataset: iris\ncv: 100\n"
+            "space:\n  C: {type: float, low: 0.1, high: 1}\n",
+            ["job.yaml: cv: 100 stratified folds need 100 rows of every class", "or less"],
+        ),
+        (
+            "estimator: sklearn.linear_model.LogisticRegression\ndataset: diabetes\n"
+            "space:\n  C: {type: float, low: 0.1, high: 1}\n",
+            ["job.yaml: dataset:", "have a single row", "LogisticRegression is a classifier"],
+        ),
+        (
+            "estimator: sklearn.linear_model.LogisticRegression\ndataset: iris\n"
+            "params: {solver: lbfgs}\nspace:\n  penalty: [l1]\n",
+            ["job.yaml: space: every trial failed (2 of 2)", "Solver lbfgs supports only"],
+        ),
+    ],
+    ids=[
+        "param-value",
+        "scoring-task",
+        "scoring-target",
+        "cv",
+        "classifier-on-quantity",
+        "all-fail",
+    ],
+)
+def test_problems_the_job_file_check_cannot_see_are_one_line_exit_2(tmp_path, text, fragments):
+    proc = tune(tmp_path, write(tmp_path, text), "--n-trials", "2")
+    assert_one_error_line(proc, *fragments)
+
+
+def test_failing_trials_are_recorded_and_the_run_goes_on(tmp_path):
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.LogisticRegression\ndataset: breast_cancer\n"
+        "scale: true\nparams: {solver: liblinear}\nspace:\n  penalty: [l1, l2, elasticnet]\n"
+        "  C: {type: float, low: 0.1, high: 10, log: true}\n",
+    )
+    spec = load_job(job)
+    spec.storage = f"sqlite:///{tmp_path / 'f.db'}"
+    result = run_job(spec, n_trials=12, timeout=None, show_progress_bar=False)
+    states = [t.state for t in result.study.trials]
+    assert tl.TrialState.FAIL in states and tl.TrialState.COMPLETE in states
+    assert result.best_params["penalty"] in ("l1", "l2")
+
+
+@pytest.mark.parametrize(
+    ("csv", "target"),
+    [
+        ("a,b,y\n" + "".join(f"{i % 7},{i % 3},{(i * 37) % 300}\n" for i in range(120)), "y"),
+        ("a,b,y\n" + "".join(f"{i % 7},{i % 3},{float(i % 5)}\n" for i in range(120)), "y"),
+    ],
+    ids=["integer-target", "few-valued-float-target"],
+)
+def test_the_estimator_decides_classification_or_regression(tmp_path, csv, target):
+    # A regressor on an integer or few-valued target was treated as classification from the
+    # target's dtype: a stratified split refused the single-row values (a traceback), or the
+    # scorer was accuracy.
+    data = write(tmp_path, csv, name="d.csv")
+    job = write(
+        tmp_path,
+        f"estimator: sklearn.linear_model.Ridge\ndataset: {{csv: {data}, target: {target}}}\n"
+        + RIDGE_SPACE,
+    )
+    assert load_data(load_job(job))[2] is False
+    proc = tune(tmp_path, job, "--n-trials", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "held-out test r2" in proc.stdout
+
+
+def test_a_classifier_on_a_float_label_column_is_classification(tmp_path):
+    data = write(
+        tmp_path, "a,y\n" + "".join(f"{i},{float(i % 2)}\n" for i in range(40)), name="d.csv"
+    )
+    job = write(
+        tmp_path,
+        f"estimator: sklearn.linear_model.LogisticRegression\ndataset: {{csv: {data}, target: y}}\n"
+        "space:\n  C: {type: float, low: 0.1, high: 1}\n",
+    )
+    assert load_data(load_job(job))[2] is True
+
+
+def test_grid_sampler_runs_every_point_once_then_stops(tmp_path):
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\nsampler: grid\n"
+        "space:\n  alpha: {type: float, low: 0.5, high: 2, step: 0.5}\n"
+        "  fit_intercept: [true, false]\n",
+    )
+    spec = load_job(job)
+    spec.storage = f"sqlite:///{tmp_path / 'g.db'}"
+    result = run_job(spec, n_trials=50, timeout=None, show_progress_bar=False)
+    points = {(t.params["alpha"], t.params["fit_intercept"]) for t in result.study.trials}
+    assert len(result.study.trials) == len(points) == 8
+
+
+def test_resuming_a_seedless_job_keeps_its_split_and_folds(tmp_path, monkeypatch):
+    # With `seed: null` every run drew a new train/test split, so the "rows the search never
+    # saw" of a resumed run had been searched on by the run before.
+    import sklearn.model_selection as ms
+
+    seen = []
+    split = ms.train_test_split
+
+    def spy(*args, random_state=None, **kwargs):
+        if len(args) == 2:  # the split of X and y (not the provisional one of y alone)
+            seen.append(random_state)
+        return split(*args, random_state=random_state, **kwargs)
+
+    monkeypatch.setattr(ms, "train_test_split", spy)
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\nseed: null\n" + RIDGE_SPACE,
+    )
+    results = []
+    for _ in range(2):
+        spec = load_job(job)
+        spec.storage = f"sqlite:///{tmp_path / 's.db'}"
+        results.append(run_job(spec, n_trials=1, timeout=None, show_progress_bar=False))
+    assert seen[0] is not None and seen == [seen[0]] * 2
+    assert results[0].split_seed == results[1].split_seed == seen[0]
+    assert results[1].study.user_attrs[SPLIT_SEED_ATTR] == seen[0]
+
+
+def test_a_changed_seed_keeps_the_studys_split_and_says_so(tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    base = "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE
+    first = load_job(write(tmp_path, base + "seed: 3\n"))
+    first.storage = url
+    assert run_job(first, n_trials=1, timeout=None, show_progress_bar=False).note is None
+    second = load_job(write(tmp_path, base + "seed: 4\n"))
+    second.storage = url
+    result = run_job(second, n_trials=1, timeout=None, show_progress_bar=False)
+    assert result.split_seed == 3 and "seed 3" in result.note
+
+
+def test_ctrl_c_exits_130(tmp_path, monkeypatch):
+    import tunelab._tune
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tunelab._tune, "run_job", interrupted)
+    job = write(
+        tmp_path, "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE
+    )
+    result = CliRunner().invoke(
+        main, ["tune", str(job), "--storage", f"sqlite:///{tmp_path / 'k.db'}"]
+    )
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and "resumes it" in result.output
+
+
+def test_split_seed_is_stored_even_with_an_explicit_seed(tmp_path):
+    spec = load_job(
+        write(tmp_path, "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE)
+    )
+    spec.storage = f"sqlite:///{tmp_path / 'e.db'}"
+    result = run_job(spec, n_trials=1, timeout=None, show_progress_bar=False)
+    assert result.study.user_attrs[SPLIT_SEED_ATTR] == 0 == result.split_seed
+    assert np.isfinite(result.test_score)
+
+
+def test_a_refused_job_leaves_no_study_behind(tmp_path):
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.LogisticRegression\ndataset: iris\ncv: 100\n"
+        "space:\n  C: {type: float, low: 0.1, high: 1}\n",
+    )
+    assert_one_error_line(tune(tmp_path, job), "cv: 100")
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    assert not (tmp_path / "t.db").exists() or tl.get_all_study_summaries(url) == []
