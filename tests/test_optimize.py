@@ -1,11 +1,15 @@
+import multiprocessing
 import os
 import signal
+import sys
 import threading
+import time
 
 import pytest
 
 import tunelab as tl
 from tunelab.exceptions import ObjectiveNotPicklableError
+from tunelab.execution import InlineExecutor, ProcessExecutor
 
 
 def quadratic(trial):
@@ -320,3 +324,287 @@ def test_a_trial_reaped_while_its_worker_was_paused_is_dropped_and_optimize_goes
     states = [t.state for t in study.trials]
     assert states == [tl.TrialState.FAIL] + [tl.TrialState.COMPLETE] * 2
     assert study.trials[0].fail_reason.startswith("worker lost")
+
+
+# -- how a run ends: no trial is left RUNNING ---------------------------------------------------
+
+
+def test_a_raising_callback_fails_the_trials_still_running():
+    # Found by a QA pass: with n_jobs > 1 the other running trials stayed RUNNING for good.
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number:
+            time.sleep(0.3)  # still running when trial 0's callback raises
+        return x
+
+    def callback(study, trial):
+        raise RuntimeError("callback boom")
+
+    study = tl.create_study(seed=0)
+    with pytest.raises(RuntimeError, match="callback boom"):
+        study.optimize(obj, n_trials=3, n_jobs=3, callbacks=[callback])
+    trials = study.trials
+    assert trials[0].state == tl.TrialState.COMPLETE
+    assert tl.TrialState.RUNNING not in [t.state for t in trials]
+    failed = [t for t in trials if t.state == tl.TrialState.FAIL]
+    assert failed and all(
+        t.fail_reason == "stopped because a callback raised RuntimeError" for t in failed
+    )
+
+
+class _BatchExecutor(InlineExecutor):
+    """Two slots; ``wait`` runs every submitted trial and hands back all outcomes at once, as a
+    ProcessExecutor does when two workers finish together."""
+
+    def __init__(self):
+        super().__init__()
+        self._queued = []
+
+    def free_slots(self):
+        return 2 - len(self._queued)
+
+    def submit(self, trial):
+        self._queued.append(trial)
+
+    def wait(self, timeout):
+        for trial in self._queued:
+            super().submit(trial)
+        self._queued = []
+        return super().wait(timeout)
+
+    def running(self):
+        return self._queued + super().running()
+
+
+def test_an_outcome_received_when_ctrl_c_arrives_is_recorded():
+    # Ctrl-C while the first of two received outcomes is handled: the second was already taken
+    # out of the executor, and used to stay RUNNING.
+    def interrupt(study, trial):
+        raise KeyboardInterrupt
+
+    study = tl.create_study(seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(quadratic, n_trials=4, executor=_BatchExecutor(), callbacks=[interrupt])
+    assert [t.state for t in study.trials] == [tl.TrialState.COMPLETE] * 2
+    assert study.trials[1].value == quadratic_value(study.trials[1])
+
+
+def quadratic_value(trial):
+    return (trial.params["x"] - 1) ** 2
+
+
+def test_a_trial_asked_but_not_submitted_is_failed_when_the_run_stops():
+    class Broken(InlineExecutor):
+        def submit(self, trial):
+            raise OSError("cannot reach the cluster")
+
+    study = tl.create_study()
+    with pytest.raises(OSError, match="cannot reach"):
+        study.optimize(quadratic, n_trials=2, executor=Broken())
+    (trial,) = study.trials
+    assert trial.state == tl.TrialState.FAIL
+    assert trial.fail_reason == "stopped because optimize raised OSError"
+
+
+# -- errors and results that do not survive the trip from a worker ------------------------------
+
+
+class TwoArgError(Exception):
+    """Pickles, but cannot be rebuilt from its args: unpickling calls __init__(text)."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+
+    def __reduce__(self):
+        # What plain pickle does anyway; spelled out because importing distributed (the Dask
+        # tests) installs tblib's exception pickling, which would rebuild this class.
+        return type(self), self.args
+
+
+class DataError(ValueError):
+    """A ValueError carrying something unpicklable, as many library errors do."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+def test_an_error_the_driver_cannot_rebuild_fails_its_trial_and_the_run_goes_on():
+    # Found by a QA pass: conn.recv() raised TypeError in the driver and every trial stayed
+    # RUNNING.
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise TwoArgError(42, "bad")
+        return x
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=4, n_jobs=2, catch=(Exception,))
+    states = [t.state for t in study.trials]
+    assert states.count(tl.TrialState.COMPLETE) == 3
+    assert study.trials[1].fail_reason == "TwoArgError: 42: bad"
+
+    with pytest.raises(Exception, match="TwoArgError: 42: bad") as info:
+        tl.create_study(seed=0).optimize(obj, n_trials=4, n_jobs=2)
+    assert any("TwoArgError could not be sent" in note for note in info.value.__notes__)
+
+
+@pytest.mark.parametrize("catch", [(ValueError,), (DataError,)], ids=["base", "own class"])
+def test_catch_matches_an_error_that_cannot_be_pickled(catch):
+    # Found by a QA pass: with n_jobs=2 the driver saw a RuntimeError, and the run stopped.
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise DataError("bad batch")
+        return x
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=4, n_jobs=2, catch=catch)
+    assert [t.state for t in study.trials].count(tl.TrialState.COMPLETE) == 3
+    assert study.trials[1].fail_reason == "DataError: bad batch"
+    with pytest.raises(ValueError, match="DataError: bad batch"):
+        tl.create_study(seed=0).optimize(obj, n_trials=4, n_jobs=2, catch=(KeyError,))
+
+
+class Locked:
+    """A result that cannot be pickled."""
+
+    def __init__(self, value):
+        self.lock = threading.Lock()
+        self.value = value
+
+    def __float__(self):
+        return self.value
+
+
+def test_a_result_that_cannot_be_pickled_fails_its_trial_or_goes_as_a_float():
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return Locked(x) if trial.number == 0 else {"loss": x, "lock": threading.Lock()}
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=3, n_jobs=2)
+    trials = study.trials
+    assert trials[0].state == tl.TrialState.COMPLETE and trials[0].value == trials[0].params["x"]
+    assert all(t.state == tl.TrialState.FAIL for t in trials[1:])
+    assert "cannot be sent from the worker to the driver" in trials[1].fail_reason
+
+
+# -- SystemExit and catch= ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_system_exit_fails_its_trial_and_stops_the_run(n_jobs):
+    # Found by a QA pass: n_jobs=1 left the trial RUNNING; n_jobs=2 hid it as "worker lost".
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            sys.exit("from objective")
+        return x
+
+    study = tl.create_study(seed=0)
+    with pytest.raises(SystemExit, match="from objective"):
+        study.optimize(obj, n_trials=6, n_jobs=n_jobs)
+    trials = study.trials
+    assert trials[1].state == tl.TrialState.FAIL
+    assert trials[1].fail_reason == "SystemExit: from objective"
+    for t in trials:
+        assert (
+            t.state == tl.TrialState.COMPLETE
+            or t.number == 1
+            or (t.fail_reason == "stopped because trial 1 raised SystemExit")
+        )
+
+
+@pytest.mark.parametrize("catch", [(KeyboardInterrupt,), SystemExit, (ValueError, BaseException)])
+def test_catch_refuses_exceptions_that_always_stop_the_run(catch):
+    with pytest.raises(tl.InvalidParameterError, match="takes Exception subclasses; got"):
+        tl.create_study().optimize(quadratic, n_trials=1, catch=catch)
+
+
+# -- worker processes -------------------------------------------------------------------------
+
+
+def _square(value):
+    return value * value
+
+
+def test_an_objective_can_start_processes_in_a_worker():
+    # Found by a QA pass: workers were daemonic, and a daemonic process may not have children.
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            return pool.apply(_square, (x,))
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=2, n_jobs=2)
+    assert [t.state for t in study.trials] == [tl.TrialState.COMPLETE] * 2
+
+
+def test_threads_left_by_the_objective_delay_the_end_once_not_once_per_worker(monkeypatch):
+    # Found by a QA pass: shutdown waited the grace period for each worker in turn.
+    from tunelab.execution import _process
+
+    monkeypatch.setattr(_process, "_SHUTDOWN_GRACE_SECONDS", 1.0)
+
+    def obj(trial):
+        threading.Thread(target=time.sleep, args=(60,)).start()  # keeps its worker alive
+        return trial.suggest_float("x", 0, 1)
+
+    study = tl.create_study()
+    started = time.monotonic()
+    study.optimize(obj, n_trials=4, n_jobs=4)
+    assert time.monotonic() - started < 3.5  # 4 s and more when the waits add up
+
+
+def test_no_more_workers_than_trials(monkeypatch):
+    import tunelab._optimize
+
+    sizes = []
+
+    class Spy(ProcessExecutor):
+        def start(self, objective, trial_timeout=None):
+            sizes.append(self.n_workers)
+            super().start(objective, trial_timeout)
+
+    monkeypatch.setattr(tunelab._optimize, "ProcessExecutor", Spy)
+    tl.create_study().optimize(quadratic, n_trials=2, n_jobs=16)
+    tl.create_study().optimize(quadratic, timeout=0.2, n_jobs=3)
+    assert sizes == [2, 3]
+
+
+def test_an_unpicklable_objective_with_trial_timeout_names_that_fix():
+    lock = threading.Lock()
+
+    def obj(trial):
+        with lock:
+            return quadratic(trial)
+
+    with pytest.raises(ObjectiveNotPicklableError, match="or drop trial_timeout") as info:
+        tl.create_study().optimize(obj, n_trials=2, trial_timeout=5)
+    assert "n_jobs" not in str(info.value)
+
+
+# -- progress bar -------------------------------------------------------------------------------
+
+
+def test_a_progress_bar_by_time_shows_seconds_and_trials():
+    # Found by a QA pass: with only a timeout it read "trials 3/3" for three seconds.
+    import io
+
+    from rich.console import Console
+
+    from tunelab._progress import ProgressBar
+
+    study = tl.create_study()
+    study.optimize(quadratic, n_trials=2)
+    bar = ProgressBar(True, None, 3.0, study)
+    try:
+        for trial in study.trials:
+            bar.update(trial, 1.25)
+        console = Console(file=io.StringIO(), width=120)
+        console.print(bar._progress.make_tasks_table(bar._progress.tasks))
+    finally:
+        bar.close()
+    text = console.file.getvalue()
+    assert "time" in text and "1.2/3.0 s" in text and "2 trials" in text

@@ -1,5 +1,8 @@
+import decimal
+import fractions
 import math
 
+import numpy as np
 import pytest
 
 import tunelab as tl
@@ -99,6 +102,65 @@ def test_nan_marks_the_trial_failed_with_a_reason():
     with pytest.warns(UserWarning, match="returned NaN"):
         frozen = study.tell(study.ask(), float("nan"))
     assert frozen.state == tl.TrialState.FAIL and frozen.fail_reason == "the objective returned NaN"
+
+
+class FakeTensor:
+    """A 0-d torch tensor's shape of API: __float__, item() and a size() *method*."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __float__(self):
+        return float(self.value)
+
+    def item(self):
+        return self.value
+
+    def size(self):
+        return ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        FakeTensor(1.5),
+        decimal.Decimal("1.5"),
+        fractions.Fraction(3, 2),
+        np.float32(1.5),
+        np.array(1.5),
+        np.array([1.5]),
+        [np.array(1.5)],
+        (FakeTensor(1.5),),
+    ],
+    ids=[
+        "tensor-like",
+        "Decimal",
+        "Fraction",
+        "np.float32",
+        "0-d array",
+        "1-d array",
+        "[0-d array]",
+        "(tensor-like,)",
+    ],
+)
+def test_tell_takes_anything_float_takes_as_one_value(value):
+    # Found by a QA pass: a 0-d torch tensor failed every trial (its size is a method).
+    study = tl.create_study()
+    frozen = study.tell(study.ask(), value)
+    assert frozen.state == tl.TrialState.COMPLETE and frozen.values == [1.5]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1.5", ["1.5"], True, [True], np.bool_(True), np.array([[1.5]]), [[1.5]], 1 + 0j, {"a": 1.5}],
+    ids=["str", "[str]", "bool", "[bool]", "np.bool_", "2-d array", "[[float]]", "complex", "dict"],
+)
+def test_tell_refuses_text_booleans_and_nesting_alike_alone_and_in_a_sequence(value):
+    # Found by a QA pass: "1.5" was refused but ["1.5"] stored as 1.5; np.array([[1.5]]) passed.
+    study = tl.create_study()
+    with pytest.warns(UserWarning, match="the objective returned"):
+        frozen = study.tell(study.ask(), value)
+    assert frozen.state == tl.TrialState.FAIL
 
 
 def test_best_trial_and_pareto_front():

@@ -20,9 +20,11 @@ from .exceptions import (
     WorkerLostError,
 )
 from .execution import Executor, InlineExecutor, Outcome, ProcessExecutor
+from .execution._base import raised_as
 
 if TYPE_CHECKING:
     from ._study import Callback, Study
+    from ._trial import Trial
 
 logger = logging.getLogger("tunelab")
 
@@ -34,6 +36,15 @@ def _check_catch(catch: Any) -> tuple[type[BaseException], ...]:
     for item in items:
         if not (isinstance(item, type) and issubclass(item, BaseException)):
             raise fail("catch", "Study.optimize", "an exception class or a tuple of them", catch)
+        if not issubclass(item, Exception):
+            # Honouring them would let catch=(KeyboardInterrupt,) make Ctrl-C useless with
+            # n_jobs=1 while it still stops a parallel run (workers ignore SIGINT).
+            raise InvalidParameterError(
+                f"The 'catch' parameter of Study.optimize takes Exception subclasses; got "
+                f"{item.__name__}. KeyboardInterrupt, SystemExit and other BaseExceptions always "
+                "fail their trial and stop optimize. Use catch=(Exception,) to go on after any "
+                "error."
+            )
     return items
 
 
@@ -75,6 +86,8 @@ def run_optimize(
         # Only a separate process can be stopped reliably mid-trial (a C extension ignores
         # signals), so a trial time limit runs even a single worker in its own process.
         inline = workers == 1 and trial_timeout is None
+        if n_trials is not None:
+            workers = min(workers, n_trials)  # a worker process beyond that would idle
         executor = InlineExecutor() if inline else ProcessExecutor(workers)
     elif not isinstance(executor, Executor):
         raise fail("executor", owner, "a tunelab Executor or None", executor)
@@ -92,13 +105,29 @@ def run_optimize(
     study._stop_flag = False
     # Before any thread exists (heartbeat, progress bar): worker processes may be forked.
     executor.start(objective, trial_timeout)
-    study.sampler.plan(study, n_trials, getattr(executor, "n_workers", 1))
+    try:
+        study.sampler.plan(study, n_trials, getattr(executor, "n_workers", 1))
+        progress = ProgressBar(show_progress_bar, n_trials, timeout, study)
+    except BaseException:
+        executor.shutdown(cancel=True)
+        raise
     heartbeat = Heartbeat(study._storage).start()
-    progress = ProgressBar(show_progress_bar, n_trials, timeout, study)
     began = time.monotonic()
     deadline = None if timeout is None else began + timeout
     started = 0
-    error: BaseException | None = None
+    # The loop's own account, whatever the executor knows: every trial asked and not yet told,
+    # and outcomes taken out of the executor and not yet recorded. However the loop ends (a
+    # trial's error, a callback's, Ctrl-C at any point), its `finally` settles both, so no trial
+    # is left RUNNING with nobody to finish it.
+    pending: dict[int, Trial] = {}
+    received: list[Outcome] = []
+    stage = "optimize"
+    reason: str | None = None
+
+    def settled(trial: Trial) -> None:
+        pending.pop(trial.number, None)
+        heartbeat.untrack(trial._frozen.trial_id)
+
     try:
         while True:
             while (
@@ -112,32 +141,53 @@ def run_optimize(
                 except GridExhausted:
                     study.stop()
                     break
+                pending[trial.number] = trial
                 started += 1
                 heartbeat.track(trial._frozen.trial_id)
                 reused = study._finish_if_duplicate(trial)
                 if reused is not None:
-                    heartbeat.untrack(trial._frozen.trial_id)
+                    settled(trial)
+                    stage = "a callback"
                     _after_trial(study, reused, progress, callbacks, began)
+                    stage = "optimize"
                     continue
                 executor.submit(trial)
             if not executor.running():
                 break
-            for outcome in executor.wait(timeout=None):
+            received = executor.wait(timeout=None)
+            error: Outcome | None = None
+            while received:
+                outcome = received[0]
                 frozen = _record(study, outcome)
-                heartbeat.untrack(outcome.trial._frozen.trial_id)
+                received.pop(0)
+                settled(outcome.trial)
+                stage = "a callback"
                 _after_trial(study, frozen, progress, callbacks, began)
+                stage = "optimize"
                 if outcome.error is not None and not _is_caught(outcome.error, caught):
-                    error = outcome.error
+                    error = error or outcome
             if error is not None:
-                _abandon(study, executor, f"stopped because trial raised {type(error).__name__}")
-                raise error
-    except KeyboardInterrupt:
-        _abandon(study, executor, "interrupted (KeyboardInterrupt)")
+                assert error.error is not None
+                reason = (
+                    f"stopped because trial {error.trial.number} raised "
+                    f"{type(error.error).__name__}"
+                )
+                raise error.error
+    except BaseException as exc:
+        if reason is None:
+            reason = (
+                "interrupted (KeyboardInterrupt)"
+                if isinstance(exc, KeyboardInterrupt)
+                else f"stopped because {stage} raised {type(exc).__name__}"
+            )
         raise
     finally:
-        heartbeat.stop()
-        executor.shutdown(cancel=True)
-        progress.close()
+        try:
+            _settle(study, received, pending, reason or "optimize stopped")
+        finally:
+            heartbeat.stop()
+            executor.shutdown(cancel=True)
+            progress.close()
 
 
 def _after_trial(
@@ -157,22 +207,32 @@ def _is_caught(error: BaseException, caught: tuple[type[BaseException], ...]) ->
     # (laptop sleep, a VM frozen past its lease): the trial is already FAIL in the storage,
     # and this process is alive to go on with the next one.
     lost = (WorkerLostError, TrialTimeoutError, StaleTrialError)
-    return isinstance(error, lost) or isinstance(error, caught)
+    return isinstance(error, lost) or raised_as(error, caught)
 
 
-def _abandon(study: Study, executor: Executor, reason: str) -> None:
-    """Fail trials still running so the study never keeps RUNNING trials nobody owns."""
-    for trial in executor.running():
-        if trial.state == TrialState.RUNNING:
-            try:
-                study.tell(trial, state=TrialState.FAIL, fail_reason=reason)
-            except Exception:  # already finished by its own outcome: nothing to do
-                logger.debug("trial %s was already finished", trial.number)
+def _settle(study: Study, received: list[Outcome], pending: dict[int, Trial], reason: str) -> None:
+    """Record outcomes already received (the trial ran to its end), then fail every trial still
+    pending with ``reason``: the study never keeps RUNNING trials nobody owns."""
+    for outcome in received:
+        if outcome.trial.number not in pending:
+            continue  # recorded just before the loop ended
+        try:
+            _record(study, outcome)
+            pending.pop(outcome.trial.number)
+        except Exception:
+            logger.debug("could not record trial %s", outcome.trial.number, exc_info=True)
+    for trial in pending.values():
+        try:
+            study.tell(trial, state=TrialState.FAIL, fail_reason=reason)
+        except Exception:  # told just before the loop ended, or the storage is gone
+            logger.debug("could not fail trial %s", trial.number, exc_info=True)
 
 
 def _record(study: Study, outcome: Outcome) -> FrozenTrial:
     trial = outcome.trial
     unusable = study._unusable_result(outcome.values) if outcome.kind == "values" else None
+    if outcome.kind == "invalid":
+        unusable = outcome.error_text
     if outcome.kind == "values" and unusable is None:
         frozen = study.tell(trial, outcome.values)
     elif unusable is not None:

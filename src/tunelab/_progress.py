@@ -35,18 +35,28 @@ class ProgressBar:
             TimeRemainingColumn,
         )
 
-        self._progress = Progress(
-            TextColumn("[bold]trials"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[best]}"),
-            transient=False,
-        )
         self._by_time = n_trials is None and timeout is not None
-        total = n_trials if n_trials is not None else (timeout if timeout is not None else None)
-        self._task = self._progress.add_task("optimize", total=total, best="")
+        self._done = 0
+        if self._by_time:
+            # The bar measures seconds: labelled "trials", "3/3" read as three trials done.
+            columns: tuple[Any, ...] = (
+                TextColumn("[bold]time"),
+                BarColumn(),
+                TextColumn("{task.completed:.1f}/{task.total:.1f} s"),
+                TextColumn("{task.fields[trials]}"),
+            )
+        else:
+            columns = (
+                TextColumn("[bold]trials"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
+        self._progress = Progress(*columns, TextColumn("{task.fields[best]}"), transient=False)
+        self._task = self._progress.add_task(
+            "optimize", total=n_trials if not self._by_time else timeout, best="", trials=""
+        )
         self._progress.start()
 
     def update(self, trial: FrozenTrial, elapsed: float) -> None:
@@ -61,7 +71,9 @@ class ProgressBar:
         if trial.state == TrialState.FAIL:
             label += "  (last trial failed)"
         if self._by_time:
-            self._progress.update(self._task, completed=elapsed, best=label)
+            self._done += 1
+            trials = f"{self._done} trial{'s' if self._done != 1 else ''}"
+            self._progress.update(self._task, completed=elapsed, best=label, trials=trials)
         else:
             self._progress.advance(self._task)
             self._progress.update(self._task, best=label)

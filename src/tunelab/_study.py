@@ -6,7 +6,6 @@ import math
 import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
-from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, StudyDirection, TrialState
@@ -331,27 +330,34 @@ class Study:
         return None
 
     def _check_values(self, values: Any) -> tuple[list[float] | None, str | None]:
-        if isinstance(values, Real) and not isinstance(values, bool):
-            seq: list[Any] = [values]
-        elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
-            seq = list(values)
-        elif hasattr(values, "item") and getattr(values, "size", 0) == 1:
-            seq = [values.item()]  # a numpy scalar or one-element array
+        """The floats to store for ``values``, or (None, why not); a wrong count raises.
+
+        One value is anything ``float()`` takes (Python and numpy numbers, ``Decimal``,
+        ``Fraction``, 0-d arrays and tensors, any object with ``__float__``) except text and
+        booleans: ``return "0.9"`` or ``return score > best`` is almost always a mistake, and
+        either would otherwise be stored as a plausible number. Several values come as a
+        sequence or a 1-d array of such values, and so may a single one (``[0.5]``); nothing
+        deeper (``[[0.5]]``, a 2-d array) is taken apart."""
+        if isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
+            items = list(values)
+        elif _ndim(values) == 1:
+            items = list(values)
         else:
-            return None, (
-                f"the objective returned {values!r} ({type(values).__name__}); "
-                "it must return a float (or one float per objective)"
-            )
-        if len(seq) != len(self.directions):
+            if _as_float(values) is None:
+                return None, (
+                    f"the objective returned {values!r} ({type(values).__name__}); "
+                    "it must return a float (or one float per objective)"
+                )
+            items = [values]
+        if len(items) != len(self.directions):
             raise InvalidParameterError(
-                f"The study has {len(self.directions)} objective(s) but {len(seq)} value(s) were "
-                f"given: {values!r}. Return one value per direction."
+                f"The study has {len(self.directions)} objective(s) but {len(items)} value(s) "
+                f"were given: {values!r}. Return one value per direction."
             )
         floats = []
-        for v in seq:
-            try:
-                f = float(v)
-            except (TypeError, ValueError):
+        for v in items:
+            f = _as_float(v)
+            if f is None:
                 return None, f"the objective returned {v!r}, which is not a number"
             if math.isnan(f):
                 return None, "the objective returned NaN"
@@ -510,6 +516,25 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(study_name={self.study_name!r}, storage={self._storage!r})"
+
+
+def _ndim(value: Any) -> int:
+    """The number of dimensions of an array or tensor (numpy, torch, pandas...), else 0."""
+    ndim = getattr(value, "ndim", 0)
+    return ndim if isinstance(ndim, int) else 0
+
+
+def _as_float(value: Any) -> float | None:
+    """``float(value)`` for one objective value, None for what is not one (see _check_values)."""
+    if isinstance(value, (str, bytes, bool)) or isinstance(value, Sequence) or _ndim(value):
+        return None
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and (getattr(dtype, "kind", None) == "b" or str(dtype) == "torch.bool"):
+        return None  # numpy's and torch's booleans, refused like Python's
+    try:
+        return float(value)
+    except Exception:  # TypeError, ValueError, or whatever a __float__ raises
+        return None
 
 
 def _reason(exc: BaseException) -> str:

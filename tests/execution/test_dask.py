@@ -279,3 +279,42 @@ def test_a_worker_stops_the_study(client):
     stopped_at = datetime.fromisoformat(study.user_attrs["stopped_at"])
     assert 3 <= len(study.trials) < 40
     assert all(t.datetime_start < stopped_at for t in study.trials)
+
+
+def test_a_raising_callback_fails_the_trials_still_running_on_dask(client):
+    # Found by a QA pass: they stayed RUNNING until their leases expired.
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number:
+            time.sleep(0.5)  # still running when trial 0's callback raises
+        return x
+
+    def callback(study, trial):
+        raise RuntimeError("callback boom")
+
+    study = tl.create_study(seed=0)
+    with pytest.raises(RuntimeError, match="callback boom"):
+        study.optimize(obj, n_trials=4, executor=tl.DaskExecutor(client), callbacks=[callback])
+    states = [t.state for t in study.trials]
+    assert tl.TrialState.RUNNING not in states and tl.TrialState.FAIL in states
+
+
+def test_catch_matches_an_error_that_cannot_be_pickled_on_dask(client):
+    import threading
+
+    class DataError(ValueError):
+        def __init__(self, message):
+            super().__init__(message)
+            self.lock = threading.Lock()
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise DataError("bad batch")
+        return x
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=3, executor=tl.DaskExecutor(client), catch=(ValueError,))
+    states = [t.state for t in study.trials]
+    assert states.count(tl.TrialState.COMPLETE) == 2
+    assert study.trials[1].fail_reason == "DataError: bad batch"

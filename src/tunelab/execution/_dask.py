@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from .._validation import is_int
 from ..exceptions import InvalidParameterError, TrialTimeoutError, WorkerLostError
-from ._base import Executor, Outcome, describe_error, run_objective
+from ._base import (
+    Executor,
+    Outcome,
+    describe_error,
+    run_objective,
+    sendable_error,
+    sendable_result,
+)
 from ._process import _ship
 from ._remote_trial import RemoteTrial, serve_call
 
@@ -113,15 +120,18 @@ def _run_trial_on_worker(
         None if trial_timeout is None else _interrupt_after(trial_timeout, threading.get_ident())
     )
     try:
-        kind, values, error, tb = run_objective(objective, trial)
+        # A task runs off the worker's main thread, where no Ctrl-C arrives: a KeyboardInterrupt
+        # comes from the objective itself.
+        kind, values, error, tb = run_objective(objective, trial, interrupt_is_error=True)
     finally:
         if timer is not None:
             timer.cancel()
-    text = describe_error(error) if error is not None else None
-    try:
-        pickle.dumps(error)
-    except Exception:
-        error = None
+    text = None
+    if error is not None:
+        text = describe_error(error)
+        error = sendable_error(error)
+    elif kind == "values":
+        kind, values, text = sendable_result(values)
     outcome = (kind, values, error, text, tb, trial.used_prefetched)
     requests.put((number, attempt, _RESULT, outcome))
     return outcome
@@ -199,7 +209,11 @@ class DaskExecutor(Executor):
             raise ImportError(
                 "DaskExecutor needs dask.distributed: pip install 'tunelab[dask]'"
             ) from None
-        payload = _ship(objective)
+        payload = _ship(
+            objective,
+            "DaskExecutor runs the objective on Dask workers",
+            "run without the executor (n_jobs=1)",
+        )
         if isinstance(self.client_or_address, Client):
             self._client = self.client_or_address
         else:

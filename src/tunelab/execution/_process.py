@@ -5,17 +5,25 @@ cloudpickle (lambdas and closures work); each trial's ``suggest``/``report``/``s
 round trip to the driver, which owns the sampler, the pruner and the storage. A worker that dies
 (killed, out of memory) fails its trial with the reason and is replaced; a worker whose driver
 dies exits, even in the middle of an objective.
+
+Workers are not daemonic, so an objective may start processes of its own (multiprocessing,
+``ProcessPoolExecutor``, joblib). Each worker leads its own process group, so stopping a worker
+(``trial_timeout``, the end of the run) stops those processes too; an exit hook stops workers a
+driver left running, which multiprocessing would otherwise wait for at interpreter exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
+import multiprocessing.util  # noqa: F401 - see the atexit.register at the end
 import os
 import pickle
 import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
@@ -27,7 +35,14 @@ from ..exceptions import (
     TrialTimeoutError,
     WorkerLostError,
 )
-from ._base import Executor, Outcome, describe_error, run_objective
+from ._base import (
+    Executor,
+    Outcome,
+    describe_error,
+    run_objective,
+    sendable_error,
+    sendable_result,
+)
 from ._remote_trial import RemoteTrial, serve_call
 
 if TYPE_CHECKING:
@@ -36,17 +51,21 @@ if TYPE_CHECKING:
     from .._trial import Trial
 
 
-def _ship(objective: Callable[[Any], Any]) -> bytes:
+def _ship(
+    objective: Callable[[Any], Any],
+    where: str = "n_jobs > 1 runs the objective in worker processes",
+    alternative: str = "run with n_jobs=1",
+) -> bytes:
     import cloudpickle
 
     try:
         return cloudpickle.dumps(objective)
     except Exception as exc:
         raise ObjectiveNotPicklableError(
-            f"n_jobs > 1 runs the objective in worker processes, so it must be picklable, but "
-            f"{objective!r} is not ({type(exc).__name__}: {exc}). Create unpicklable things "
-            "(open files, locks, connections, clients) inside the objective instead of capturing "
-            "them, or run with n_jobs=1."
+            f"{where}, so it must be picklable, but {objective!r} is not "
+            f"({type(exc).__name__}: {exc}). Create unpicklable things (open files, locks, "
+            f"connections, clients) inside the objective instead of capturing them, or "
+            f"{alternative}."
         ) from exc
 
 
@@ -68,20 +87,52 @@ def _exit_when_orphaned() -> None:
                 time.sleep(_ORPHAN_CHECK_SECONDS)
             elif wait(sentinels, _ORPHAN_CHECK_SECONDS):
                 break
+        # Processes the objective started would outlive os._exit; they share our group.
+        if _leads_own_group():
+            os.killpg(0, signal.SIGKILL)
         os._exit(1)
 
     threading.Thread(target=watch, name="tunelab-orphan-watch", daemon=True).start()
 
 
-def _worker_main(conn: Connection, payload: bytes, inherited: list[Connection]) -> None:
+def _stop_children() -> None:
+    """End processes the objective left running (joblib keeps its pool for the next call): the
+    run is over, and multiprocessing's exit would wait for them, holding the worker until the
+    driver kills it after the grace period."""
+    for child in mp.active_children():
+        try:
+            child.terminate()
+        except Exception:  # already gone
+            pass
+
+
+def _leads_own_group() -> bool:
+    return hasattr(os, "getpgrp") and os.getpgrp() == os.getpid()
+
+
+def _worker_main(
+    conn: Connection,
+    payload: bytes,
+    inherited: list[Connection],
+    objective: Callable[[Any], Any] | None = None,
+) -> None:
     # A forked worker holds copies of the driver's ends of its own and its siblings' pipes;
     # while any copy is open, its reads never see EOF when the driver dies.
     for end in inherited:
         end.close()
+    if hasattr(os, "setpgid"):
+        # The objective's own child processes join this group, so one signal to the group
+        # stops them with the worker; without it a killed worker would orphan them.
+        try:
+            os.setpgid(0, 0)
+        except OSError:  # a session leader cannot; the worker's own signals still work
+            pass
     _exit_when_orphaned()
-    # Ctrl-C reaches the whole process group; the driver decides what happens to trials.
+    # Ctrl-C is the driver's: it decides what happens to the trials. (A worker that could not
+    # leave the driver's process group would get the terminal's SIGINT too.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    objective = pickle.loads(payload)
+    if objective is None:
+        objective = pickle.loads(payload)
 
     def call(method: str, args: tuple[Any, ...]) -> Any:
         conn.send(("call", method, args))
@@ -94,38 +145,81 @@ def _worker_main(conn: Connection, payload: bytes, inherited: list[Connection]) 
         try:
             message = conn.recv()
         except EOFError:
-            return
+            message = None
         if message is None:
+            _stop_children()
             return
         number, params, distributions, user_attrs, start = message
         trial = RemoteTrial(call, number, params, user_attrs, start, distributions=distributions)
-        kind, values, error, tb = run_objective(objective, trial)
-        text = describe_error(error) if error is not None else None
+        kind, values, error, tb = run_objective(objective, trial, interrupt_is_error=True)
         try:
-            _send_done(conn, kind, values, error, text, tb)
+            _send_done(conn, kind, values, error, tb)
         except OSError:  # the driver is gone
             return
 
 
 def _send_done(
-    conn: Connection, kind: str, values: Any, error: Any, text: str | None, tb: str | None
+    conn: Connection, kind: str, values: Any, error: BaseException | None, tb: str | None
 ) -> None:
+    text = None
+    if error is not None:
+        text = describe_error(error)
+        error = sendable_error(error)
+    elif kind == "values":
+        kind, values, text = sendable_result(values)
     try:
         conn.send(("done", kind, values, error, text, tb))
     except OSError:  # a broken pipe, not a bad result
         raise
-    except Exception:  # an unpicklable exception or return value
-        conn.send(("done", "error", None, None, text or f"unpicklable result {values!r}", tb))
+    except Exception as exc:  # checked above; anything left still must not stall the driver
+        text = f"{text or 'the result'} could not be sent to the driver: {describe_error(exc)}"
+        conn.send(("done", "invalid", None, None, text, tb))
+
+
+def _signal_tree(process: BaseProcess, sig: int) -> None:
+    """Send ``sig`` to a worker and to the processes its objective started (its group)."""
+    pid = process.pid
+    if pid is not None and hasattr(os, "killpg") and hasattr(os, "waitid"):
+        try:
+            # Raises once the worker was reaped: its pid, and so the group id, may then belong
+            # to an unrelated process. Until then (running or a zombie) the pid is still ours.
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+                return
+        except ChildProcessError:
+            return
+        except OSError:  # not yet leading its group: signal the worker alone
+            pass
+    if sig == signal.SIGKILL:
+        process.kill()
+    else:
+        process.terminate()
 
 
 class _Worker:
-    def __init__(self, context: Any, payload: bytes, others: list[Connection]) -> None:
+    def __init__(
+        self,
+        context: Any,
+        payload: bytes,
+        objective: Callable[[Any], Any],
+        others: list[Connection],
+    ) -> None:
         """``others``: the driver's ends of the other workers' pipes."""
         self.conn, child = context.Pipe(duplex=True)
+        forked = context.get_start_method() == "fork"
         # Only a forked child inherits the driver's descriptors.
-        inherited = [self.conn, *others] if context.get_start_method() == "fork" else []
+        inherited = [self.conn, *others] if forked else []
+        # A forked child also inherits the objective itself. Unpickled from cloudpickle's copy,
+        # the functions it calls from __main__ would be copies too, and plain pickle (which
+        # multiprocessing, ProcessPoolExecutor and joblib's multiprocessing backend use inside
+        # the objective) refuses a function that is not the one it finds in __main__.
         self.process: BaseProcess = context.Process(
-            target=_worker_main, args=(child, payload, inherited), daemon=True
+            # Not daemonic: a daemonic process may not start processes, and objectives do
+            # (multiprocessing, joblib). The orphan watch and the exit hook stop workers instead.
+            target=_worker_main,
+            args=(child, b"", inherited, objective) if forked else (child, payload, []),
+            daemon=False,
         )
         self.process.start()
         child.close()
@@ -153,16 +247,26 @@ class ProcessExecutor(Executor):
             )
         self._context = mp.get_context(start_method)
         self._payload = b""
+        self._objective: Callable[[Any], Any] | None = None
         self._workers: list[_Worker] = []
         self._trial_timeout: float | None = None
 
     def start(self, objective: Callable[[Any], Any], trial_timeout: float | None = None) -> None:
         self._trial_timeout = trial_timeout
-        self._payload = _ship(objective)
+        self._objective = objective
+        if trial_timeout is not None and self.n_workers == 1:
+            self._payload = _ship(
+                objective,
+                "trial_timeout runs the objective in a worker process (so it can be stopped)",
+                "drop trial_timeout",
+            )
+        else:
+            self._payload = _ship(objective)
         self._workers = []
+        _live_executors.add(self)
         for _ in range(self.n_workers):
             others = [w.conn for w in self._workers]
-            self._workers.append(_Worker(self._context, self._payload, others))
+            self._workers.append(_Worker(self._context, self._payload, objective, others))
 
     def free_slots(self) -> int:
         return sum(1 for w in self._workers if w.trial is None)
@@ -223,11 +327,11 @@ class ProcessExecutor(Executor):
             trial = worker.trial
             if trial is None or now - worker.started_at < self._trial_timeout:
                 continue
-            worker.process.kill()
+            _signal_tree(worker.process, signal.SIGKILL)
             text = (
                 f"trial timed out after {self._trial_timeout:g} s (trial_timeout) and was stopped"
             )
-            stopped.append(self._replace(worker, TrialTimeoutError(text), text))
+            stopped.append(self._replace(worker, "error", TrialTimeoutError(text), text))
         return stopped
 
     def _serve(self, worker: _Worker, conn_ready: bool) -> Outcome | None:
@@ -236,12 +340,29 @@ class ProcessExecutor(Executor):
         try:
             if not conn_ready and not worker.conn.poll():
                 raise EOFError
-            message = worker.conn.recv()
+            raw = worker.conn.recv_bytes()
         except (EOFError, OSError):
             return self._lost(worker)
+        try:
+            message = pickle.loads(raw)
+        except Exception as exc:
+            # The worker checks what it sends; this catches the rest (a class the driver lacks).
+            # Whatever the worker expects next, a fresh worker is the one safe state.
+            _signal_tree(worker.process, signal.SIGKILL)
+            text = f"the driver could not read what the worker sent: {describe_error(exc)}"
+            return self._replace(worker, "invalid", None, text)
         if message[0] == "call":
             _, method, args = message
-            worker.conn.send(serve_call(trial, method, args))
+            status, result = serve_call(trial, method, args)
+            if status == "error":
+                result = sendable_error(result)
+            try:
+                worker.conn.send((status, result))
+            except OSError:
+                return self._lost(worker)
+            except Exception as exc:  # the answer does not pickle: the objective sees why
+                answer = f"the driver could not send its answer to {method}: {describe_error(exc)}"
+                worker.conn.send(("error", RuntimeError(answer)))
             return None
         _, kind, values, error, text, tb = message
         worker.trial = None
@@ -252,39 +373,71 @@ class ProcessExecutor(Executor):
         return Outcome(trial, kind, values, error, text, tb)
 
     def _lost(self, worker: _Worker) -> Outcome:
+        # Before the join reaps it: processes its objective started must not outlive it.
+        _signal_tree(worker.process, signal.SIGKILL)
         worker.process.join(timeout=1)
         code = worker.process.exitcode
         text = f"worker lost: process {worker.process.pid} exited with code {code} during the trial"
-        return self._replace(worker, WorkerLostError(text), text)
+        return self._replace(worker, "error", WorkerLostError(text), text)
 
-    def _replace(self, worker: _Worker, error: BaseException, text: str) -> Outcome:
-        """End ``worker``'s trial with ``error`` and start a fresh worker in its place."""
+    def _replace(
+        self, worker: _Worker, kind: str, error: BaseException | None, text: str
+    ) -> Outcome:
+        """End ``worker``'s trial as ``kind`` and start a fresh worker in its place."""
         trial = worker.trial
         assert trial is not None
         worker.trial = None  # its pipe and sentinel may both be ready: handle the loss once
         worker.process.join(timeout=5)
         worker.conn.close()
         others = [w.conn for w in self._workers if w is not worker]
-        self._workers[self._workers.index(worker)] = _Worker(self._context, self._payload, others)
-        return Outcome(trial, "error", None, error, text, None)
+        assert self._objective is not None
+        fresh = _Worker(self._context, self._payload, self._objective, others)
+        self._workers[self._workers.index(worker)] = fresh
+        return Outcome(trial, kind, None, error, text, None)
 
     def shutdown(self, *, cancel: bool) -> None:
+        _live_executors.discard(self)
         for w in self._workers:
             if w.process.is_alive():
                 if cancel and w.trial is not None:
-                    w.process.terminate()
+                    _signal_tree(w.process, signal.SIGTERM)
                 else:
                     try:
                         w.conn.send(None)
                     except OSError:
                         pass
+        # One deadline for all: a worker kept alive by threads its objective left behind would
+        # otherwise cost the grace period once per worker.
+        deadline = time.monotonic() + _SHUTDOWN_GRACE_SECONDS
         for w in self._workers:
-            w.process.join(timeout=5)
+            w.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for w in self._workers:
             if w.process.is_alive():
-                w.process.kill()
+                _signal_tree(w.process, signal.SIGKILL)
                 w.process.join()
             w.conn.close()
         self._workers = []
+
+
+# How long the end of a run waits for workers to exit by themselves before killing them.
+_SHUTDOWN_GRACE_SECONDS = 5.0
+
+_live_executors: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
+
+
+def _stop_live_executors() -> None:
+    # multiprocessing joins non-daemonic children at exit, and an idle worker waits for its
+    # driver forever: a driver exiting without shutdown (optimize in a daemon thread, a
+    # ProcessExecutor used by hand) would hang.
+    for executor in list(_live_executors):
+        try:
+            executor.shutdown(cancel=True)
+        except Exception:
+            pass
+
+
+# Registered after multiprocessing.util's own exit hook (imported above), so it runs first.
+atexit.register(_stop_live_executors)
 
 
 def default_n_workers(n_jobs: int) -> int:
