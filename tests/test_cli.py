@@ -150,6 +150,10 @@ def test_jsonl_export_import_round_trip_and_storage_upgrade(runner, tmp_path):
     assert copied[0].value == math.inf and math.isnan(copied[0].intermediate_values[0])
     assert copied[1].state == tl.TrialState.FAIL and copied[1].fail_reason == "boom"
     assert copied[0].params == study.trials[0].params
+    again = runner.invoke(main, ["import", str(out), "--storage", other, "--study-name", "copy"])
+    message = _one_error_line(again)
+    assert "'copy' already exists" in message and "--study-name NEW_NAME" in message
+    assert "load_if_exists" not in message
     upgraded = runner.invoke(main, ["storage", "upgrade", url])
     assert upgraded.exit_code == 0 and "already at schema version" in upgraded.output
     missing = runner.invoke(main, ["import", str(tmp_path / "none.jsonl"), "--storage", other])

@@ -361,10 +361,16 @@ def delete(study: str, storage: str, yes: bool) -> None:
 def import_(file: str, storage: str, study_name: str | None) -> None:
     """Import a study exported with `tunelab export --format jsonl`."""
     from ._transfer import import_study
+    from .exceptions import DuplicatedStudyError
 
     if not os.path.exists(file):
         _fail(f"{file}: no such file")
-    name = import_study(storage, file, study_name=study_name)
+    try:
+        name = import_study(storage, file, study_name=study_name)
+    except DuplicatedStudyError as exc:
+        # The storage's own advice (load_if_exists=True) is for Python callers.
+        taken = str(exc).split(". ")[0]
+        _fail(f"{taken} in {storage}; import it under another name with --study-name NEW_NAME.")
     click.echo(f"imported study {name!r} into {storage}")
 
 

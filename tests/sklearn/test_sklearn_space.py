@@ -44,6 +44,11 @@ def test_unbounded_scipy_distribution_is_rejected():
         convert_space({"x": stats.norm()})
 
 
+def test_scipy_distribution_with_reversed_bounds_is_named_as_such():
+    with pytest.raises(InvalidParameterError, match=r"'C'.*invalid arguments \(10, 1\)"):
+        convert_space({"C": stats.loguniform(10, 1)})
+
+
 def test_objects_and_numpy_scalars_decode_to_the_originals():
     svc, lr = SVC(), LogisticRegression()
     conv = convert_space({"clf": [svc, lr], "n": np.array([1, 2]), "shape": [(10,), (5, 5)]})

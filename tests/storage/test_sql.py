@@ -297,6 +297,11 @@ def test_read_only_missing_file_is_named_and_never_created(tmp_path):
         match=f"read-only: there is no database file at {re.escape(str(path))}\\. Check the path",
     ):
         get_storage(f"sqlite:///{path}", read_only=True)
+    folder = tmp_path / "nodir"
+    with pytest.raises(
+        StorageError, match=f"the directory {re.escape(str(folder))} does not exist"
+    ):
+        get_storage(f"sqlite:///{folder / 'x.db'}", read_only=True)
     assert list(tmp_path.iterdir()) == []
 
 

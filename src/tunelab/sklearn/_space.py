@@ -116,6 +116,13 @@ def _categorical(name: str, values: Sequence[Any]) -> tuple[Categorical, Decoder
 def _from_scipy(name: str, rv: Any) -> tuple[Distribution, Decoder]:
     dist_name = getattr(getattr(rv, "dist", None), "name", "")
     low, high = (float(b) for b in rv.support())
+    if math.isnan(low) or math.isnan(high):
+        # scipy gives a distribution with invalid arguments a NaN support instead of an error.
+        raise InvalidParameterError(
+            f"Parameter {name!r} of param_space: the scipy distribution {dist_name!r} got "
+            f"invalid arguments {tuple(getattr(rv, 'args', ()))!r}; check them (for example "
+            "loguniform(a, b) needs 0 < a < b)."
+        )
     if not (math.isfinite(low) and math.isfinite(high)):
         raise InvalidParameterError(
             f"Parameter {name!r} of param_space: the scipy distribution {dist_name!r} has "

@@ -101,10 +101,16 @@ def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> E
         elif read_only:
             if not os.path.exists(parsed.database):
                 # mode=ro never creates a file; say so plainly rather than "unable to open".
+                path = os.path.abspath(parsed.database)
+                folder = os.path.dirname(path)
+                missing = (
+                    f"the directory {folder} does not exist"
+                    if not os.path.isdir(folder)
+                    else f"there is no database file at {path}"
+                )
                 raise StorageError(
                     f"Cannot open storage {parsed.render_as_string(hide_password=True)} "
-                    f"read-only: there is no database file at {os.path.abspath(parsed.database)}. "
-                    "Check the path; a read-only storage never creates one."
+                    f"read-only: {missing}. Check the path; a read-only storage never creates one."
                 )
             kwargs["creator"] = _read_only_sqlite(parsed.database, kwargs.pop("connect_args"))
     else:
