@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import tunelab as tl
+
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="finds worker processes through /proc"
 )
@@ -113,16 +115,13 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path, options, n_workers, ne
 
 
 NESTED = """
-import multiprocessing
+import math, multiprocessing
 import tunelab as tl
-
-def square(value):  # in __main__: plain pickle sends it by name
-    return value * value
 
 def objective(trial):
     x = trial.suggest_float("x", 0, 1)
     with multiprocessing.Pool(2) as pool:
-        return sum(pool.map(square, [x, x]))
+        return sum(pool.map(math.sqrt, [x, x]))
 
 study = tl.create_study()
 study.optimize(objective, n_trials=2, {options})
@@ -131,10 +130,10 @@ print(*[t.state.name for t in study.trials])
 
 
 @pytest.mark.parametrize("options", ["n_jobs=2", "trial_timeout=60"])
-def test_an_objective_can_use_multiprocessing_with_functions_from_main(tmp_path, options):
-    # Found by a QA pass: workers were daemonic (no children allowed), and the objective,
-    # unpickled from cloudpickle's copy, called copies of __main__'s functions, which plain
-    # pickle refuses to send ("it's not the same object as __main__.square").
+def test_an_objective_can_use_multiprocessing(tmp_path, options):
+    # Found by a QA pass: workers were daemonic (no children allowed). The functions handed to
+    # the pool must be importable: the objective is unpickled in the worker, so functions it
+    # calls from __main__ are cloudpickle's copies, which plain pickle refuses to send.
     script = tmp_path / "nested.py"
     script.write_text(textwrap.dedent(NESTED.format(options=options)))
     done = subprocess.run(
@@ -142,6 +141,189 @@ def test_an_objective_can_use_multiprocessing_with_functions_from_main(tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["COMPLETE", "COMPLETE"], done.stderr
+
+
+class StatefulObjective:
+    """Drops a per-process resource when pickled, as objectives holding a connection do."""
+
+    def __init__(self):
+        self.opened_in = os.getpid()
+        self.restored = False
+
+    def __getstate__(self):
+        return {**self.__dict__, "opened_in": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.restored = True
+
+    def __call__(self, trial):
+        trial.suggest_float("x", 0, 1)
+        trial.set_user_attr("restored", self.restored)
+        trial.set_user_attr("shares_drivers", self.opened_in == os.getppid())
+        return 0.0
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_every_worker_unpickles_the_objective(start_method):
+    # Found by a QA pass: forked workers ran the driver's own object, skipping __setstate__, and
+    # so used what the objective meant to reopen per process (the driver's connection).
+    from tunelab.execution import ProcessExecutor
+
+    study = tl.create_study()
+    executor = ProcessExecutor(2, start_method=start_method)
+    study.optimize(StatefulObjective(), n_trials=2, executor=executor)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert all(t.user_attrs == {"restored": True, "shares_drivers": False} for t in study.trials)
+
+
+INTERRUPTED_END = """
+import os, signal, threading, time
+import tunelab as tl
+
+def objective(trial):
+    print(os.getpid(), flush=True)
+    # A non-daemon thread left behind keeps the worker alive through the grace period.
+    threading.Thread(target=time.sleep, args=(600,)).start()
+    return 0.0
+
+def interrupt(*_):
+    raise KeyboardInterrupt
+
+def second_ctrl_c_soon(study, trial):
+    # Lands while the end of the run waits for the worker (its grace period is 5 s).
+    signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+
+tl.create_study().optimize(objective, n_trials=1, n_jobs=2, callbacks=[second_ctrl_c_soon])
+"""
+
+
+def test_an_interrupted_end_of_run_still_kills_the_workers(tmp_path):
+    # Found by a QA pass: a second Ctrl-C while the run ended broke out of the grace period
+    # before the kill, and multiprocessing's exit hook then waited for the worker forever.
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED_END)
+    driver = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        out, err = driver.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        driver.kill()  # its workers follow: they exit when their driver dies
+        out, err = driver.communicate()
+        pytest.fail(f"the driver hung after the interrupted end of its run:\n{err}")
+    assert "KeyboardInterrupt" in err
+    worker = int(out.split()[0])
+    deadline = time.monotonic() + EXIT_SECONDS
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
+
+
+STOPPED_ELSEWHERE = """
+import sys, time
+import tunelab as tl
+from tunelab.execution import ProcessExecutor
+
+def objective(trial):
+    if trial.number == 0 and "error" in sys.argv:
+        raise ValueError("boom")
+    time.sleep(600)
+    return 0.0
+
+if __name__ == "__main__":
+    study = tl.create_study()
+    executor = ProcessExecutor(2, start_method=sys.argv[1])
+    timeout = None if "error" in sys.argv else 1
+    started = time.monotonic()
+    try:
+        study.optimize(objective, n_trials=2, executor=executor, trial_timeout=timeout)
+    except ValueError:
+        pass
+    print(round(time.monotonic() - started, 1), *[t.state.name for t in study.trials])
+"""
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+@pytest.mark.parametrize("how", ["trial_timeout", "error"])
+def test_workers_not_forked_by_the_driver_are_stopped(tmp_path, start_method, how):
+    # Found by a QA pass: a forkserver worker is the fork server's child, not the driver's; the
+    # check that its pid was still its own failed and it was never signalled, so a timed-out
+    # trial ran on, and a run stopped by another trial's error waited for it for good.
+    script = tmp_path / "stopped.py"
+    script.write_text(STOPPED_ELSEWHERE)
+    args = [sys.executable, str(script), start_method] + (["error"] if how == "error" else [])
+    driver = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = driver.communicate(timeout=40)
+    except subprocess.TimeoutExpired:
+        driver.kill()
+        out, err = driver.communicate()
+        pytest.fail(f"optimize never returned:\n{err}")
+    assert driver.returncode == 0, err
+    took, *states = out.split()
+    assert states == ["FAIL", "FAIL"] and float(took) < 20, out
+
+
+JOBLIB_TIMED_OUT = """
+import os, sys, time
+import numpy as np
+import tunelab as tl
+from joblib import Parallel, delayed
+
+def work(array):
+    open(os.path.join(sys.argv[1], "started"), "w").close()  # the array is memmapped by now
+    time.sleep(600)
+
+def objective(trial):
+    big = np.ones(1_000_000)  # above joblib's 1 MB threshold: memmapped into temp_folder
+    Parallel(n_jobs=2, temp_folder=sys.argv[1])(delayed(work)(big) for _ in range(2))
+    return 0.0
+
+study = tl.create_study()
+study.optimize(objective, n_trials=1, trial_timeout=4)
+print(study.trials[0].state.name)
+"""
+
+
+def test_a_timed_out_trial_leaves_no_joblib_memmaps(tmp_path):
+    # Found by a QA pass: SIGKILL to the worker's group killed joblib's resource tracker too,
+    # so the arrays joblib memmapped for its workers stayed in /dev/shm for good.
+    script = tmp_path / "timed_out.py"
+    script.write_text(JOBLIB_TIMED_OUT)
+    folder = tmp_path / "memmaps"
+    folder.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(script), str(folder)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.split() == ["FAIL"], done.stderr
+    left = [p.name for p in folder.iterdir() if p.name != "started"]
+    assert (folder / "started").exists() and not left, left
+
+
+def leave_a_process_running(trial):
+    trial.suggest_float("x", 0, 1)
+    helper = subprocess.Popen(["sleep", "600"])  # a helper server it forgot to stop
+    trial.set_user_attr("pid", helper.pid)
+    return 0.0
+
+
+def test_processes_the_objective_leaves_running_end_with_the_run():
+    # Found by a QA pass: only multiprocessing's children were stopped at the end of a run, so
+    # a process started with subprocess outlived it although the docs said otherwise.
+    study = tl.create_study()
+    study.optimize(leave_a_process_running, n_trials=2, n_jobs=2)
+    helpers = [t.user_attrs["pid"] for t in study.trials]
+    try:
+        deadline = time.monotonic() + EXIT_SECONDS
+        while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(pid) for pid in helpers)
+    finally:
+        for pid in helpers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 LEFT_RUNNING = """

@@ -9,7 +9,9 @@ dies exits, even in the middle of an objective.
 Workers are not daemonic, so an objective may start processes of its own (multiprocessing,
 ``ProcessPoolExecutor``, joblib). Each worker leads its own process group, so stopping a worker
 (``trial_timeout``, the end of the run) stops those processes too; an exit hook stops workers a
-driver left running, which multiprocessing would otherwise wait for at interpreter exit.
+driver left running, which multiprocessing would otherwise wait for at interpreter exit. Every
+worker unpickles the objective, whatever the start method, so functions it hands to a process
+pool must be importable (cloudpickle's copies of ``__main__`` functions do not pickle by name).
 """
 
 from __future__ import annotations
@@ -106,16 +108,24 @@ def _stop_children() -> None:
             pass
 
 
+def _stop_group() -> None:
+    """End the other processes of this worker's group: those the objective started without
+    multiprocessing (``subprocess.Popen``) and left running would outlive the run."""
+    if not _leads_own_group():  # the group would be the driver's
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        os.killpg(0, signal.SIGTERM)
+    finally:
+        # An ignored signal is discarded when sent, so the worker's own copy is gone by now.
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _leads_own_group() -> bool:
     return hasattr(os, "getpgrp") and os.getpgrp() == os.getpid()
 
 
-def _worker_main(
-    conn: Connection,
-    payload: bytes,
-    inherited: list[Connection],
-    objective: Callable[[Any], Any] | None = None,
-) -> None:
+def _worker_main(conn: Connection, payload: bytes, inherited: list[Connection]) -> None:
     # A forked worker holds copies of the driver's ends of its own and its siblings' pipes;
     # while any copy is open, its reads never see EOF when the driver dies.
     for end in inherited:
@@ -131,8 +141,10 @@ def _worker_main(
     # Ctrl-C is the driver's: it decides what happens to the trials. (A worker that could not
     # leave the driver's process group would get the terminal's SIGINT too.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if objective is None:
-        objective = pickle.loads(payload)
+    # Unpickled in every worker, whatever the start method, even where fork would hand over the
+    # driver's own object: __getstate__/__setstate__ must run, or a forked worker would share
+    # what the objective drops when it is pickled (a database connection, a client).
+    objective = pickle.loads(payload)
 
     def call(method: str, args: tuple[Any, ...]) -> Any:
         conn.send(("call", method, args))
@@ -148,6 +160,7 @@ def _worker_main(
             message = None
         if message is None:
             _stop_children()
+            _stop_group()
             return
         number, params, distributions, user_attrs, start = message
         trial = RemoteTrial(call, number, params, user_attrs, start, distributions=distributions)
@@ -179,46 +192,50 @@ def _send_done(
 def _signal_tree(process: BaseProcess, sig: int) -> None:
     """Send ``sig`` to a worker and to the processes its objective started (its group)."""
     pid = process.pid
-    if pid is not None and hasattr(os, "killpg") and hasattr(os, "waitid"):
+    if pid is not None and hasattr(os, "killpg") and _not_reaped(process):
         try:
-            # Raises once the worker was reaped: its pid, and so the group id, may then belong
-            # to an unrelated process. Until then (running or a zombie) the pid is still ours.
-            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             if os.getpgid(pid) == pid:
                 os.killpg(pid, sig)
-                return
-        except ChildProcessError:
-            return
-        except OSError:  # not yet leading its group: signal the worker alone
+        except OSError:  # gone meanwhile, or not yet leading its group: the worker alone below
             pass
-    if sig == signal.SIGKILL:
-        process.kill()
-    else:
-        process.terminate()
+    # Also when the group was signalled: a worker that never led its group (a session leader)
+    # is reached only this way, and a worker already reaped is left alone by multiprocessing.
+    try:
+        if sig == signal.SIGKILL:
+            process.kill()
+        else:
+            process.terminate()
+    except Exception:  # already gone
+        pass
+
+
+def _not_reaped(process: BaseProcess) -> bool:
+    """Whether the worker's pid, and so its group id, is still the worker's: once it is reaped
+    both may belong to an unrelated process, which a group signal must never reach."""
+    assert process.pid is not None
+    if not hasattr(os, "waitid"):
+        return process.exitcode is None
+    try:
+        # Leaves a zombie in place, so its group can still be signalled before the join.
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        return True
+    except ChildProcessError:
+        # Not our child (forkserver's workers are the fork server's, which reaps them and then
+        # reports the exit code to multiprocessing), or already reaped, which sets the code.
+        return process.exitcode is None
 
 
 class _Worker:
-    def __init__(
-        self,
-        context: Any,
-        payload: bytes,
-        objective: Callable[[Any], Any],
-        others: list[Connection],
-    ) -> None:
+    def __init__(self, context: Any, payload: bytes, others: list[Connection]) -> None:
         """``others``: the driver's ends of the other workers' pipes."""
         self.conn, child = context.Pipe(duplex=True)
-        forked = context.get_start_method() == "fork"
         # Only a forked child inherits the driver's descriptors.
-        inherited = [self.conn, *others] if forked else []
-        # A forked child also inherits the objective itself. Unpickled from cloudpickle's copy,
-        # the functions it calls from __main__ would be copies too, and plain pickle (which
-        # multiprocessing, ProcessPoolExecutor and joblib's multiprocessing backend use inside
-        # the objective) refuses a function that is not the one it finds in __main__.
+        inherited = [self.conn, *others] if context.get_start_method() == "fork" else []
         self.process: BaseProcess = context.Process(
             # Not daemonic: a daemonic process may not start processes, and objectives do
             # (multiprocessing, joblib). The orphan watch and the exit hook stop workers instead.
             target=_worker_main,
-            args=(child, b"", inherited, objective) if forked else (child, payload, []),
+            args=(child, payload, inherited),
             daemon=False,
         )
         self.process.start()
@@ -247,13 +264,12 @@ class ProcessExecutor(Executor):
             )
         self._context = mp.get_context(start_method)
         self._payload = b""
-        self._objective: Callable[[Any], Any] | None = None
         self._workers: list[_Worker] = []
         self._trial_timeout: float | None = None
+        self._stopping = False
 
     def start(self, objective: Callable[[Any], Any], trial_timeout: float | None = None) -> None:
         self._trial_timeout = trial_timeout
-        self._objective = objective
         if trial_timeout is not None and self.n_workers == 1:
             self._payload = _ship(
                 objective,
@@ -263,10 +279,11 @@ class ProcessExecutor(Executor):
         else:
             self._payload = _ship(objective)
         self._workers = []
+        self._stopping = False
         _live_executors.add(self)
         for _ in range(self.n_workers):
             others = [w.conn for w in self._workers]
-            self._workers.append(_Worker(self._context, self._payload, objective, others))
+            self._workers.append(_Worker(self._context, self._payload, others))
 
     def free_slots(self) -> int:
         return sum(1 for w in self._workers if w.trial is None)
@@ -321,12 +338,22 @@ class ProcessExecutor(Executor):
     def _stop_overrunning(self) -> list[Outcome]:
         if self._trial_timeout is None:
             return []
-        stopped = []
         now = time.monotonic()
-        for worker in self._workers:
-            trial = worker.trial
-            if trial is None or now - worker.started_at < self._trial_timeout:
-                continue
+        overrunning = [
+            w
+            for w in self._workers
+            if w.trial is not None and now - w.started_at >= self._trial_timeout
+        ]
+        if not overrunning:
+            return []
+        # SIGTERM first: the objective's helpers that ignore it (joblib's resource tracker) see
+        # their parent go and delete what it left in /dev/shm. They get the whole grace period,
+        # even once the worker is gone, since that is when they start; SIGKILL ends the rest.
+        for worker in overrunning:
+            _signal_tree(worker.process, signal.SIGTERM)
+        time.sleep(_TERMINATE_GRACE_SECONDS)
+        stopped = []
+        for worker in overrunning:
             _signal_tree(worker.process, signal.SIGKILL)
             text = (
                 f"trial timed out after {self._trial_timeout:g} s (trial_timeout) and was stopped"
@@ -390,13 +417,23 @@ class ProcessExecutor(Executor):
         worker.process.join(timeout=5)
         worker.conn.close()
         others = [w.conn for w in self._workers if w is not worker]
-        assert self._objective is not None
-        fresh = _Worker(self._context, self._payload, self._objective, others)
+        fresh = _Worker(self._context, self._payload, others)
         self._workers[self._workers.index(worker)] = fresh
         return Outcome(trial, kind, None, error, text, None)
 
     def shutdown(self, *, cancel: bool) -> None:
-        _live_executors.discard(self)
+        # A second call (the exit hook after a Ctrl-C cut the first short) kills at once.
+        graceful = not self._stopping
+        self._stopping = True
+        try:
+            if graceful:
+                self._ask_workers_to_exit(cancel)
+        finally:
+            # Whatever interrupts the grace period (a second Ctrl-C), no worker may survive it:
+            # multiprocessing's exit hook would wait for a non-daemonic one forever.
+            self._kill_workers()
+
+    def _ask_workers_to_exit(self, cancel: bool) -> None:
         for w in self._workers:
             if w.process.is_alive():
                 if cancel and w.trial is not None:
@@ -411,16 +448,30 @@ class ProcessExecutor(Executor):
         deadline = time.monotonic() + _SHUTDOWN_GRACE_SECONDS
         for w in self._workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _kill_workers(self) -> None:
         for w in self._workers:
-            if w.process.is_alive():
+            if w.process.exitcode is None:
                 _signal_tree(w.process, signal.SIGKILL)
-                w.process.join()
-            w.conn.close()
-        self._workers = []
+        left = []
+        for w in self._workers:
+            w.process.join(timeout=_KILL_WAIT_SECONDS)
+            if w.process.exitcode is None:  # not even SIGKILL ended it yet (uninterruptible I/O)
+                left.append(w)
+            else:
+                w.conn.close()
+        self._workers = left
+        # Only now: while a worker may live, the exit hook must still find this executor.
+        if not left:
+            _live_executors.discard(self)
 
 
 # How long the end of a run waits for workers to exit by themselves before killing them.
 _SHUTDOWN_GRACE_SECONDS = 5.0
+# How long a timed-out trial's worker and its processes get to exit on SIGTERM before SIGKILL.
+_TERMINATE_GRACE_SECONDS = 1.0
+# How long to wait for a killed worker to be gone.
+_KILL_WAIT_SECONDS = 5.0
 
 _live_executors: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
 
