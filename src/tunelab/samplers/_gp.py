@@ -12,6 +12,7 @@ import numpy as np
 from .._frozen import StudyDirection, TrialState
 from .._space import Distribution
 from .._validation import fail, is_int, one_of, seed_or_none
+from ..pruners._base import TRIAL_GROUP_ATTR
 from ._base import BaseSampler, fresh_seed, trial_rng
 
 if TYPE_CHECKING:
@@ -166,11 +167,15 @@ class GPSampler(BaseSampler):
         # sampler would then train one on the other's trials.
         storage = study._storage
         self._storages.setdefault(id(storage), storage)
-        key = (id(storage), study._study_id, names, dists)
+        # A pruner that runs trials in groups (Hyperband's brackets) makes trials of different
+        # groups incomparable (a trial stopped at its bracket's first cut looks worse than an
+        # equal one that ran to the end): model the trial's own group only, as TPE does.
+        group = trial.system_attrs.get(TRIAL_GROUP_ATTR)
+        key = (id(storage), study._study_id, names, dists, group)
         space = self._spaces.get(key)
         if space is None:
             space = self._spaces[key] = encode_space(names, dists)
-        X, y = self._observations(study, key, space)
+        X, y = self._observations(study, key, space, group)
         if len(y) < max(self.n_startup_trials, 2):
             return self._sobol_point(trial, names, dists)
 
@@ -205,7 +210,7 @@ class GPSampler(BaseSampler):
         return space.decode(x)
 
     def _observations(
-        self, study: Study, key: tuple[Any, ...], space: EncodedSpace
+        self, study: Study, key: tuple[Any, ...], space: EncodedSpace, group: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Encoded parameters and values of the finished trials that have every name.
 
@@ -217,6 +222,8 @@ class GPSampler(BaseSampler):
         cache = self._rows.setdefault(key, {})
         rows, values, pruned = [], [], []
         for t in study.get_trials((TrialState.COMPLETE, TrialState.PRUNED)):
+            if group is not None and t.system_attrs.get(TRIAL_GROUP_ATTR) != group:
+                continue
             hit = cache.get(t.trial_id)
             if hit is None or hit[0] != t.number:
                 if not all(n in t.params for n in space.names):
