@@ -268,12 +268,8 @@ def test_startup_points_follow_a_seeded_sobol_sequence():
     assert sorted(int(p * 8) for p in points) == list(range(8))
 
 
-def test_with_hyperband_each_trial_is_modelled_on_its_own_bracket_only():
-    from tunelab.pruners import TRIAL_GROUP_ATTR, HyperbandPruner
-
+def test_with_hyperband_each_trial_is_modelled_on_its_own_bracket_only(run_in_brackets):
     sampler = GPSampler(n_startup_trials=3, seed=0)
-    pruner = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
-    study = tl.create_study(sampler=sampler, pruner=pruner)
     seen: dict[str | None, set[int]] = {}
     observe = sampler._observations
 
@@ -285,17 +281,7 @@ def test_with_hyperband_each_trial_is_modelled_on_its_own_bracket_only():
         return X, y
 
     sampler._observations = spy
-
-    def objective(trial):
-        x = trial.suggest_float("x", -5, 5)
-        for step in range(9):
-            trial.report((x - 1) ** 2 + 1 / (step + 1), step)
-            if trial.should_prune():
-                raise tl.TrialPruned()
-        return (x - 1) ** 2
-
-    study.optimize(objective, n_trials=40)
-    group_of = {t.number: t.system_attrs.get(TRIAL_GROUP_ATTR) for t in study.trials}
+    group_of = run_in_brackets(sampler, n_trials=40)
     assert len(seen) >= 2 and None not in seen
     for group, numbers in seen.items():
         assert numbers and {group_of[n] for n in numbers} == {group}

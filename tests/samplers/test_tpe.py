@@ -404,23 +404,9 @@ def test_declared_space_with_a_parameter_new_after_startup():
         study.tell(trial, trial.params["x"])
 
 
-def test_with_hyperband_each_trial_learns_from_its_own_bracket_only():
-    from tunelab.pruners import TRIAL_GROUP_ATTR, HyperbandPruner
-
+def test_with_hyperband_each_trial_learns_from_its_own_bracket_only(run_in_brackets):
     sampler = TPESampler(n_startup_trials=3, seed=0)
-    pruner = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
-    study = tl.create_study(sampler=sampler, pruner=pruner)
-
-    def objective(trial):
-        x = trial.suggest_float("x", -5, 5)
-        for step in range(9):
-            trial.report((x - 1) ** 2 + 1 / (step + 1), step)
-            if trial.should_prune():
-                raise tl.TrialPruned()
-        return (x - 1) ** 2
-
-    study.optimize(objective, n_trials=60)
-    group_of = {t.number: t.system_attrs.get(TRIAL_GROUP_ATTR) for t in study.trials}
+    group_of = run_in_brackets(sampler, n_trials=60)
     assert len(set(group_of.values())) >= 2  # several brackets ran
     histories = {key[2]: h for key, h in sampler._histories.items()}
     assert set(histories) == set(group_of.values())
