@@ -115,3 +115,23 @@ def test_user_attrs_read_back_the_same_on_every_storage(backend, sqlite_url):
         trial.set_user_attr("tags", {"a", "b"})
     with pytest.raises(tl.InvalidParameterError, match="'key' parameter of Trial.set_user_attr"):
         trial.set_user_attr(3, "x")
+
+
+@pytest.mark.parametrize(
+    ("store", "what"),
+    [
+        (lambda study, name: tl.create_study(study_name=name), "The study name"),
+        (lambda study, name: study.ask().suggest_float(name, 0, 1), "Parameter name"),
+        (lambda study, name: study.ask().set_user_attr(name, 1), "attribute key"),
+        (lambda study, name: study.set_user_attr(name, 1), "attribute key"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("name", "reason"), [("a\x00b", "NUL character"), ("n" * 513, "at most 512")]
+)
+def test_names_every_storage_can_hold_are_checked_up_front(store, what, name, reason):
+    # PostgreSQL refused these with a raw database error while memory and SQLite took them.
+    study = tl.create_study()
+    with pytest.raises(tl.InvalidParameterError, match=f"{what} .* cannot be stored: .*{reason}"):
+        store(study, name)
+    store(study, "n" * 512)  # the longest name that fits

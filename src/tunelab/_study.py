@@ -12,7 +12,7 @@ from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
-from ._validation import fail, json_attr, seed_or_none
+from ._validation import check_name, fail, json_attr, seed_or_none
 from .exceptions import (
     GridExhausted,
     InvalidParameterError,
@@ -582,6 +582,8 @@ def create_study(
         )
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         raise fail("study_name", owner, "a non-empty string or None", study_name)
+    if study_name is not None:
+        check_name("The study name", study_name)
     backend = get_storage(storage)
     name = study_name or f"study-{uuid.uuid4().hex[:12]}"
     from .exceptions import DuplicatedStudyError

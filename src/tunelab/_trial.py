@@ -17,7 +17,7 @@ from ._space import (
     sample_space,
     validate_space,
 )
-from ._validation import is_int, is_real, json_attr
+from ._validation import check_name, is_int, is_real, json_attr
 from .exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ def check_suggest(
     ``known``: the distribution ``name`` already has in this trial, if any."""
     if not isinstance(name, str) or not name:
         raise InvalidParameterError(f"Parameter names must be non-empty strings, got {name!r}.")
+    check_name("Parameter name", name)
     if not isinstance(distribution, Distribution):
         raise InvalidParameterError(
             f"Parameter {name!r}: expected a tunelab distribution, got {distribution!r}."

@@ -71,6 +71,7 @@ def json_attr(owner: str, key: Any, value: Any) -> Any:
     scores) are stored as the numbers they hold instead of failing on SQL storages only."""
     if not isinstance(key, str):
         raise fail("key", owner, "a str", key)
+    check_name(f"{owner}: attribute key", key)
 
     def plain(item: Any) -> Any:
         if type(item).__module__ == "numpy" and hasattr(item, "tolist"):
@@ -85,3 +86,20 @@ def json_attr(owner: str, key: Any, value: Any) -> Any:
             "kept as JSON (numbers, strings, bools, None, lists and dicts with string keys). "
             "Convert it, for example to a list, a string or a number."
         ) from None
+
+
+# Names live in 512-character columns of the SQL storages, and PostgreSQL text refuses NUL: one
+# rule for every backend, so a study that works in memory also works in a database.
+MAX_NAME_LENGTH = 512
+
+
+def check_name(what: str, name: str) -> None:
+    """Refuse a study, parameter or attribute name no storage could hold alike."""
+    if "\x00" in name:
+        reason = "it contains a NUL character (\\x00), which databases refuse"
+    elif len(name) > MAX_NAME_LENGTH:
+        reason = f"it has {len(name)} characters; names take at most {MAX_NAME_LENGTH}"
+    else:
+        return
+    shown = repr(name) if len(name) <= 60 else repr(name[:60]) + "..."
+    raise InvalidParameterError(f"{what} {shown} cannot be stored: {reason}.")
