@@ -31,6 +31,13 @@ def tune(tmp_path, job, *args):
     )
 
 
+def run_in(url, job, n_trials):
+    """Run job file ``job`` in process against storage ``url``, quietly."""
+    spec = load_job(job)
+    spec.storage = url
+    return run_job(spec, n_trials=n_trials, timeout=None, show_progress_bar=False)
+
+
 def assert_one_error_line(proc, *fragments):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -98,9 +105,7 @@ def test_failing_trials_are_recorded_and_the_run_goes_on(tmp_path):
         "scale: true\nparams: {solver: liblinear}\nspace:\n  penalty: [l1, l2, elasticnet]\n"
         "  C: {type: float, low: 0.1, high: 10, log: true}\n",
     )
-    spec = load_job(job)
-    spec.storage = f"sqlite:///{tmp_path / 'f.db'}"
-    result = run_job(spec, n_trials=12, timeout=None, show_progress_bar=False)
+    result = run_in(f"sqlite:///{tmp_path / 'f.db'}", job, n_trials=12)
     states = [t.state for t in result.study.trials]
     assert tl.TrialState.FAIL in states and tl.TrialState.COMPLETE in states
     assert result.best_params["penalty"] in ("l1", "l2")
@@ -149,9 +154,7 @@ def test_grid_sampler_runs_every_point_once_then_stops(tmp_path):
         "space:\n  alpha: {type: float, low: 0.5, high: 2, step: 0.5}\n"
         "  fit_intercept: [true, false]\n",
     )
-    spec = load_job(job)
-    spec.storage = f"sqlite:///{tmp_path / 'g.db'}"
-    result = run_job(spec, n_trials=50, timeout=None, show_progress_bar=False)
+    result = run_in(f"sqlite:///{tmp_path / 'g.db'}", job, n_trials=50)
     points = {(t.params["alpha"], t.params["fit_intercept"]) for t in result.study.trials}
     assert len(result.study.trials) == len(points) == 8
 
@@ -174,11 +177,7 @@ def test_resuming_a_seedless_job_keeps_its_split_and_folds(tmp_path, monkeypatch
         tmp_path,
         "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\nseed: null\n" + RIDGE_SPACE,
     )
-    results = []
-    for _ in range(2):
-        spec = load_job(job)
-        spec.storage = f"sqlite:///{tmp_path / 's.db'}"
-        results.append(run_job(spec, n_trials=1, timeout=None, show_progress_bar=False))
+    results = [run_in(f"sqlite:///{tmp_path / 's.db'}", job, n_trials=1) for _ in range(2)]
     assert seen[0] is not None and seen == [seen[0]] * 2
     assert results[0].split_seed == results[1].split_seed == seen[0]
     assert results[1].study.user_attrs[SPLIT_SEED_ATTR] == seen[0]
@@ -187,12 +186,8 @@ def test_resuming_a_seedless_job_keeps_its_split_and_folds(tmp_path, monkeypatch
 def test_a_changed_seed_keeps_the_studys_split_and_says_so(tmp_path):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     base = "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE
-    first = load_job(write(tmp_path, base + "seed: 3\n"))
-    first.storage = url
-    assert run_job(first, n_trials=1, timeout=None, show_progress_bar=False).note is None
-    second = load_job(write(tmp_path, base + "seed: 4\n"))
-    second.storage = url
-    result = run_job(second, n_trials=1, timeout=None, show_progress_bar=False)
+    assert run_in(url, write(tmp_path, base + "seed: 3\n"), n_trials=1).note is None
+    result = run_in(url, write(tmp_path, base + "seed: 4\n"), n_trials=1)
     assert result.split_seed == 3 and "seed 3" in result.note
 
 
@@ -214,11 +209,10 @@ def test_ctrl_c_exits_130(tmp_path, monkeypatch):
 
 
 def test_split_seed_is_stored_even_with_an_explicit_seed(tmp_path):
-    spec = load_job(
-        write(tmp_path, "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE)
+    job = write(
+        tmp_path, "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE
     )
-    spec.storage = f"sqlite:///{tmp_path / 'e.db'}"
-    result = run_job(spec, n_trials=1, timeout=None, show_progress_bar=False)
+    result = run_in(f"sqlite:///{tmp_path / 'e.db'}", job, n_trials=1)
     assert result.study.user_attrs[SPLIT_SEED_ATTR] == 0 == result.split_seed
     assert np.isfinite(result.test_score)
 

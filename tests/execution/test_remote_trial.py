@@ -210,3 +210,19 @@ def test_a_worker_stops_the_study_and_notes_on_it():
     # stop ends one optimize call only, as inline.
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2, n_jobs=2)
     assert sum(t.datetime_start > stopped_at for t in study.trials) == 2
+
+
+def keep_a_tuple(trial: Any) -> float:
+    trial.set_user_attr("pair", (1, "a"))
+    trial.set_user_attr("seen", type(trial.user_attrs["pair"]).__name__)
+    return trial.suggest_float("x", 0, 1)
+
+
+def test_a_worker_trial_reads_user_attrs_back_as_stored():
+    views = {}
+    for n_jobs in (1, 2):
+        study = tl.create_study()
+        # Two trials: n_jobs is capped at n_trials, and one trial would run inline.
+        study.optimize(keep_a_tuple, n_trials=2, n_jobs=n_jobs)
+        views[n_jobs] = [t.user_attrs for t in study.trials]
+    assert views[2] == views[1] == [{"pair": [1, "a"], "seen": "list"}] * 2

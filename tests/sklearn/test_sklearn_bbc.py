@@ -93,6 +93,20 @@ def test_a_custom_score_method_cannot_be_replayed():
     assert replayable_scorer(named, OwnScore()) is named
 
 
+def _recorded_predictions(rng, scoring, n_rows, n_configs):
+    """Targets and per-configuration predictions as a search records them: 3 classes for
+    accuracy, noisy regressions otherwise."""
+    if scoring == "accuracy":
+        y = rng.integers(0, 3, size=n_rows)
+        outputs = [{"predict": rng.integers(0, 3, size=n_rows)} for _ in range(n_configs)]
+        return y, outputs, LogisticRegression().__sklearn_tags__(), np.array([0, 1, 2])
+    y = rng.normal(size=n_rows)
+    outputs = [
+        {"predict": y + rng.normal(scale=0.3 + i / 5, size=n_rows)} for i in range(n_configs)
+    ]
+    return y, outputs, Ridge().__sklearn_tags__(), None
+
+
 @pytest.mark.parametrize(
     "scoring", ["accuracy", "r2", "neg_mean_squared_error", "neg_mean_absolute_error"]
 )
@@ -100,14 +114,7 @@ def test_the_vectorized_metrics_agree_with_the_scorers(scoring):
     from tunelab.sklearn import _bbc
 
     rng = np.random.default_rng(3)
-    if scoring == "accuracy":
-        y = rng.integers(0, 3, size=150)
-        outputs = [{"predict": rng.integers(0, 3, size=150)} for _ in range(6)]
-        tags, classes = LogisticRegression().__sklearn_tags__(), np.array([0, 1, 2])
-    else:
-        y = rng.normal(size=150)
-        outputs = [{"predict": y + rng.normal(scale=0.3 + i / 5, size=150)} for i in range(6)]
-        tags, classes = Ridge().__sklearn_tags__(), None
+    y, outputs, tags, classes = _recorded_predictions(rng, scoring, n_rows=150, n_configs=6)
     scorer = get_scorer(scoring)
     fast = bbc_cv_predictions(outputs, y, scorer, tags=tags, classes=classes, n_bootstrap=30)
     bags = np.random.default_rng(0).integers(0, 150, size=(30, 150))
@@ -204,14 +211,7 @@ def test_weighted_vectorized_metrics_agree_with_the_weighted_scorers(scoring):
     from tunelab.sklearn import _bbc
 
     rng = np.random.default_rng(4)
-    if scoring == "accuracy":
-        y = rng.integers(0, 3, size=120)
-        outputs = [{"predict": rng.integers(0, 3, size=120)} for _ in range(5)]
-        tags, classes = LogisticRegression().__sklearn_tags__(), np.array([0, 1, 2])
-    else:
-        y = rng.normal(size=120)
-        outputs = [{"predict": y + rng.normal(scale=0.3 + i / 5, size=120)} for i in range(5)]
-        tags, classes = Ridge().__sklearn_tags__(), None
+    y, outputs, tags, classes = _recorded_predictions(rng, scoring, n_rows=120, n_configs=5)
     params = {"sample_weight": rng.uniform(0.1, 5.0, size=120)}
     scorer = get_scorer(scoring)
     fast = bbc_cv_predictions(

@@ -15,6 +15,7 @@ from .._space import (
     Distribution,
 )
 from .._trial import SuggestMethods, Trial, check_report, check_suggest
+from .._validation import json_attr
 
 # The only Trial methods a worker may invoke on the driver.
 REMOTE_METHODS = frozenset(
@@ -60,6 +61,7 @@ class RemoteStudy:
         self._call("study_write", ("stop",))
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        value = json_attr("Study.set_user_attr", key, value)
         self._call("study_write", ("set_user_attr", key, value))
 
     def __getattr__(self, name: str) -> Any:
@@ -172,6 +174,9 @@ class RemoteTrial(SuggestMethods):
         return bool(self._call("should_prune", ()))
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        # Checked and stored as JSON here, as by Trial.set_user_attr: a bad value fails where
+        # the user set it, and this trial's user_attrs read back what the storage holds.
+        value = json_attr("Trial.set_user_attr", key, value)
         self._call("set_user_attr", (key, value))
         self._user_attrs[key] = value
 
