@@ -26,6 +26,7 @@ from ._zoo import (
     build_space,
     choose_families,
     default_configurations,
+    weight_kwargs,
 )
 
 # Hold out this share of the rows for the generalization estimate once there are enough of
@@ -136,19 +137,38 @@ class _AutoBase(BaseEstimator):
             arr = arr.astype(float)
         return to_frame(arr)
 
+    def _check_weight(self, sample_weight: Any, n: int) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        from sklearn.utils.validation import _check_sample_weight
+
+        # Refuses negative weights and all-zero weights with scikit-learn's own messages.
+        return _check_sample_weight(
+            sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
+        )
+
     # -- fit -------------------------------------------------------------------------------
     def fit(
-        self, X: Any, y: Any, *, progress: Callable[[dict[str, Any]], None] | None = None
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> _AutoBase:
         """Search for ``time_budget`` seconds (refit included); ``progress``, if given, is
-        called after every trial with a dict (``n_trials``, ``outcome``, ``best_score``, ...)."""
+        called after every trial with a dict (``n_trials``, ``outcome``, ``best_score``, ...).
+
+        ``sample_weight`` weights every model fit, every fold score, ensemble selection and the
+        holdout score; models that take no weights (k-nearest neighbours) are left out."""
         start = _clock()
         self._check_params()
         owner = type(self).__name__
         frame = self._check_X(X, reset=True)
         y_arr, y_codes = self._check_y(y, len(frame))
+        weight = self._check_weight(sample_weight, len(frame))
         scorer, metric_name = resolve_metric(self.metric, self._task, owner)
-        check_metric_fits(scorer, metric_name, self._task, y_codes, self._n_classes, owner)
+        check_metric_fits(scorer, metric_name, self._task, y_codes, self._n_classes, owner, weight)
         self.metric_ = metric_name
         self.scorer_ = scorer
         end = start + self.time_budget - max(SLACK_MIN_SECONDS, SLACK_FRACTION * self.time_budget)
@@ -158,7 +178,9 @@ class _AutoBase(BaseEstimator):
         X_hold = None if hold_idx is None else frame.iloc[hold_idx].reset_index(drop=True)
         splits = self._splits(X_train, y_codes[train_idx])
         typer = ColumnTyper().fit(frame)
-        families = choose_families(self.include, self.exclude, len(train_idx), self._task, owner)
+        families = choose_families(
+            self.include, self.exclude, len(train_idx), self._task, owner, weight is not None
+        )
         has_cat = bool(typer.categorical_)
         space = build_space(families, has_cat)
         study = self._study()
@@ -177,6 +199,7 @@ class _AutoBase(BaseEstimator):
             random_state=self.random_state,
             n_jobs=self.n_jobs,
             refit_rows=len(frame),
+            sample_weight=None if weight is None else weight[train_idx],
         )
         result = run_search(data, study, space, end, self.max_trials, progress, _clock)
         self.study_ = study
@@ -195,10 +218,10 @@ class _AutoBase(BaseEstimator):
         if not use_ensemble:
             members, weights = [ranked[0]], [1.0]
         self.leaderboard_ = self._leaderboard(ranked, members if use_ensemble else [], weights)
-        self._refit(frame, y_arr, members, weights, use_ensemble)
+        self._refit(frame, y_arr, weight, members, weights, use_ensemble)
         self.cv_score_ = oof_ensemble if use_ensemble else oof_single
         self.generalization_ = self._generalization(
-            members, weights, y_codes, hold_idx, oof_single, oof_ensemble, use_ensemble
+            members, weights, y_codes, weight, hold_idx, oof_single, oof_ensemble, use_ensemble
         )
         self.fit_time_ = _clock() - start
         if self.verbose:
@@ -287,7 +310,9 @@ class _AutoBase(BaseEstimator):
         self, ranked: list[Candidate], data: SearchData
     ) -> tuple[list[Candidate], list[float], float, float]:
         def oof_score(pred: np.ndarray) -> float:
-            return score_predictions(data.scorer, data.task, data.y_codes, pred, data.K)
+            return score_predictions(
+                data.scorer, data.task, data.y_codes, pred, data.K, data.sample_weight
+            )
 
         single = oof_score(ranked[0].oof)
         pool = ranked[:ENSEMBLE_POOL]
@@ -327,6 +352,7 @@ class _AutoBase(BaseEstimator):
         self,
         frame: Any,
         y: np.ndarray,
+        sample_weight: np.ndarray | None,
         members: list[Candidate],
         weights: list[float],
         use_ensemble: bool,
@@ -335,7 +361,10 @@ class _AutoBase(BaseEstimator):
 
         with warnings.catch_warnings(), threadpool_limits(threads(self.n_jobs)):
             warnings.simplefilter("ignore")
-            fitted = [self._build(m.params, len(frame)).fit(frame, y) for m in members]
+            fitted = [
+                self._build(m.params, len(frame)).fit(frame, y, **weight_kwargs(sample_weight))
+                for m in members
+            ]
         self.best_pipeline_ = fitted[0] if not use_ensemble else None
         self.ensemble_ = None
         if use_ensemble:
@@ -349,6 +378,7 @@ class _AutoBase(BaseEstimator):
         members: list[Candidate],
         weights: list[float],
         y_codes: np.ndarray,
+        sample_weight: np.ndarray | None,
         hold_idx: np.ndarray | None,
         oof_single: float,
         oof_ensemble: float,
@@ -368,7 +398,14 @@ class _AutoBase(BaseEstimator):
             return report
         w = np.asarray(weights, float) / float(np.sum(weights))
         pred = sum(wi * m.holdout for wi, m in zip(w, members))
-        hold = score_predictions(self.scorer_, self._task, y_codes[hold_idx], pred, self._n_classes)
+        hold = score_predictions(
+            self.scorer_,
+            self._task,
+            y_codes[hold_idx],
+            pred,
+            self._n_classes,
+            None if sample_weight is None else sample_weight[hold_idx],
+        )
         report.update(
             holdout_score=hold,
             gap=cv - hold,

@@ -85,25 +85,43 @@ def resolve_metric(metric: Any, task: str, owner: str) -> tuple[Any, str]:
     return scorer, name
 
 
-def score_predictions(scorer: Any, task: str, y: np.ndarray, pred: np.ndarray, K: int) -> float:
+def score_predictions(
+    scorer: Any,
+    task: str,
+    y: np.ndarray,
+    pred: np.ndarray,
+    K: int,
+    sample_weight: np.ndarray | None = None,
+) -> float:
     """Score stored predictions (probabilities for classification) as the scorer would score
-    the model that made them; larger is better."""
+    the model that made them, weighted by ``sample_weight`` if given; larger is better."""
     dummy = np.empty((len(y), 0))
+    # Only a weighted fit passes the argument: a user's scorer callable need not take it.
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
     if task == CLASSIFICATION:
-        return float(scorer(_ReplayClassifier(pred, np.arange(K)), dummy, y))
-    return float(scorer(_ReplayRegressor(pred), dummy, y))
+        return float(scorer(_ReplayClassifier(pred, np.arange(K)), dummy, y, **kwargs))
+    return float(scorer(_ReplayRegressor(pred), dummy, y, **kwargs))
 
 
-def check_metric_fits(scorer: Any, name: str, task: str, y: np.ndarray, K: int, owner: str) -> None:
+def check_metric_fits(
+    scorer: Any,
+    name: str,
+    task: str,
+    y: np.ndarray,
+    K: int,
+    owner: str,
+    sample_weight: np.ndarray | None = None,
+) -> None:
     """Try the metric on uninformative predictions of the real targets before any search, so a
-    binary-only metric on three classes fails now, with the scorer's reason."""
+    binary-only metric on three classes, or a scorer that takes no weights in a weighted fit,
+    fails now, with the scorer's reason."""
     if task == CLASSIFICATION:
         counts = np.bincount(y, minlength=K).astype(float)
         pred = np.tile(counts / counts.sum(), (len(y), 1))
     else:
         pred = np.full(len(y), float(np.mean(y)))
     try:
-        value = score_predictions(scorer, task, y, pred, K)
+        value = score_predictions(scorer, task, y, pred, K, sample_weight)
     except Exception as exc:
         raise InvalidParameterError(
             f"The 'metric' parameter of {owner} does not fit this {task} target "

@@ -35,7 +35,7 @@ import numpy as np
 
 from .._frozen import TrialState
 from ._metric import score_predictions
-from ._zoo import build_pipeline, describe
+from ._zoo import build_pipeline, describe, weight_kwargs
 
 # The final refit sees all rows, not (k-1)/k of them, and fit time grows a little faster than
 # the rows; this factor covers both.
@@ -91,6 +91,10 @@ class SearchData:
     random_state: int | None
     n_jobs: int | None
     refit_rows: int
+    sample_weight: np.ndarray | None = None
+
+    def weights(self, rows: np.ndarray) -> np.ndarray | None:
+        return None if self.sample_weight is None else self.sample_weight[rows]
 
     @property
     def K(self) -> int:
@@ -287,10 +291,12 @@ def _evaluate(
             pipe = build_pipeline(
                 params, data.task, data.n_features, n, data.random_state, data.n_jobs
             )
-            pipe.fit(data.X.iloc[train], data.y[train])
+            pipe.fit(data.X.iloc[train], data.y[train], **weight_kwargs(data.weights(train)))
             fit_times.append(clock() - began)
             pred = predict_block(pipe, data.X.iloc[test], data.classes)
-            score = score_predictions(data.scorer, data.task, data.y_codes[test], pred, data.K)
+            score = score_predictions(
+                data.scorer, data.task, data.y_codes[test], pred, data.K, data.weights(test)
+            )
             if not math.isfinite(score):
                 raise ValueError(f"the metric gave {score} on fold {k}")
             if data.X_holdout is not None:

@@ -183,10 +183,17 @@ def _check_names(value: Any, param: str, owner: str) -> list[str] | None:
     return names
 
 
-def choose_families(include: Any, exclude: Any, n_rows: int, task: str, owner: str) -> list[Family]:
+# Models whose fit takes no sample_weight: a weighted fit cannot use them.
+UNWEIGHTED_FAMILIES = frozenset({"knn"})
+
+
+def choose_families(
+    include: Any, exclude: Any, n_rows: int, task: str, owner: str, weighted: bool = False
+) -> list[Family]:
     """The families this fit searches: ``include``/``exclude`` applied, absent optional
     packages skipped (an explicitly included absent one is an error), kernels dropped on large
-    data unless asked for by name."""
+    data unless asked for by name, and, for a weighted fit, models that ignore weights left out
+    (named in ``include``, an error)."""
     included = _check_names(include, "include", owner)
     excluded = set(_check_names(exclude, "exclude", owner) or [])
     chosen = []
@@ -200,6 +207,13 @@ def choose_families(include: Any, exclude: Any, n_rows: int, task: str, owner: s
                 raise InvalidParameterError(
                     f"The 'include' parameter of {owner} names {fam.name!r}, but "
                     f"{fam.optional_module} is not installed. Install it or leave it out."
+                )
+            continue
+        if weighted and fam.name in UNWEIGHTED_FAMILIES:
+            if included is not None:
+                raise InvalidParameterError(
+                    f"The 'include' parameter of {owner} names {fam.name!r}, whose model takes "
+                    "no sample_weight; leave it out or fit without sample_weight."
                 )
             continue
         if included is None and (
@@ -271,6 +285,12 @@ def build_pipeline(
         steps.append(("select", SelectPercentile(score, percentile=params["pre__select_pct"])))
     steps.append(("model", _model(params, task, n_features, n_rows, random_state, n_jobs)))
     return Pipeline(steps)
+
+
+def weight_kwargs(sample_weight: Any) -> dict[str, Any]:
+    """Fit arguments that hand ``sample_weight`` to a built pipeline's model (and no other
+    step: the preprocessing and feature selection are unweighted)."""
+    return {} if sample_weight is None else {"model__sample_weight": sample_weight}
 
 
 def _model(
@@ -397,13 +417,15 @@ class LabelEncoded(ClassifierMixin, BaseEstimator):
     def __init__(self, estimator: Any = None) -> None:
         self.estimator = estimator
 
-    def fit(self, X: Any, y: Any) -> LabelEncoded:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LabelEncoded:
         from sklearn.base import clone
         from sklearn.preprocessing import LabelEncoder
 
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
-        self.estimator_ = clone(self.estimator).fit(X, encoder.transform(y))
+        self.estimator_ = clone(self.estimator).fit(
+            X, encoder.transform(y), sample_weight=sample_weight
+        )
         return self
 
     def predict_proba(self, X: Any) -> Any:
