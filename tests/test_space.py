@@ -127,3 +127,46 @@ def test_a_tiny_step_keeps_every_point_of_its_grid():
     assert len({tiny.from_unit(u) for u in np.linspace(0, 1, 1001)}) == 101
     assert tiny.round_to_step(3e-14) == 3e-14
     assert tl.Float(0, 1, step=0.1).round_to_step(0.30000000000000004) == 0.3
+
+
+def test_numpy_choices_become_plain_values_and_survive_a_resume(sqlite_url):
+    # Found by a QA pass: np.float64 / np.str_ choices (float and str subclasses) were kept as
+    # given, never equalled their stored twins, and the resumed study refused to go on.
+    choices = list(np.linspace(0.0, 1.0, 3))
+    assert tl.Categorical(choices).choices == (0.0, 0.5, 1.0)
+    assert [type(c) for c in tl.Categorical([np.str_("a"), np.int64(3), np.True_]).choices] == [
+        str,
+        int,
+        bool,
+    ]
+
+    def objective(trial):
+        return trial.suggest_categorical("c", choices) + trial.suggest_categorical(
+            "s", list(np.array(["a", "b"]))
+        ).count("a")
+
+    tl.create_study(study_name="np", storage=sqlite_url).optimize(objective, n_trials=2)
+    resumed = tl.load_study(study_name="np", storage=sqlite_url)
+    resumed.optimize(objective, n_trials=2)
+    assert [t.state.name for t in resumed.trials] == ["COMPLETE"] * 4
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: tl.Float(1, 100, log="false"), "`log` must be True or False, got log='false'"),
+        (lambda: tl.Int(1, 100, log=1), "`log` must be True or False, got log=1"),
+        (lambda: tl.Int(1, 9, step=2.5), "`step` must be a positive integer, got step=2.5"),
+        (lambda: tl.Float(0, 1, step=True), "`step` must be a finite number or None"),
+    ],
+)
+def test_log_and_step_must_have_their_type(build, message):
+    # Found by a QA pass: a quoted "false" turned log scaling on, and step errors said
+    # "step > 0 must hold" of step=2.0.
+    with pytest.raises(tl.InvalidParameterError, match=message):
+        build()
+
+
+def test_integral_float_step_is_taken_as_an_int_step():
+    assert tl.Int(1, 9, step=2.0) == tl.Int(1, 9, step=2)
+    assert tl.Float(1, 10, log=np.True_).log is True

@@ -37,6 +37,11 @@ def test_create_and_load_with_sqlite(sqlite_url):
         ),
         ({"directions": []}, r"'directions' parameter of create_study must be a non-empty list"),
         (
+            {"directions": "minimize"},
+            r"'directions' parameter of create_study must be a list .* Got 'minimize' instead\. "
+            r"For a single objective pass direction=",
+        ),
+        (
             {"direction": "minimize", "directions": ["minimize"]},
             "either 'direction' or 'directions'",
         ),

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._validation import is_int, is_real
+from ._validation import is_int, is_real, plain_scalar
 from .exceptions import InvalidParameterError
 
 CategoricalChoice = None | bool | int | float | str
@@ -60,6 +60,14 @@ class Distribution:
             raise _bound_error(name, str(exc)) from None
 
 
+def _checked_log(log: Any) -> bool:
+    log = plain_scalar(log)
+    if not isinstance(log, bool):
+        # A quoted "false" from a job file is truthy: taken as given it meant log scale.
+        raise InvalidParameterError(f"`log` must be True or False, got log={log!r}.")
+    return log
+
+
 @dataclass(frozen=True)
 class Float(Distribution):
     """A real number in ``[low, high]``; ``log=True`` samples uniformly in log space."""
@@ -70,6 +78,7 @@ class Float(Distribution):
     step: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "log", _checked_log(self.log))
         for label, bound in (("low", self.low), ("high", self.high)):
             if not is_real(bound) or not math.isfinite(bound):
                 raise InvalidParameterError(
@@ -91,7 +100,11 @@ class Float(Distribution):
                     f"`step` cannot be combined with log=True, got step={self.step!r}. "
                     "Drop one of them."
                 )
-            if not is_real(self.step) or not math.isfinite(self.step) or self.step <= 0:
+            if not is_real(self.step) or not math.isfinite(self.step):
+                raise InvalidParameterError(
+                    f"`step` must be a finite number or None, got step={self.step!r}."
+                )
+            if self.step <= 0:
                 raise InvalidParameterError(f"`step > 0` must hold, got step={self.step!r}.")
         object.__setattr__(self, "low", float(self.low))
         object.__setattr__(self, "high", float(self.high))
@@ -177,6 +190,7 @@ class Int(Distribution):
     step: int = 1
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "log", _checked_log(self.log))
         for label, bound in (("low", self.low), ("high", self.high)):
             if not is_int(bound):
                 if is_real(bound) and math.isfinite(bound) and float(bound).is_integer():
@@ -188,7 +202,14 @@ class Int(Distribution):
                 f"`low <= high` must hold, got low={self.low!r}, high={self.high!r}. "
                 "Swap the bounds."
             )
-        if not is_int(self.step) or self.step <= 0:
+        if not is_int(self.step):
+            # Integral floats pass, as they do for the bounds (step=2.0 is step 2).
+            if not (is_real(self.step) and math.isfinite(self.step) and self.step.is_integer()):
+                raise InvalidParameterError(
+                    f"`step` must be a positive integer, got step={self.step!r}."
+                )
+            object.__setattr__(self, "step", int(self.step))
+        if self.step <= 0:
             raise InvalidParameterError(f"`step > 0` must hold, got step={self.step!r}.")
         if self.log and self.step != 1:
             raise InvalidParameterError(
@@ -269,6 +290,7 @@ class Categorical(Distribution):
             raise InvalidParameterError(
                 "`choices` must not be empty, got []. Give at least one choice."
             )
+        choices = [plain_scalar(choice) for choice in choices]
         for choice in choices:
             if choice is not None and not isinstance(choice, (bool, int, float, str)):
                 raise InvalidParameterError(

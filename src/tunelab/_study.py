@@ -12,7 +12,7 @@ from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
-from ._validation import check_name, fail, json_attr, seed_or_none
+from ._validation import check_name, fail, json_attr, plain_scalar, seed_or_none
 from .exceptions import (
     GridExhausted,
     InvalidParameterError,
@@ -43,6 +43,14 @@ def _parse_directions(
 ) -> list[StudyDirection]:
     if direction is not None and directions is not None:
         raise InvalidParameterError(f"{owner} takes either 'direction' or 'directions', not both.")
+    if isinstance(directions, (str, StudyDirection)):
+        raise fail(
+            "directions",
+            owner,
+            "a list of 'minimize'/'maximize', one per objective",
+            directions,
+            hint="For a single objective pass direction=... instead.",
+        )
     raw = [direction or "minimize"] if directions is None else list(directions)
     if not raw:
         raise fail("directions", owner, "a non-empty list of 'minimize'/'maximize'", directions)
@@ -398,7 +406,7 @@ class Study:
             number=-1,
             state=TrialState.WAITING,
             user_attrs=dict(user_attrs or {}),
-            system_attrs={FIXED_PARAMS_ATTR: {name: _plain(v) for name, v in params.items()}},
+            system_attrs={FIXED_PARAMS_ATTR: {name: plain_scalar(v) for name, v in params.items()}},
         )
         self._storage.create_trial(self._study_id, template)
 
@@ -642,9 +650,3 @@ def get_all_study_summaries(storage: str | BaseStorage) -> list[Any]:
     return get_storage(storage).list_studies()
 
 
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python number it holds: a SQL storage writes fixed parameters as
-    JSON, which knows no numpy types (np.int64(4) was refused there and accepted in memory)."""
-    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
-        return value.item()
-    return value

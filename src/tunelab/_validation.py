@@ -20,6 +20,16 @@ def fail(param: str, owner: str, rule: str, value: Any, hint: str = "") -> Inval
     return InvalidParameterError(message)
 
 
+def plain_scalar(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (np.float64 -> float, np.str_ -> str).
+
+    Storages hand back plain JSON values, so a numpy choice or fixed value kept as given would
+    never equal its stored twin. Tested by module name: ``import tunelab`` loads no numpy."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
+
+
 def is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 

@@ -82,3 +82,29 @@ def test_grid_values_reach_the_objective_as_the_distribution_type():
     study.optimize(objective, n_trials=4)
     assert all(type(n) is int and type(x) is float for n, x in seen)
     assert [(t.params["n"], t.params["x"]) for t in study.trials] == seen
+
+
+def test_a_resumed_study_with_a_changed_grid_finds_tried_points_by_value(sqlite_url):
+    # Found by a QA pass: taken points were stored positions, which in the new grid named
+    # other values; x=3 ran twice and the new x=0 never.
+    study = tl.create_study(storage=sqlite_url, sampler=GridSampler({"x": [1, 2, 3]}, seed=0))
+    study.optimize(lambda t: t.suggest_int("x", 0, 10))
+    resumed = tl.load_study(
+        study_name=study.study_name,
+        storage=sqlite_url,
+        sampler=GridSampler({"x": [0, 1, 2, 3]}, seed=0),
+    )
+    resumed.optimize(lambda t: t.suggest_int("x", 0, 10))
+    assert sorted(t.params["x"] for t in resumed.trials) == [0, 1, 2, 3]
+
+
+def test_numpy_grid_values_are_stored_as_plain_values(sqlite_url):
+    import numpy as np
+
+    study = tl.create_study(storage=sqlite_url, sampler=GridSampler({"x": np.arange(3)}, seed=0))
+    study.optimize(lambda t: t.suggest_int("x", 0, 10))
+    assert sorted((t.params["x"], type(t.params["x"])) for t in study.trials) == [
+        (0, int),
+        (1, int),
+        (2, int),
+    ]

@@ -412,3 +412,32 @@ def test_with_hyperband_each_trial_learns_from_its_own_bracket_only(run_in_brack
     assert set(histories) == set(group_of.values())
     for group, history in histories.items():
         assert history.numbers and {group_of[n] for n in history.numbers} == {group}
+
+
+def test_suggestions_depend_on_finished_trials_not_on_the_order_they_were_seen():
+    # Found by a QA pass: history rows were kept in the order trials were first seen, so a
+    # resumed sampler (which reads them in number order) drew other kernels and broke ties
+    # otherwise than the live one once trials finished out of order.
+    def make():
+        return TPESampler(seed=0, n_startup_trials=3, gamma=lambda n: n // 2)
+
+    def run(study, rounds):
+        for _ in range(rounds):
+            a, b = study.ask(), study.ask()
+            for t in (a, b):
+                t.suggest_float("x", 0, 1)
+                t.suggest_float("y", 0, 1)
+            study.tell(b, (b.params["x"] - 0.3) ** 2 + (b.params["y"] - 0.6) ** 2)
+            c = study.ask()
+            c.suggest_float("x", 0, 1)
+            c.suggest_float("y", 0, 1)
+            for t in (a, c):
+                study.tell(t, (t.params["x"] - 0.3) ** 2 + (t.params["y"] - 0.6) ** 2)
+
+    live = tl.create_study(sampler=make())
+    run(live, 8)
+    resumed = tl.create_study(sampler=make())
+    run(resumed, 4)
+    resumed.sampler = make()  # what load_study in a new process gives
+    run(resumed, 4)
+    assert [t.params for t in live.trials] == [t.params for t in resumed.trials]

@@ -65,7 +65,11 @@ class GPSampler(BaseSampler):
       ``InvalidParameterError`` (scalarise them first).
 
     All randomness comes from ``trial_rng(seed, trial.number, ...)``, so a seeded study
-    replays the same suggestions.
+    replays the same suggestions. One exception: the kernel fit warm-starts from this sampler's
+    previous fit, which a study resumed in a new process (``load_study``) does not have, so
+    from its first model-based trial a resumed study's suggestions can differ from those of an
+    uninterrupted run (Optuna's GPSampler differs in the same way). Fitting every kernel from
+    scratch would remove that and cost the speed the warm start buys.
     """
 
     def __init__(

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._space import Categorical, Distribution, Float, Int
 from .._trial import FIXED_PARAMS_ATTR
-from .._validation import seed_or_none
+from .._validation import plain_scalar, seed_or_none
 from ..exceptions import GridExhausted, InvalidParameterError
 from ._base import BaseSampler, fresh_seed
 
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from .._study import Study
 
 GRID_ATTR = "grid_id"
+# The point's values as well as its position: a study resumed with a changed grid (a value
+# added in front, say) finds the points already tried by value, where the position would name
+# another point (seen: one point tried twice and the new one never).
+GRID_POINT_ATTR = "grid_point"
 
 
 def _values_of(name: str, spec: Any) -> list[Any]:
@@ -33,8 +37,10 @@ def _values_of(name: str, spec: Any) -> list[Any]:
                 "the values to try."
             )
         return [spec.round_to_step(spec.low + i * spec.step) for i in range(spec.n_steps or 0)]
+    if type(spec).__module__ == "numpy" and getattr(spec, "ndim", None) == 1:
+        spec = list(spec)  # np.arange / np.linspace, as a grid is usually written
     if isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
-        values = list(spec)
+        values = [plain_scalar(v) for v in spec]
         if not values:
             raise InvalidParameterError(f"Parameter {name!r}: the grid needs at least one value.")
         return values
@@ -48,9 +54,11 @@ class GridSampler(BaseSampler):
     """Tries every combination of ``grid`` once, in a shuffled (seeded) order.
 
     ``grid`` maps each parameter to its values: a list, or a distribution with finite support
-    (``Int``, ``Categorical``, ``Float`` with ``step``). Each trial records its grid point in the
-    system attribute ``grid_id``; points held by running trials are skipped, so parallel
-    workers never evaluate the same point twice. When every point is taken, the study stops.
+    (``Int``, ``Categorical``, ``Float`` with ``step``), a numpy array included. Each trial
+    records its grid point in the system attributes ``grid_id`` (position) and ``grid_point``
+    (values); points held by running trials are skipped, so parallel workers never evaluate the
+    same point twice, and a study resumed with a changed grid skips the points it has tried by
+    their values. When every point is taken, the study stops.
     """
 
     def __init__(self, grid: Mapping[str, Any], seed: int | None = None) -> None:
@@ -63,6 +71,7 @@ class GridSampler(BaseSampler):
         self.seed = seed_or_none(seed, "seed", "GridSampler")
         self._names = sorted(self.grid)
         self._points = list(itertools.product(*(self.grid[n] for n in self._names)))
+        self._ids = {_point_key(point): i for i, point in enumerate(self._points)}
         order = np.random.default_rng(self.seed if self.seed is not None else fresh_seed())
         self._order = [int(i) for i in order.permutation(len(self._points))]
 
@@ -71,9 +80,19 @@ class GridSampler(BaseSampler):
         return len(self._points)
 
     def _taken(self, study: Study) -> set[int]:
-        return {
-            t.system_attrs[GRID_ATTR] for t in study.get_trials() if GRID_ATTR in t.system_attrs
-        }
+        taken = set()
+        for t in study.get_trials():
+            attrs = t.system_attrs
+            if GRID_ATTR not in attrs:
+                continue
+            point = attrs.get(GRID_POINT_ATTR)
+            if point is None:  # recorded before grid points were stored: trust the position
+                taken.add(attrs[GRID_ATTR])
+                continue
+            grid_id = self._ids.get(_point_key(tuple(point.get(n) for n in self._names)))
+            if grid_id is not None and set(point) == set(self._names):
+                taken.add(grid_id)
+        return taken
 
     def has_more(self, study: Study) -> bool:
         return len(self._taken(study)) < len(self._points)
@@ -87,6 +106,8 @@ class GridSampler(BaseSampler):
         fixed = {name: value for name, value in fixed.items() if name in self.grid}
         for grid_id in self._order:
             if grid_id not in taken and self._agrees(grid_id, fixed):
+                point = dict(zip(self._names, self._points[grid_id]))
+                study._set_trial_system_attr(trial, GRID_POINT_ATTR, point)
                 study._set_trial_system_attr(trial, GRID_ATTR, grid_id)
                 return
         if fixed:
@@ -138,6 +159,11 @@ class GridSampler(BaseSampler):
 
     def describe(self) -> str:
         return f"GridSampler tries each of the {len(self._points)} grid points once."
+
+
+def _point_key(point: Sequence[Any]) -> tuple[Any, ...]:
+    # Keys equal where _same_value says the values are: 2 and 2.0 alike, True apart from 1.
+    return tuple(("bool", v) if isinstance(v, bool) else ("value", v) for v in point)
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -148,6 +148,10 @@ class _Snapshot:
         self.good = good
         self.running = running
         self.numbers = np.asarray(history.numbers, dtype=float)
+        # Rows are in the order trials were first seen, which differs between a live run and a
+        # resumed one; the model reads them in trial-number order so that suggestions depend
+        # only on which trials have finished.
+        self.order = np.argsort(self.numbers, kind="stable")
         # Values drawn with a group but not asked for yet: name -> (distribution, value).
         self.pending: dict[str, tuple[Distribution, Any]] = {}
 
@@ -345,7 +349,10 @@ class TPESampler(BaseSampler):
         n_good = min(max(int(self.gamma(n)), 0), n)
         pruned = np.asarray(history.pruned, dtype=bool)
         steps = np.asarray(history.steps)
-        complete = np.flatnonzero(~pruned)
+        # Rows in trial-number order, so that stable sorts break ties by trial number, not by
+        # the order the trials were first seen in.
+        by_number = np.argsort(np.asarray(history.numbers), kind="stable")
+        complete = by_number[~pruned[by_number]]
         if len(history.signs) == 1:
             values = np.array([v[0] for v in history.values])
             ranked = complete[np.argsort(values[complete], kind="stable")]
@@ -354,7 +361,7 @@ class TPESampler(BaseSampler):
         if len(ranked) < n_good:
             # PRUNED trials rank after every COMPLETE one: further steps first, then the value
             # reached there; trials pruned before any report come last.
-            idx = np.flatnonzero(pruned)
+            idx = by_number[pruned[by_number]]
             last = np.asarray(history.last_values)[idx]
             order = np.lexsort((last, -steps[idx], steps[idx] < 0))
             ranked = np.concatenate((ranked, idx[order]))
@@ -368,10 +375,12 @@ class TPESampler(BaseSampler):
         columns = [snap.history.columns[n] for n in names]
         axes = [c.axis for c in columns]
         # Another thread may be appending rows; this snapshot sees the first n_finished.
-        x = np.column_stack([c.array()[: snap.n_finished] for c in columns])
+        order = snap.order
+        x = np.column_stack([c.array()[: snap.n_finished] for c in columns])[order]
+        numbers = snap.numbers[order]
         present = ~np.isnan(x).any(axis=1)
-        good, bad = present & snap.good, present & ~snap.good
-        x_bad, n_bad = x[bad], snap.numbers[bad]
+        good, bad = present & snap.good[order], present & ~snap.good[order]
+        x_bad, n_bad = x[bad], numbers[bad]
         liars = [
             t
             for t in snap.running
@@ -386,7 +395,7 @@ class TPESampler(BaseSampler):
             "multivariate": self.multivariate,
             "magic_clip": self.consider_magic_clip,
         }
-        below = ParzenMixture(axes, x[good], self._weigh(snap.numbers[good]), **options)
+        below = ParzenMixture(axes, x[good], self._weigh(numbers[good]), **options)
         above = ParzenMixture(axes, x_bad, self._weigh(n_bad), **options)
         rng = trial_rng(self._seed, trial.number, "tpe", *names)
         candidates = below.sample(rng, self.n_ei_candidates)

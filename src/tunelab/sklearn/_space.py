@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._space import Categorical, Distribution, Float, Int, validate_space
+from .._validation import plain_scalar
 from ..exceptions import InvalidParameterError
 
 OWNER = "SearchCV"
@@ -83,18 +84,13 @@ def _storable(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
-def _plain(value: Any) -> Any:
-    # numpy scalars (np.int64, np.bool_) are not JSON-able choices; their Python twins are.
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _categorical(name: str, values: Sequence[Any]) -> tuple[Categorical, Decoder]:
     values = list(values)
     if not values:
         raise InvalidParameterError(
             f"Parameter {name!r} of param_space has an empty list of values; give at least one."
         )
-    plain = [_plain(v) for v in values]
+    plain = [plain_scalar(v) for v in values]
     if all(_storable(v) for v in plain):
         choices: list[Any] = plain
     else:
@@ -183,7 +179,7 @@ class _Builder:
                 f"Parameter {name!r} of param_space: a conditional dict must name at least one "
                 "choice, e.g. {'rbf': {'gamma': Float(1e-4, 1, log=True)}, 'linear': {}}."
             )
-        keys = [_plain(k) for k in node]
+        keys = [plain_scalar(k) for k in node]
         dist, _ = _categorical(name, keys)
         self.decoders[internal] = _identity
         return {
