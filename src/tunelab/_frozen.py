@@ -68,6 +68,20 @@ class FrozenTrial:
         return (self.datetime_complete - self.datetime_start).total_seconds()
 
     @property
+    def constraints(self) -> list[float] | None:
+        """Constraint values stored when the trial finished (each <= 0 when satisfied), or
+        None when the study's sampler had no ``constraints_func``."""
+        values = self.system_attrs.get("constraints")
+        return None if values is None else [float(v) for v in values]
+
+    @property
+    def feasible(self) -> bool:
+        """Every constraint satisfied (True for a trial without constraint values)."""
+        from ._constraints import is_feasible
+
+        return is_feasible(self)
+
+    @property
     def last_step(self) -> int | None:
         return max(self.intermediate_values) if self.intermediate_values else None
 

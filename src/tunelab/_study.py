@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._constraints import CONSTRAINTS_ATTR, evaluate_constraints, is_feasible, violation
 from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
@@ -134,23 +135,40 @@ class Study:
             )
         best: FrozenTrial | None = None
         maximize = self.directions[0] == StudyDirection.MAXIMIZE
-        for t in self.get_trials((TrialState.COMPLETE,)):
+        done = self.get_trials((TrialState.COMPLETE,))
+        for t in self._feasible(done):
             v = t.values[0]  # type: ignore[index]
             if best is None:
                 best = t
             elif (v > best.values[0]) if maximize else (v < best.values[0]):  # type: ignore[index]
                 best = t
         if best is None:
+            if done:
+                raise ValueError(self._none_feasible(done))
             raise ValueError(
                 f"Study {self.study_name!r} has no completed trial yet; run optimize() or tell() "
                 "a value first."
             )
         return best
 
+    @staticmethod
+    def _feasible(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        return [t for t in trials if is_feasible(t)]
+
+    def _none_feasible(self, done: list[FrozenTrial]) -> str:
+        least = min(done, key=lambda t: violation(t) or 0.0)
+        return (
+            f"Study {self.study_name!r} has {len(done)} completed trial(s) but none satisfies "
+            f"its constraints; the closest is trial {least.number} (constraints "
+            f"{least.constraints}, total violation {violation(least):.6g}). Run more trials, or "
+            "relax the constraints."
+        )
+
     @property
     def best_trials(self) -> list[FrozenTrial]:
-        """The Pareto front of completed trials (for one objective: the best trial)."""
-        done = self.get_trials((TrialState.COMPLETE,))
+        """The Pareto front of completed feasible trials (for one objective: the best trial).
+        Empty when no completed trial satisfies the constraints."""
+        done = self._feasible(self.get_trials((TrialState.COMPLETE,)))
         signs = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self.directions]
         minimised = [[s * v for s, v in zip(signs, t.values)] for t in done]  # type: ignore[arg-type]
         return [t for t, on_front in zip(done, front_mask(minimised)) if on_front]
@@ -313,6 +331,10 @@ class Study:
             elif frozen.intermediate_values and len(self.directions) == 1:
                 last = frozen.intermediate_values[max(frozen.intermediate_values)]
                 stored_values = None if math.isnan(last) else [last]
+        if state in (TrialState.COMPLETE, TrialState.PRUNED):
+            state, stored_values, fail_reason = self._store_constraints(
+                frozen, state, stored_values, fail_reason
+            )
         try:
             finished = self._storage.finish_trial(
                 frozen.trial_id, state, stored_values, fail_reason
@@ -322,6 +344,33 @@ class Study:
             return self._storage.get_trial(frozen.trial_id)
         self.sampler.after_trial(self, finished)
         return finished
+
+    def _store_constraints(
+        self,
+        frozen: FrozenTrial,
+        state: TrialState,
+        values: list[float] | None,
+        fail_reason: str | None,
+    ) -> tuple[TrialState, list[float] | None, str | None]:
+        """Evaluate the sampler's ``constraints_func`` on the trial as it will be stored, and
+        store the result on it while it is still RUNNING. A function that fails fails a
+        COMPLETE trial (its feasibility is unknown, and an unknown one must not become the
+        best); a PRUNED trial stays pruned, without constraint values."""
+        func = getattr(self.sampler, "constraints_func", None)
+        if func is None:
+            return state, values, fail_reason
+        view = frozen.copy()
+        view.state, view.values = state, values
+        try:
+            constraints = evaluate_constraints(func, view)
+        except Exception as exc:
+            reason = f"constraints_func failed: {type(exc).__name__}: {exc}"
+            warnings.warn(f"Trial {frozen.number}: {reason}", stacklevel=3)
+            if state == TrialState.COMPLETE:
+                return TrialState.FAIL, None, reason
+            return state, values, fail_reason
+        self._set_trial_system_attr(frozen, CONSTRAINTS_ATTR, constraints)
+        return state, values, fail_reason
 
     def _unusable_result(self, values: Any) -> str | None:
         """Why an objective's return value cannot be told at all (None: it can be). ``tell``
@@ -648,5 +697,3 @@ def delete_study(study_name: str, storage: str | BaseStorage) -> None:
 
 def get_all_study_summaries(storage: str | BaseStorage) -> list[Any]:
     return get_storage(storage).list_studies()
-
-

@@ -143,7 +143,7 @@ def test_infinite_values_are_observed_and_nan_reports_are_not():
     trial = study.ask({"c": tl.Float(0, 1)})
     trial.report(math.nan, 1)
     study.tell(trial, state=TrialState.PRUNED)
-    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    _, y, _ = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
     assert sorted(y) == [-math.inf, 0.01, 0.02, math.inf]
 
 
@@ -153,7 +153,7 @@ def test_pruned_trials_are_clipped_at_a_finite_median_when_values_are_infinite()
     for x, value in [(0.1, -math.inf), (0.2, 1.0), (0.3, math.inf), (0.4, math.inf)]:
         _add(study, x, value)
     _add(study, 0.5, -5.0, TrialState.PRUNED)
-    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    _, y, _ = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
     # As modelled the complete values are [1, 1, 1, 1] (infinities at the finite extremes).
     assert sorted(y) == [-math.inf, 1.0, 1.0, math.inf, math.inf]
 
@@ -212,7 +212,7 @@ def test_pruned_trials_count_no_better_than_the_median_and_failed_ones_not_at_al
     _add(study, 0.3, -100.0, TrialState.PRUNED)  # an early value, not comparable: clipped
     _add(study, 0.8, 3.0, TrialState.PRUNED)  # worse than the median: kept as it is
     _add(study, 0.7, None, TrialState.FAIL)
-    X, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    X, y, _ = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
     assert sorted(zip(X[:, 0].round(3), y)) == [
         (0.1, 0.1),
         (0.3, 0.5),
@@ -233,7 +233,7 @@ def test_a_pruned_trial_without_a_value_counts_at_its_last_report():
     trial.report(0.05, 1)
     trial.report(0.01, 2)
     study.tell(trial, state=TrialState.PRUNED)
-    _, y = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
+    _, y, _ = sampler._observations(study, ("key",), encode_space(["c"], [tl.Float(0, 1)]))
     assert sorted(y) == [0.01, 0.2, 0.6]
 
 
@@ -241,7 +241,8 @@ def test_training_set_is_capped_keeping_the_best():
     sampler = GPSampler(seed=0, max_train_size=40)
     rng = np.random.default_rng(0)
     X, y = rng.random((100, 2)), rng.random(100)
-    Xs, ys = sampler._subsample(X, y, rng)
+    keep = sampler._subsample(y, rng)
+    Xs, ys = X[keep], y[keep]
     assert len(ys) == 40 and len(Xs) == 40
     assert set(np.sort(y)[:10]) <= set(ys)
 
@@ -274,11 +275,11 @@ def test_with_hyperband_each_trial_is_modelled_on_its_own_bracket_only(run_in_br
     observe = sampler._observations
 
     def spy(study, key, space, *group_if_any):
-        X, y = observe(study, key, space, *group_if_any)
+        observed = observe(study, key, space, *group_if_any)
         group = group_if_any[0] if group_if_any else None
         numbers = {n for n, _, _ in sampler._rows[key].values()}
         seen.setdefault(group, set()).update(numbers)
-        return X, y
+        return observed
 
     sampler._observations = spy
     group_of = run_in_brackets(sampler, n_trials=40)

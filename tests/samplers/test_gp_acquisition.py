@@ -5,7 +5,14 @@ import pytest
 from scipy.stats import norm
 
 import tunelab as tl
-from tunelab.samplers._gp_acquisition import dlog_h, log_ei, log_h, optimize_log_ei
+from tunelab.samplers._gp_acquisition import (
+    constrained_log_ei,
+    dlog_h,
+    log_ei,
+    log_feasibility,
+    log_h,
+    optimize_log_ei,
+)
 from tunelab.samplers._gp_model import GP, MIN_NOISE
 from tunelab.samplers._gp_space import encode_space
 
@@ -99,3 +106,30 @@ def test_optimizer_returns_a_feasible_point_at_least_as_good_as_a_dense_pool():
     reference = space.random_points(4096, np.random.default_rng(99))
     ours = log_ei(gp, x[None, :], best)[0][0]
     assert ours >= log_ei(gp, reference, best)[0].max() - 1e-6
+
+
+@pytest.mark.parametrize("threshold", [-2.0, 0.0, 1.5, 40.0])
+def test_log_feasibility_and_constrained_gradient_match_finite_differences(threshold):
+    space, gp, best = _mixed_gp()
+    Xs = np.array([[0.13, 0.8, 2.0, 0.3], [0.9, 0.05, 0.0, 0.61], [0.5, 0.5, 1.0, 0.5]])
+    free = ~space.is_categorical
+    mean, var = gp.posterior(Xs)
+    values, grad = log_feasibility(gp, Xs, threshold, free)
+    assert np.allclose(values, norm.logcdf((threshold - mean) / np.sqrt(var)))
+    acquisition = constrained_log_ei(gp, best, [(gp, threshold)])
+    total, total_grad = acquisition(Xs, free)
+    assert np.allclose(total, log_ei(gp, Xs, best)[0] + values)
+    eps = 1e-6
+    for k, j in enumerate(np.flatnonzero(free)):
+        step = np.zeros(4)
+        step[j] = eps
+        numeric = (acquisition(Xs + step, None)[0] - acquisition(Xs - step, None)[0]) / (2 * eps)
+        assert np.allclose(total_grad[:, k], numeric, rtol=1e-4, atol=1e-6)
+
+
+def test_without_a_feasible_point_the_acquisition_is_the_feasibility_alone():
+    space, gp, _ = _mixed_gp()
+    Xs = gp.X[:4]
+    only = constrained_log_ei(gp, None, [(gp, 0.0)])(Xs, ~space.is_categorical)
+    expected = log_feasibility(gp, Xs, 0.0, ~space.is_categorical)
+    assert np.allclose(only[0], expected[0]) and np.allclose(only[1], expected[1])

@@ -4,9 +4,10 @@ objectives and how much has been learned so far, and says why."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._constraints import check_constraints_func
 from .._frozen import TrialState
 from .._space import Categorical, Distribution
 from .._validation import seed_or_none
@@ -45,9 +46,17 @@ class AutoSampler(BaseSampler):
     """Chooses, for every trial, between quasi-random search (the first trials), a Gaussian
     process (small numeric spaces, modest budgets) and TPE (conditional, categorical-heavy or
     high-dimensional spaces, long runs, several objectives). Each trial records the choice in its
-    system attribute ``auto_sampler``; ``describe()`` explains the latest one in a sentence."""
+    system attribute ``auto_sampler``; ``describe()`` explains the latest one in a sentence.
+    ``constraints_func`` is handed to the GP and TPE it picks, which both steer by it."""
 
-    def __init__(self, seed: int | None = None, n_startup_trials: int = 10) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        *,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+    ) -> None:
+        self.constraints_func = check_constraints_func(constraints_func, "AutoSampler")
         self.seed = seed_or_none(seed, "seed", "AutoSampler")
         if (
             isinstance(n_startup_trials, bool)
@@ -78,6 +87,7 @@ class AutoSampler(BaseSampler):
                 # The quasi-random start is ours (see _startup_trials); a model handed the
                 # study must not run a second start of its own.
                 options["n_startup_trials"] = min(2, self.n_startup_trials)
+                options["constraints_func"] = self.constraints_func
             self._delegates[name] = cls(seed=(self._seed + offset) % 2**32, **options)
         return self._delegates[name]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 class BaseSampler(abc.ABC):
     """Subclass this and implement ``sample_joint`` and ``sample_one``."""
+
+    #: Maps a finished trial to constraint values (each <= 0 when satisfied). The study calls
+    #: it as a COMPLETE or PRUNED trial is told and stores the values in the trial's system
+    #: attribute ``constraints``; samplers that take ``constraints_func`` steer by them.
+    constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None
 
     def infer_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, Distribution]:
         """The space to sample jointly. Default: the parameters every finished trial shares."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._constraints import check_constraints_func
 from .._frozen import StudyDirection, TrialState
 from .._space import Distribution
 from .._validation import fail, is_int, one_of, seed_or_none
@@ -79,7 +80,9 @@ class GPSampler(BaseSampler):
         *,
         output_warping: str = "yeo-johnson",
         max_train_size: int = 300,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
+        self.constraints_func = check_constraints_func(constraints_func, _OWNER)
         self.seed = seed_or_none(seed, "seed", _OWNER)
         if not is_int(n_startup_trials) or n_startup_trials < 0:
             raise fail("n_startup_trials", _OWNER, "a non-negative int", n_startup_trials)
@@ -179,17 +182,18 @@ class GPSampler(BaseSampler):
         space = self._spaces.get(key)
         if space is None:
             space = self._spaces[key] = encode_space(names, dists)
-        X, y = self._observations(study, key, space, group)
+        X, y, C = self._observations(study, key, space, group)
         if len(y) < max(self.n_startup_trials, 2):
             return self._sobol_point(trial, names, dists)
 
-        from ._gp_acquisition import optimize_log_ei
+        from ._gp_acquisition import constrained_log_ei, optimize_acquisition, optimize_log_ei
         from ._gp_model import GP, warp_outputs
 
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
         y = sign * y
         if len(y) > self.max_train_size:
-            X, y = self._subsample(X, y, trial_rng(self._seed, trial.number, "gp-subset"))
+            keep = self._subsample(y, trial_rng(self._seed, trial.number, "gp-subset"))
+            X, y, C = X[keep], y[keep], C[keep]
         targets = warp_outputs(y, self.output_warping)
         theta = self._theta(key, X, targets, space)
         gp = GP(X, targets, space.is_categorical, theta, space.n_choices)
@@ -201,22 +205,58 @@ class GPSampler(BaseSampler):
             believed = gp.posterior(running)[0]
             gp = gp.condition_on(running, believed)
             best = min(best, float(believed.min()))
-        incumbents = X[np.argsort(targets)[:2]]
-        x = optimize_log_ei(
-            gp,
-            space,
-            best,
-            trial_rng(self._seed, trial.number, "gp", *names),
-            incumbents=incumbents,
-            avoid=X if not len(running) else np.vstack([X, running]),
-            n_pool=512 if len(names) > 1 else 64,
-        )
+        rng = trial_rng(self._seed, trial.number, "gp", *names)
+        options = {
+            "avoid": X if not len(running) else np.vstack([X, running]),
+            "n_pool": 512 if len(names) > 1 else 64,
+        }
+        if self.constraints_func is None:
+            incumbents = X[np.argsort(targets)[:2]]
+            x = optimize_log_ei(gp, space, best, rng, incumbents=incumbents, **options)
+            return space.decode(x)
+        # Constrained: the incumbent is the best feasible observation, and every constraint
+        # gets a GP of its own whose probability of holding multiplies EI.
+        violations = np.where(np.isnan(C).any(axis=1), np.inf, np.clip(C, 0, None).sum(axis=1))
+        feasible = violations == 0
+        incumbent = float(targets[feasible].min()) if feasible.any() else None
+        constraint_gps = self._constraint_gps(key, X, C, space, running)
+        order = np.lexsort((targets, violations))
+        acquisition = constrained_log_ei(gp, incumbent, constraint_gps)
+        x = optimize_acquisition(acquisition, space, rng, incumbents=X[order[:2]], **options)
         return space.decode(x)
+
+    def _constraint_gps(
+        self,
+        key: tuple[Any, ...],
+        X: np.ndarray,
+        C: np.ndarray,
+        space: EncodedSpace,
+        running: np.ndarray,
+    ) -> list[tuple[Any, float]]:
+        """A GP per constraint on the trials that have its value, with the threshold 0 in the
+        GP's standardised units."""
+        from ._gp_model import GP
+
+        out = []
+        for j in range(C.shape[1]):
+            has = ~np.isnan(C[:, j])
+            if has.sum() < 2:
+                continue
+            c = C[has, j]
+            mean, scale = float(c.mean()), float(c.std()) or 1.0
+            z = (c - mean) / scale
+            theta = self._theta((*key, "constraint", j), X[has], z, space)
+            cgp = GP(X[has], z, space.is_categorical, theta, space.n_choices)
+            if len(running):
+                cgp = cgp.condition_on(running, cgp.posterior(running)[0])
+            out.append((cgp, -mean / scale))
+        return out
 
     def _observations(
         self, study: Study, key: tuple[Any, ...], space: EncodedSpace, group: str | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Encoded parameters and values of the finished trials that have every name.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Encoded parameters, values and constraint values (NaN where a trial has none) of
+        the finished trials that have every name.
 
         PRUNED trials count too, at their last reported value but never better than the median
         COMPLETE value: a pruner stopped them for looking worse than others, which is worth
@@ -224,7 +264,7 @@ class GPSampler(BaseSampler):
         yet a value from early steps or a few folds is not comparable with a finished one.
         """
         cache = self._rows.setdefault(key, {})
-        rows, values, pruned = [], [], []
+        rows, values, pruned, constraints = [], [], [], []
         for t in study.get_trials((TrialState.COMPLETE, TrialState.PRUNED)):
             if group is not None and t.system_attrs.get(TRIAL_GROUP_ATTR) != group:
                 continue
@@ -240,15 +280,21 @@ class GPSampler(BaseSampler):
             rows.append(hit[1])
             values.append(hit[2])
             pruned.append(t.state == TrialState.PRUNED)
+            constraints.append(t.constraints)
         X = np.array(rows).reshape(-1, space.n_dims)
         y = np.array(values, dtype=float)
+        width = max((len(c) for c in constraints if c is not None), default=0)
+        C = np.full((len(rows), width), np.nan)
+        for i, c in enumerate(constraints):
+            if c is not None and len(c) == width:
+                C[i] = c
         is_pruned = np.array(pruned, dtype=bool)
         if is_pruned.any() and not is_pruned.all():
             median = _median_as_modelled(y[~is_pruned])
             if not math.isnan(median):
                 clip = np.minimum if study.direction == StudyDirection.MAXIMIZE else np.maximum
                 y[is_pruned] = clip(y[is_pruned], median)
-        return X, y
+        return X, y, C
 
     def _running_rows(self, study: Study, trial: FrozenTrial, space: EncodedSpace) -> np.ndarray:
         rows = [
@@ -258,16 +304,14 @@ class GPSampler(BaseSampler):
         ]
         return np.array(rows).reshape(-1, space.n_dims)
 
-    def _subsample(
-        self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _subsample(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Indices of the rows to train on."""
         # The best points shape the acquisition near the optimum, so they always stay; the rest
         # is a uniform subsample that keeps the global picture.
         order = np.argsort(y, kind="stable")
         n_best = self.max_train_size // 4
         rest = rng.choice(order[n_best:], self.max_train_size - n_best, replace=False)
-        keep = np.sort(np.concatenate([order[:n_best], rest]))
-        return X[keep], y[keep]
+        return np.sort(np.concatenate([order[:n_best], rest]))
 
     def _theta(
         self, key: tuple[Any, ...], X: np.ndarray, y: np.ndarray, space: EncodedSpace

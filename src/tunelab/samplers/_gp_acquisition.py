@@ -9,6 +9,8 @@ improvements to expected improvement"). Everything here minimises: improvement i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,10 +73,67 @@ def log_ei(
     return np.log(sd) + lh, grad
 
 
+# An acquisition maps rows of the encoded space (and, given ``free``, the mask of columns to
+# differentiate) to its values and their gradient in those columns; larger is better.
+Acquisition = Callable[[np.ndarray, "np.ndarray | None"], tuple[np.ndarray, "np.ndarray | None"]]
+
+
+def log_feasibility(
+    gp: GP, Xs: np.ndarray, threshold: float, free: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """log P(c(x) <= threshold) under the GP of one constraint; with ``free`` its gradient."""
+    from scipy.special import log_ndtr
+
+    if free is None:
+        mean, var = gp.posterior(Xs)
+        return log_ndtr((threshold - mean) / np.sqrt(var)), None
+    mean, var, dmean, dvar = gp.posterior_with_grad(Xs, free)
+    sd = np.sqrt(var)
+    u = (threshold - mean) / sd
+    log_p = log_ndtr(u)
+    # d log Phi(u) / du = phi(u) / Phi(u), as a difference of logs (Phi underflows first).
+    ratio = np.exp(-0.5 * u * u - _LOG_SQRT_2PI - log_p)
+    dsd = dvar / (2.0 * sd[:, None])
+    du = (-dmean - u[:, None] * dsd) / sd[:, None]
+    return log_p, ratio[:, None] * du
+
+
+def constrained_log_ei(
+    gp: GP, best: float | None, constraints: Sequence[tuple[GP, float]]
+) -> Acquisition:
+    """log EI times the probability that every constraint holds (Gardner et al., 2014), as a
+    sum of logs; with no feasible observation yet (``best`` None), the feasibility alone."""
+
+    def acquisition(Xs: np.ndarray, free: np.ndarray | None = None):
+        if best is None:
+            total, grad = (
+                np.zeros(len(Xs)),
+                None if free is None else np.zeros((len(Xs), int(free.sum()))),
+            )
+        else:
+            total, grad = log_ei(gp, Xs, best, free)
+        for cgp, threshold in constraints:
+            value, dvalue = log_feasibility(cgp, Xs, threshold, free)
+            total = total + value
+            if grad is not None:
+                grad = grad + dvalue
+        return total, grad
+
+    return acquisition
+
+
 def optimize_log_ei(
-    gp: GP,
+    gp: GP, space: EncodedSpace, best: float, rng: np.random.Generator, **options: Any
+) -> np.ndarray:
+    """:func:`optimize_acquisition` of plain log EI."""
+    return optimize_acquisition(
+        lambda Xs, free=None: log_ei(gp, Xs, best, free), space, rng, **options
+    )
+
+
+def optimize_acquisition(
+    acquisition: Acquisition,
     space: EncodedSpace,
-    best: float,
     rng: np.random.Generator,
     *,
     incumbents: np.ndarray | None = None,
@@ -83,11 +142,11 @@ def optimize_log_ei(
     n_starts: int = 6,
     maxiter: int = 60,
 ) -> np.ndarray:
-    """The point of ``space`` with the largest log EI that we can find.
+    """The point of ``space`` with the largest acquisition value that we can find.
 
     A scrambled Sobol pool (categoricals drawn uniformly) seeds L-BFGS-B on the non-categorical
     columns, run from the best pool points and from small perturbations of ``incumbents``. All
-    starts go through one L-BFGS-B call on the sum of their log EIs (their variables do not
+    starts go through one L-BFGS-B call on the sum of their values (their variables do not
     interact, so the sum's optimum is every start's optimum). The results are snapped to the
     grid and polished by a discrete local search that moves one grid cell or one categorical
     choice at a time.
@@ -95,12 +154,15 @@ def optimize_log_ei(
     A point equal to a row of ``avoid`` (observed and pending points) is not returned while
     another candidate exists: re-evaluating it teaches a deterministic objective nothing, and
     under noise a point a hair away teaches as much. Small jitters and discrete moves around
-    such a duplicate are tried first, so the search stays where log EI is high.
+    such a duplicate are tried first, so the search stays where the acquisition is high.
     """
     from scipy.optimize import minimize
 
+    def values_at(X: np.ndarray) -> np.ndarray:
+        return acquisition(X, None)[0]
+
     pool = space.random_points(n_pool, rng)
-    pool_values, _ = log_ei(gp, pool, best)
+    pool_values = values_at(pool)
     order = np.argsort(-pool_values)
     starts = [pool[order[:n_starts]]]
     if incumbents is not None and len(incumbents):
@@ -117,7 +179,7 @@ def optimize_log_ei(
         def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
             X = fixed.copy()
             X[:, free] = flat.reshape(-1, n_free)
-            values, grad = log_ei(gp, X, best, free)
+            values, grad = acquisition(X, free)
             return -float(values.sum()), -grad.ravel()
 
         res = minimize(
@@ -132,11 +194,11 @@ def optimize_log_ei(
         polished[:, free] = res.x.reshape(-1, n_free)
         candidates.append(space.snap(polished))
     X = np.vstack(candidates)
-    values, _ = log_ei(gp, X, best)
+    values = values_at(X)
     top = np.argsort(-values)[: min(3, len(values))]
-    found = [X, *(_local_search(gp, space, best, X[i], values[i]) for i in top)]
+    found = [X, *(_local_search(values_at, space, X[i], values[i]) for i in top)]
     X = np.vstack(found)
-    values, _ = log_ei(gp, X, best)
+    values = values_at(X)
     if avoid is None or not len(avoid):
         return X[int(np.argmax(values))]
     fresh = ~_is_duplicate(X, avoid)
@@ -144,7 +206,7 @@ def optimize_log_ei(
     if not fresh[i]:
         nearby = np.vstack([_jitter(space, X[i], rng), space.neighbours(X[i])])
         X = np.vstack([X, nearby])
-        values = np.concatenate([values, log_ei(gp, nearby, best)[0]])
+        values = np.concatenate([values, values_at(nearby)])
         fresh = np.concatenate([fresh, ~_is_duplicate(nearby, avoid)])
     if fresh.any():
         values = np.where(fresh, values, -np.inf)
@@ -163,13 +225,17 @@ def _jitter(space: EncodedSpace, x: np.ndarray, rng: np.random.Generator) -> np.
 
 
 def _local_search(
-    gp: GP, space: EncodedSpace, best: float, x: np.ndarray, value: float, max_rounds: int = 10
+    values_at: Callable[[np.ndarray], np.ndarray],
+    space: EncodedSpace,
+    x: np.ndarray,
+    value: float,
+    max_rounds: int = 10,
 ) -> np.ndarray:
     for _ in range(max_rounds):
         neighbours = space.neighbours(x)
         if not len(neighbours):
             break
-        values, _ = log_ei(gp, neighbours, best)
+        values = values_at(neighbours)
         i = int(np.argmax(values))
         if values[i] <= value:
             break

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._constraints import check_constraints_func
 from .._space import Distribution
 from .._validation import seed_or_none
 from ._base import BaseSampler, fresh_seed
@@ -25,7 +26,15 @@ class QMCSampler(BaseSampler):
     ``n`` of its own one-dimensional scrambled sequence, which still spreads evenly.
     """
 
-    def __init__(self, seed: int | None = None, scramble: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        scramble: bool = True,
+        *,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+    ) -> None:
+        # Recorded on every trial (best_trial and plots use it); the draws ignore it.
+        self.constraints_func = check_constraints_func(constraints_func, "QMCSampler")
         self.seed = seed_or_none(seed, "seed", "QMCSampler")
         self.scramble = bool(scramble)
         self._seed = self.seed if self.seed is not None else fresh_seed()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._constraints import check_constraints_func
 from .._space import Distribution
 from .._validation import seed_or_none
 from ._base import BaseSampler, fresh_seed, trial_uniform
@@ -21,7 +22,14 @@ class RandomSampler(BaseSampler):
     study gives the same suggestions sequentially or in parallel.
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+    ) -> None:
+        # Recorded on every trial (best_trial and plots use it); the draws ignore it.
+        self.constraints_func = check_constraints_func(constraints_func, "RandomSampler")
         self.seed = seed_or_none(seed, "seed", "RandomSampler")
         self._seed = self.seed if self.seed is not None else fresh_seed()
 

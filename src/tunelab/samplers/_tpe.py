@@ -24,11 +24,12 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._constraints import check_constraints_func, violation
 from .._frozen import StudyDirection, TrialState
 from .._space import Distribution
 from .._validation import fail, is_int, is_real, seed_or_none
@@ -85,6 +86,8 @@ class _History:
         self.values: list[np.ndarray] = []
         self.steps: list[float] = []
         self.last_values: list[float] = []
+        # Sum of positive constraint values; inf for a trial without any.
+        self.violations: list[float] = []
         self.columns: dict[str, _Column] = {}
         self.groups: list[set[str]] = []
         self.intersection: dict[str, Distribution] | None = None
@@ -104,6 +107,8 @@ class _History:
         self.steps.append(-1.0 if step is None else float(step))
         last = math.inf if step is None else self.signs[0] * trial.intermediate_values[step]
         self.last_values.append(math.inf if math.isnan(last) else last)
+        v = violation(trial)
+        self.violations.append(math.inf if v is None else v)
         for column in self.columns.values():
             column.values.append(math.nan)
         for name, dist in trial.distributions.items():
@@ -169,6 +174,11 @@ class TPESampler(BaseSampler):
     suggested. ``weights(n)`` weighs observations oldest first, ``prior_weight`` the wide prior
     kernel, and ``consider_magic_clip`` keeps kernels at least ``1 / min(100, n + 1)`` of the
     range wide. With ``constant_liar`` other workers' RUNNING trials count as bad observations.
+
+    With ``constraints_func`` (see :class:`~tunelab.samplers.BaseSampler`) the feasible trials
+    rank first; infeasible ones follow, least violation first, and trials without constraint
+    values last, so the "good" mixture fills from the feasible region and, while few trials
+    are feasible, from the nearest infeasible ones (Watanabe and Hutter's c-TPE ranks alike).
     """
 
     def __init__(
@@ -183,8 +193,10 @@ class TPESampler(BaseSampler):
         multivariate: bool = False,
         group: bool = True,
         constant_liar: bool = True,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         seed: int | None = None,
     ) -> None:
+        self.constraints_func = check_constraints_func(constraints_func, _OWNER)
         if not is_int(n_startup_trials) or n_startup_trials < 0:
             raise fail("n_startup_trials", _OWNER, "a non-negative int", n_startup_trials)
         if not is_int(n_ei_candidates) or n_ei_candidates < 1:
@@ -353,11 +365,18 @@ class TPESampler(BaseSampler):
         # the order the trials were first seen in.
         by_number = np.argsort(np.asarray(history.numbers), kind="stable")
         complete = by_number[~pruned[by_number]]
+        infeasible = np.array([], dtype=int)
+        if self.constraints_func is not None:
+            violations = np.asarray(history.violations)
+            infeasible = complete[violations[complete] > 0]
+            infeasible = infeasible[np.argsort(violations[infeasible], kind="stable")]
+            complete = complete[violations[complete] == 0]
         if len(history.signs) == 1:
             values = np.array([v[0] for v in history.values])
             ranked = complete[np.argsort(values[complete], kind="stable")]
         else:
             ranked = complete[_rank_fronts(np.array([history.values[i] for i in complete]), n_good)]
+        ranked = np.concatenate((ranked, infeasible)).astype(int)
         if len(ranked) < n_good:
             # PRUNED trials rank after every COMPLETE one: further steps first, then the value
             # reached there; trials pruned before any report come last.

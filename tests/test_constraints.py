@@ -1,0 +1,155 @@
+import math
+
+import numpy as np
+import pytest
+
+import tunelab as tl
+from tunelab import TrialState
+from tunelab._constraints import evaluate_constraints, violation
+from tunelab.samplers import AutoSampler, GPSampler, QMCSampler, RandomSampler, TPESampler
+
+
+def _trial(**system_attrs):
+    return tl.FrozenTrial(number=3, state=TrialState.COMPLETE, system_attrs=system_attrs)
+
+
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [([0.5, -1], [0.5, -1.0]), (2.0, [2.0]), (np.array([1, -2]), [1.0, -2.0]), ((-0.0,), [0.0])],
+)
+def test_constraint_values_are_checked_and_made_floats(returned, expected):
+    assert evaluate_constraints(lambda t: returned, _trial()) == expected
+
+
+@pytest.mark.parametrize("returned", [[], [math.nan], ["0.1"], [None], "0.1", [True]])
+def test_bad_constraint_values_name_the_trial(returned):
+    with pytest.raises(ValueError, match="constraints_func must return a non-empty list .*trial 3"):
+        evaluate_constraints(lambda t: returned, _trial())
+
+
+def test_violation_and_feasibility():
+    assert violation(_trial()) is None and _trial().feasible
+    assert violation(_trial(constraints=[-1.0, 0.0])) == 0.0
+    assert _trial(constraints=[-1.0, 0.0]).feasible
+    infeasible = _trial(constraints=[0.5, -3.0, 0.25])
+    assert violation(infeasible) == 0.75 and not infeasible.feasible
+    assert infeasible.constraints == [0.5, -3.0, 0.25]
+
+
+@pytest.mark.parametrize("cls", [RandomSampler, QMCSampler, TPESampler, GPSampler, AutoSampler])
+def test_samplers_take_a_callable_only(cls):
+    with pytest.raises(tl.InvalidParameterError, match="'constraints_func' parameter of"):
+        cls(constraints_func=[0.0])
+
+
+def _below_x(limit):
+    return lambda t: [t.params["x"] - limit]
+
+
+def test_best_trial_and_front_count_feasible_trials_only(sqlite_url):
+    study = tl.create_study(
+        study_name="c",
+        storage=sqlite_url,
+        sampler=RandomSampler(seed=0, constraints_func=_below_x(0.3)),
+    )
+    study.optimize(lambda t: -t.suggest_float("x", 0, 1), n_trials=30)
+    done = study.get_trials((TrialState.COMPLETE,))
+    assert all(t.constraints == [pytest.approx(t.params["x"] - 0.3)] for t in done)
+    feasible = [t for t in done if t.params["x"] <= 0.3]
+    assert 0 < len(feasible) < len(done)
+    assert min(t.value for t in done) < min(t.value for t in feasible)
+    reloaded = tl.load_study(study_name="c", storage=sqlite_url)
+    assert reloaded.best_value == min(t.value for t in feasible)
+    assert reloaded.best_trial.feasible
+    assert [t.number for t in reloaded.best_trials] == [reloaded.best_trial.number]
+
+
+def test_a_front_leaves_out_infeasible_trials():
+    study = tl.create_study(
+        directions=["minimize", "minimize"],
+        sampler=RandomSampler(seed=1, constraints_func=lambda t: [t.user_attrs["c"]]),
+    )
+    for x, c in [(0.0, 1.0), (0.5, -1.0), (1.0, -1.0), (0.2, -1.0)]:
+        trial = study.ask()
+        trial.set_user_attr("c", c)
+        study.tell(trial, [x, 1.0 - x])
+    # The infeasible (0, 1) would be on the front; without it the front is the other three.
+    assert sorted(t.values[0] for t in study.best_trials) == [0.2, 0.5, 1.0]
+
+
+def test_no_feasible_trial_is_a_clear_error_naming_the_closest():
+    study = tl.create_study(sampler=RandomSampler(seed=0, constraints_func=_below_x(-1.0)))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    closest = min(study.trials, key=lambda t: t.params["x"])
+    with pytest.raises(
+        ValueError, match=f"none satisfies its constraints; the closest is trial {closest.number}"
+    ):
+        _ = study.best_trial
+    assert study.best_trials == []
+
+
+def test_a_failing_constraints_func_fails_a_complete_trial_and_spares_a_pruned_one():
+    def broken(trial):
+        raise KeyError("c")
+
+    study = tl.create_study(sampler=RandomSampler(seed=0, constraints_func=broken))
+    with pytest.warns(UserWarning, match="constraints_func failed: KeyError"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    failed = study.trials[0]
+    assert (
+        failed.state == TrialState.FAIL
+        and "constraints_func failed: KeyError" in failed.fail_reason
+    )
+    pruned = study.ask()
+    pruned.report(1.0, 0)
+    with pytest.warns(UserWarning, match="constraints_func failed"):
+        frozen = study.tell(pruned, state=TrialState.PRUNED)
+    assert frozen.state == TrialState.PRUNED and frozen.constraints is None
+
+
+def test_pruned_trials_get_constraint_values_too():
+    study = tl.create_study(
+        sampler=RandomSampler(seed=0, constraints_func=lambda t: [float(t.number)])
+    )
+    trial = study.ask()
+    trial.report(0.5, 0)
+    assert study.tell(trial, state=TrialState.PRUNED).constraints == [0.0]
+
+
+def test_constraints_work_with_parallel_workers():
+    study = tl.create_study(sampler=TPESampler(seed=0, constraints_func=_below_x(0.5)))
+    study.optimize(lambda t: -t.suggest_float("x", 0, 1), n_trials=12, n_jobs=2)
+    assert all(t.constraints is not None for t in study.trials)
+    assert study.best_trial.params["x"] <= 0.5
+
+
+def _constrained_quadratic(trial):
+    # Minimum (0.8, 0.8) outside x + y <= 1; the constrained optimum is (0.5, 0.5), value 0.18.
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+    trial.set_user_attr("c", x + y - 1.0)
+    return (x - 0.8) ** 2 + (y - 0.8) ** 2
+
+
+def _feasible_share_and_regret(sampler, n_trials):
+    study = tl.create_study(sampler=sampler)
+    study.optimize(_constrained_quadratic, n_trials=n_trials)
+    late = [t for t in study.trials[n_trials // 2 :] if t.state == TrialState.COMPLETE]
+    share = np.mean([t.user_attrs["c"] <= 0 for t in late])
+    feasible = [t.value for t in study.trials if t.user_attrs["c"] <= 0]
+    return share, min(feasible) - 0.18
+
+
+def _constraint(t):
+    return [t.user_attrs["c"]]
+
+
+@pytest.mark.parametrize("cls", [TPESampler, GPSampler, AutoSampler])
+def test_model_based_samplers_steer_into_the_feasible_region(cls):
+    n_trials = 30 if cls is not TPESampler else 40
+    with_c = [
+        _feasible_share_and_regret(cls(seed=s, constraints_func=_constraint), n_trials)
+        for s in range(3)
+    ]
+    without = [_feasible_share_and_regret(cls(seed=s), n_trials) for s in range(3)]
+    assert np.mean([s for s, _ in with_c]) > np.mean([s for s, _ in without]) + 0.2
+    assert np.mean([r for _, r in with_c]) < np.mean([r for _, r in without])
