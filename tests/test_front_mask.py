@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tunelab as tl
-from tunelab._pareto import front_mask
+from tunelab._pareto import front_mask, rank_fronts
 
 
 def _by_definition(points):
@@ -33,3 +33,12 @@ def test_best_trials_of_a_large_front():
     study.tell(study.ask(), [0.5, 0.1])
     assert len(study.best_trials) == 3000
     assert study.trials[-1] not in study.best_trials
+
+
+def test_rank_fronts_orders_by_front_then_crowding():
+    values = np.array([[1.0, 5.0], [2.0, 2.0], [5.0, 1.0], [3.0, 3.0], [6.0, 6.0], [2.5, 2.5]])
+    order = rank_fronts(values, n_needed=6)
+    assert set(order[:4]) == {0, 1, 2, 5}
+    assert list(order[4:]) == [3, 4]
+    # On the first front the two extremes (infinite crowding distance) come first.
+    assert set(order[:2]) == {0, 2}

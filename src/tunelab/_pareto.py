@@ -1,7 +1,9 @@
-"""The Pareto front of a set of objective vectors, shared by ``Study.best_trials`` and the plots."""
+"""Pareto fronts of objective vectors, shared by ``Study.best_trials``, the plots and the
+multi-objective samplers."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,3 +36,44 @@ def front_mask(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         size += 1
         mask[i] = True
     return mask
+
+
+def rank_fronts(values: np.ndarray, n_needed: int) -> np.ndarray:
+    """Indices of rows (all coordinates minimised), best first, by non-dominated front and
+    within a front by crowding distance, largest first; fronts are sorted until ``n_needed``
+    rows are ranked, the rest follow in row order. TPE's good/bad split and NSGA-II's elitist
+    selection both rank this way."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    le = (values[:, None, :] <= values[None, :, :]).all(axis=2)
+    lt = (values[:, None, :] < values[None, :, :]).any(axis=2)
+    dominates = le & lt  # dominates[i, j]: row i dominates row j
+    remaining = np.ones(n, dtype=bool)
+    ranked: list[np.ndarray] = []
+    count = 0
+    while count < n_needed and remaining.any():
+        front = np.flatnonzero(remaining & ~dominates[remaining].any(axis=0))
+        crowd = crowding_distance(values[front])
+        ranked.append(front[np.argsort(-crowd, kind="stable")])
+        remaining[front] = False
+        count += len(front)
+    rest = np.flatnonzero(remaining)
+    return np.concatenate(ranked + [rest])
+
+
+def crowding_distance(values: np.ndarray) -> np.ndarray:
+    """Per row of one front, the sum over objectives of the normalised gap between its two
+    neighbours (Deb et al., 2002); the extremes of every objective get infinity."""
+    k, m = values.shape
+    distance = np.zeros(k)
+    if k <= 2:
+        return np.full(k, math.inf)
+    for j in range(m):
+        order = np.argsort(values[:, j], kind="stable")
+        f = values[order, j]
+        span = f[-1] - f[0]
+        distance[order[[0, -1]]] = math.inf
+        if span > 0 and np.isfinite(span):
+            distance[order[1:-1]] += (f[2:] - f[:-2]) / span
+    return distance

@@ -177,3 +177,78 @@ def test_pareto_plot_of_an_infinite_front(db_url):
     front = next(tr for tr in figure["data"] if tr["name"] == "Pareto front")
     assert front.get("x", []) == []  # trial 2 is dominated by trial 1, which has no point
     assert "trial 1 on the front" in figure["layout"]["title"]["text"]
+
+
+def test_best_values_count_feasible_trials_only(constrained, db_url):
+    # The best infeasible value is 0.5; study.best_value, the storage's summary and every
+    # view of the dashboard say 3.0.
+    sid = constrained._study_id
+    with TestClient(create_app(db_url)) as c:
+        listed = c.get("/api/studies").json()["studies"][0]
+        study = c.get(f"/api/studies/{sid}").json()
+        history = c.get(f"/api/studies/{sid}/plots/history").json()["figure"]
+    assert listed["best_values"] == study["best_values"] == [constrained.best_value] == [3.0]
+    assert listed["n_infeasible"] == study["n_infeasible"] == 2
+    assert listed["n_feasible"] == study["n_feasible"] == 3
+    line = next(tr for tr in history["data"] if tr["name"] == "Best so far")
+    assert line["y"][-1] == constrained.best_value and min(line["y"]) == 3.0
+    grey = next(tr for tr in history["data"] if tr["name"] == "Infeasible trial")
+    assert grey["x"] == [1, 3]
+
+
+def test_rows_and_detail_show_constraints(constrained, filled, db_url):
+    with TestClient(create_app(db_url)) as c:
+        rows = c.get(f"/api/studies/{constrained._study_id}/trials").json()["trials"]
+        detail = c.get(f"/api/studies/{constrained._study_id}/trials/1").json()
+        plain_rows = c.get(f"/api/studies/{filled._study_id}/trials").json()["trials"]
+        plain = c.get(f"/api/studies/{filled._study_id}/trials/0").json()
+    assert [(r["constraints"], r["feasible"]) for r in rows] == [
+        ([0.0], True),
+        ([0.5], False),
+        ([-1.0], True),
+        ([2.0], False),
+        ([-0.1], True),
+    ]
+    assert detail["constraints"] == [0.5] and detail["feasible"] is False
+    assert all("constraints" not in r and "feasible" not in r for r in plain_rows)
+    assert plain["constraints"] is None and plain["feasible"] is None
+
+
+def test_a_study_without_feasible_trials(db_url):
+    from tunelab.samplers import RandomSampler
+
+    sampler = RandomSampler(seed=0, constraints_func=lambda t: [t.user_attrs["c"]])
+    study = tunelab.create_study(
+        study_name="none-feasible", storage=db_url, sampler=sampler, directions=["minimize"] * 2
+    )
+    for values in [(1.0, 2.0), (2.0, 1.0)]:
+        trial = study.ask({"x": Float(0, 1)})
+        trial.set_user_attr("c", 1.0)
+        study.tell(trial, list(values))
+    with TestClient(create_app(db_url)) as c:
+        summary = c.get(f"/api/studies/{study._study_id}").json()
+        pareto = c.get(f"/api/studies/{study._study_id}/plots/pareto").json()
+    assert summary["best_values"] is None
+    assert summary["n_infeasible"] == 2 and summary["n_feasible"] == 0
+    figure = pareto["figure"]  # a figure that says why it has no front, not a message
+    assert "No feasible trial" in figure["layout"]["title"]["text"]
+    grey = next(tr for tr in figure["data"] if tr["name"] == "Infeasible")
+    assert sorted(grey["x"]) == [1.0, 2.0]
+
+
+def test_pareto_plot_excludes_an_infeasible_dominating_trial(db_url):
+    from tunelab.samplers import RandomSampler
+
+    sampler = RandomSampler(seed=0, constraints_func=lambda t: [t.user_attrs["c"]])
+    study = tunelab.create_study(
+        study_name="mo-constrained", storage=db_url, sampler=sampler, directions=["minimize"] * 2
+    )
+    for values, c in [((0.0, 0.0), 1.0), ((1.0, 3.0), 0.0), ((3.0, 1.0), 0.0)]:
+        trial = study.ask({"x": Float(0, 1)})
+        trial.set_user_attr("c", c)
+        study.tell(trial, list(values))
+    with TestClient(create_app(db_url)) as client:
+        figure = client.get(f"/api/studies/{study._study_id}/plots/pareto").json()["figure"]
+    front = next(tr for tr in figure["data"] if tr["name"] == "Pareto front")
+    assert front["text"] == ["Trial 1", "Trial 2"]
+    assert [t.number for t in study.best_trials] == [1, 2]

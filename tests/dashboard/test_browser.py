@@ -123,3 +123,26 @@ def test_list_plots_and_live_trial(served, page, filled, tmp_path):
     page.goto(served + f"/studies/{filled._study_id}/trials/5")
     page.wait_for_selector("body[data-ready='1']")
     assert "ValueError: boom" in page.inner_text("#failure")
+
+
+def test_constrained_study_shows_feasibility(served, page, constrained):
+    page.goto(served + "/")
+    page.wait_for_selector("#studies tbody tr:nth-child(2) a")
+    row = page.locator("#studies tbody tr", has_text="constrained")
+    assert row.locator("td").nth(8).inner_text() == "3"  # the feasible best, not 0.5
+
+    page.goto(served + f"/studies/{constrained._study_id}")
+    page.wait_for_selector("body[data-ready='1']")
+    summary = page.inner_text("#summary")
+    assert "2 infeasible" in summary and "best 3 ·" in summary
+    assert page.inner_text("th[data-key='feasible']").startswith("Feasible")
+    assert page.locator("#trials tbody tr.infeasible").count() == 2
+    page.fill("#text-filter", "feasible=no")
+    assert page.locator("#trials tbody tr").count() == 2
+    page.wait_for_selector("#plot-history[data-rendered='1']", timeout=20_000)
+    names = page.evaluate("document.getElementById('plot-history').data.map((d) => d.name)")
+    assert "Infeasible trial" in names
+
+    page.goto(served + f"/studies/{constrained._study_id}/trials/1")
+    page.wait_for_selector("body[data-ready='1']")
+    assert "0.5 · infeasible (total violation 0.5)" in page.inner_text("#overview")

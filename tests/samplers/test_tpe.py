@@ -11,7 +11,7 @@ from tunelab import TrialState
 from tunelab.exceptions import InvalidParameterError
 from tunelab.samplers import RandomSampler
 from tunelab.samplers._parzen import Axis, ParzenMixture, neighbour_bandwidths
-from tunelab.samplers._tpe import TPESampler, _rank_fronts, default_gamma, default_weights
+from tunelab.samplers._tpe import TPESampler, default_gamma, default_weights
 from tunelab.testing import SamplerContract
 
 
@@ -224,15 +224,6 @@ def test_pruned_trials_rank_after_complete_ones_by_step_then_value(n_good, expec
     snap = sampler._snapshot(study, study.ask()._frozen)
     assert snap.history.numbers == [0, 1, 2, 3, 4]  # the FAIL trial is not in the model
     assert {n for n, g in zip(snap.history.numbers, snap.good) if g} == expected
-
-
-def test_rank_fronts_orders_by_front_then_crowding():
-    values = np.array([[1.0, 5.0], [2.0, 2.0], [5.0, 1.0], [3.0, 3.0], [6.0, 6.0], [2.5, 2.5]])
-    order = _rank_fronts(values, n_needed=6)
-    assert set(order[:4]) == {0, 1, 2, 5}
-    assert list(order[4:]) == [3, 4]
-    # On the first front the two extremes (infinite crowding distance) come first.
-    assert set(order[:2]) == {0, 2}
 
 
 def test_multi_objective_study_runs_and_is_reproducible():

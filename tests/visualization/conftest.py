@@ -39,3 +39,27 @@ def told():
         return [study.tell(study.ask(space), v) for v in values]
 
     return tell_all
+
+
+@pytest.fixture
+def constrained(tmp_path):
+    """A study whose constraint is each trial's user attribute "c" (feasible when <= 0), and a
+    function that tells one trial: ``tell(study, values, c)``."""
+
+    def make(name: str = "c", directions=("minimize",)) -> tunelab.Study:
+        sampler = tunelab.samplers.RandomSampler(
+            seed=0, constraints_func=lambda t: [t.user_attrs["c"]]
+        )
+        return tunelab.create_study(
+            study_name=name,
+            storage=f"sqlite:///{tmp_path}/constrained.db",
+            directions=list(directions),
+            sampler=sampler,
+        )
+
+    def tell(study: tunelab.Study, values, c: float):
+        trial = study.ask({"x": Float(0.0, 1.0)})
+        trial.set_user_attr("c", c)
+        return study.tell(trial, values)
+
+    return make, tell

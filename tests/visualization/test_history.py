@@ -66,7 +66,12 @@ def test_an_infinite_best_is_not_hidden(make_study, told):
     assert data["numbers"] == [0, 2] and data["values"] == [1.0, 2.0]
     assert data["best"] == [1.0, -math.inf]
     assert data["best"][-1] == study.best_value
-    assert data["infinite"] == {"numbers": [1], "values": [-math.inf], "best": [-math.inf]}
+    assert data["infinite"] == {
+        "numbers": [1],
+        "values": [-math.inf],
+        "best": [-math.inf],
+        "feasible": [True],
+    }
     fig = plot_optimization_history(study)
     bottom, top = fig.layout.yaxis.range
     line = next(tr for tr in fig.data if tr.name == "Best so far")
@@ -88,3 +93,60 @@ def test_a_worst_infinity_is_drawn_but_never_best(make_study, told):
     assert plot_optimization_history(make_study("plain")).layout.title.text == (
         "Optimization history"
     )
+
+
+def test_best_line_counts_feasible_trials_only(constrained):
+    # The infeasible trials (1 and 3) beat every feasible one: a best line that counted
+    # them would sit below study.best_value, at a result the constraints rule out.
+    make, tell = constrained
+    study = make()
+    for value, c in [(5.0, 0.0), (1.0, 0.5), (3.0, -1.0), (0.5, 2.0), (4.0, -0.1)]:
+        tell(study, value, c)
+    assert study.best_value == 3.0
+    data = history_data(study)["studies"][0]
+    assert data["numbers"] == [0, 2, 4] and data["values"] == [5.0, 3.0, 4.0]
+    assert data["best"] == [5.0, 3.0, 3.0]
+    assert data["best"][-1] == study.best_value
+    assert data["infeasible"] == {"numbers": [1, 3], "values": [1.0, 0.5], "best": [5.0, 3.0]}
+    fig = plot_optimization_history(study)
+    line = next(tr for tr in fig.data if tr.name == "Best so far")
+    assert list(line.x) == [0, 1, 2, 3, 4]
+    assert list(line.y) == [5.0, 5.0, 3.0, 3.0, 3.0]
+    grey = next(tr for tr in fig.data if tr.name == "Infeasible trial")
+    assert list(grey.x) == [1, 3] and list(grey.y) == [1.0, 0.5]
+    assert grey.marker.color == "#cccccc"
+    assert list(fig.data[0].y) == [5.0, 3.0, 4.0]  # the feasible points keep their colour
+
+
+def test_no_best_before_the_first_feasible_trial(constrained):
+    make, tell = constrained
+    study = make(directions=("maximize",))
+    tell(study, 9.0, 1.0)
+    data = history_data(study)["studies"][0]
+    assert data["numbers"] == [] and data["best"] == []
+    assert data["infeasible"]["best"] == [None]
+    fig = plot_optimization_history(study)  # a figure, not an error, with no best line
+    assert [tr.name for tr in fig.data] == ["Objective value", "Infeasible trial"]
+    tell(study, 2.0, 0.0)
+    line = next(tr for tr in plot_optimization_history(study).data if tr.name == "Best so far")
+    assert list(line.x) == [1] and list(line.y) == [2.0] == [study.best_value]
+
+
+def test_an_infeasible_infinity_is_never_the_best(constrained):
+    make, tell = constrained
+    study = make()
+    tell(study, 2.0, 0.0)
+    tell(study, -math.inf, 1.0)
+    data = history_data(study)["studies"][0]
+    assert data["infinite"] == {
+        "numbers": [1],
+        "values": [-math.inf],
+        "best": [2.0],
+        "feasible": [False],
+    }
+    fig = plot_optimization_history(study)
+    marker = next(tr for tr in fig.data if tr.name == "Infeasible, infinite")
+    assert marker.marker.color == "#cccccc"
+    assert list(marker.y) == [fig.layout.yaxis.range[0]]
+    line = next(tr for tr in fig.data if tr.name == "Best so far")
+    assert list(line.y) == [2.0, 2.0] == [study.best_value] * 2

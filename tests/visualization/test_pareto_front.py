@@ -94,7 +94,7 @@ def test_an_infinite_value_is_ranked_then_left_out_of_the_drawing(make_study):
     assert [t.number for t in study.best_trials] == [1]
     assert data["front"]["numbers"] == []
     assert data["dominated"]["numbers"] == [2, 0]
-    assert data["not_drawn"] == {"front": [1], "dominated": [3]}
+    assert data["not_drawn"] == {"front": [1], "dominated": [3], "infeasible": []}
     title = plot_pareto_front(study).layout.title.text
     assert "trial 1 on the front" in title and "1 dominated trial" in title
     assert "dominated" not in plot_pareto_front(study, include_dominated=False).layout.title.text
@@ -121,3 +121,49 @@ def test_a_large_front_uses_the_shared_front_mask(make_study, monkeypatch):
     data = pareto_data(study)
     assert calls == [3000]
     assert len(data["front"]["numbers"]) == 3000 and data["dominated"]["numbers"] == []
+
+
+def test_front_excludes_an_infeasible_dominating_trial(constrained):
+    # Trial 0 dominates every other trial but breaks its constraint: a front that ranked it
+    # would be that one trial, which study.best_trials rules out.
+    make, tell = constrained
+    study = make(directions=("minimize", "minimize"))
+    for values, c in [((0.0, 0.0), 1.0), ((1.0, 3.0), 0.0), ((3.0, 1.0), -1.0), ((3.0, 3.0), 0.0)]:
+        tell(study, list(values), c)
+    data = pareto_data(study)
+    assert data["front"]["numbers"] == [1, 2]
+    assert data["front"]["numbers"] == [t.number for t in study.best_trials]
+    assert data["dominated"]["numbers"] == [3]
+    assert data["infeasible"] == {"numbers": [0], "values": [[0.0], [0.0]]}
+    fig = plot_pareto_front(study)
+    assert [tr.name for tr in fig.data] == ["Infeasible", "Dominated", "Pareto front"]
+    assert fig.data[0].marker.color == "#cccccc" and list(fig.data[0].text) == ["Trial 0"]
+    assert fig.layout.title.text == "Pareto front"
+    assert [tr.name for tr in plot_pareto_front(study, include_dominated=False).data] == [
+        "Pareto front"
+    ]
+    ranked = pareto_data(
+        study, targets=lambda t: (t.values[1], t.values[0]), directions=["minimize", "minimize"]
+    )
+    assert ranked["front"]["numbers"] == [2, 1] and ranked["infeasible"]["numbers"] == [0]
+
+
+def test_no_feasible_trial_draws_no_front_and_says_why(constrained):
+    make, tell = constrained
+    study = make(directions=("minimize", "maximize"))
+    tell(study, [1.0, 2.0], 0.5)
+    tell(study, [2.0, math.inf], 3.0)
+    assert study.best_trials == []
+    data = pareto_data(study)
+    assert data["front"]["numbers"] == [] and data["dominated"]["numbers"] == []
+    assert data["infeasible"]["numbers"] == [0]
+    assert data["not_drawn"] == {"front": [], "dominated": [], "infeasible": [1]}
+    fig = plot_pareto_front(study)
+    assert "No feasible trial: all 2 completed trials violate the constraints" in (
+        fig.layout.title.text
+    )
+    assert "1 infeasible trial" in fig.layout.title.text
+    assert next(tr for tr in fig.data if tr.name == "Pareto front").x == ()
+    alone = make("alone", directions=("minimize", "minimize"))
+    tell(alone, [1.0, 2.0], 0.5)
+    assert "the only completed trial violates" in plot_pareto_front(alone).layout.title.text

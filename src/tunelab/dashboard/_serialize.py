@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .._constraints import is_feasible
 from .._frozen import FrozenTrial, TrialState
 from .._json import json_float as jfloat
 from .._json import json_value as jvalue
@@ -19,6 +20,9 @@ def jtime(moment: datetime | None) -> str | None:
 
 
 def summary_json(s: StudySummary) -> dict[str, Any]:
+    # best_values counts feasible trials only (as study.best_value); n_feasible lets the page
+    # say "no feasible trial" rather than show a blank best, also for several objectives.
+    n_complete = s.n_trials_by_state.get(TrialState.COMPLETE, 0)
     return {
         "study_id": s.study_id,
         "study_name": s.study_name,
@@ -26,6 +30,8 @@ def summary_json(s: StudySummary) -> dict[str, Any]:
         "n_trials": s.n_trials,
         "n_trials_by_state": {st.name: s.n_trials_by_state.get(st, 0) for st in TrialState},
         "best_values": None if s.best_values is None else [jfloat(v) for v in s.best_values],
+        "n_feasible": n_complete - s.n_infeasible,
+        "n_infeasible": s.n_infeasible,
         "datetime_start": jtime(s.datetime_start),
         "last_activity": jtime(s.last_activity),
         "user_attrs": jvalue(s.user_attrs),
@@ -34,7 +40,7 @@ def summary_json(s: StudySummary) -> dict[str, Any]:
 
 def trial_row(t: FrozenTrial) -> dict[str, Any]:
     """The compact form the trials table uses."""
-    return {
+    row = {
         "number": t.number,
         "state": t.state.name,
         "values": None if t.values is None else [jfloat(v) for v in t.values],
@@ -44,10 +50,19 @@ def trial_row(t: FrozenTrial) -> dict[str, Any]:
         "duration": t.duration,
         "last_step": t.last_step,
     }
+    constraints = t.constraints
+    # Only on trials that have constraint values: a page polls every row of a large study,
+    # and an unconstrained one should not pay for two null fields per trial.
+    if constraints is not None:
+        row["constraints"] = [jfloat(v) for v in constraints]
+        row["feasible"] = is_feasible(t)
+    return row
 
 
 def trial_detail(t: FrozenTrial) -> dict[str, Any]:
     row = trial_row(t)
+    row.setdefault("constraints", None)
+    row.setdefault("feasible", None)
     row.update(
         trial_id=t.trial_id,
         distributions={k: jvalue(d.to_dict()) for k, d in t.distributions.items()},

@@ -31,6 +31,7 @@ import numpy as np
 
 from .._constraints import check_constraints_func, violation
 from .._frozen import StudyDirection, TrialState
+from .._pareto import rank_fronts
 from .._space import Distribution
 from .._validation import fail, is_int, is_real, seed_or_none
 from ..pruners._base import TRIAL_GROUP_ATTR
@@ -375,7 +376,7 @@ class TPESampler(BaseSampler):
             values = np.array([v[0] for v in history.values])
             ranked = complete[np.argsort(values[complete], kind="stable")]
         else:
-            ranked = complete[_rank_fronts(np.array([history.values[i] for i in complete]), n_good)]
+            ranked = complete[rank_fronts(np.array([history.values[i] for i in complete]), n_good)]
         ranked = np.concatenate((ranked, infeasible)).astype(int)
         if len(ranked) < n_good:
             # PRUNED trials rank after every COMPLETE one: further steps first, then the value
@@ -449,40 +450,3 @@ def _snapshot_key(study: Study, trial: FrozenTrial) -> tuple[int, int, int]:
 
 def _fits(column: _Column | None, distribution: Distribution) -> bool:
     return column is not None and column.distribution == distribution
-
-
-def _rank_fronts(values: np.ndarray, n_needed: int) -> np.ndarray:
-    """Indices of rows, best first, by non-dominated front; within the last front taken,
-    by crowding distance. Stops once ``n_needed`` rows are ranked."""
-    n = len(values)
-    if n == 0:
-        return np.zeros(0, dtype=int)
-    le = (values[:, None, :] <= values[None, :, :]).all(axis=2)
-    lt = (values[:, None, :] < values[None, :, :]).any(axis=2)
-    dominates = le & lt  # dominates[i, j]: row i dominates row j
-    remaining = np.ones(n, dtype=bool)
-    ranked: list[np.ndarray] = []
-    count = 0
-    while count < n_needed and remaining.any():
-        front = np.flatnonzero(remaining & ~dominates[remaining].any(axis=0))
-        crowd = _crowding(values[front])
-        ranked.append(front[np.argsort(-crowd, kind="stable")])
-        remaining[front] = False
-        count += len(front)
-    rest = np.flatnonzero(remaining)
-    return np.concatenate(ranked + [rest])
-
-
-def _crowding(values: np.ndarray) -> np.ndarray:
-    k, m = values.shape
-    distance = np.zeros(k)
-    if k <= 2:
-        return np.full(k, math.inf)
-    for j in range(m):
-        order = np.argsort(values[:, j], kind="stable")
-        f = values[order, j]
-        span = f[-1] - f[0]
-        distance[order[[0, -1]]] = math.inf
-        if span > 0 and np.isfinite(span):
-            distance[order[1:-1]] += (f[2:] - f[:-2]) / span
-    return distance

@@ -36,6 +36,8 @@ class StudySummary:
     datetime_start: datetime | None = None
     last_activity: datetime | None = None
     user_attrs: dict[str, Any] = field(default_factory=dict)
+    #: Completed trials that violate a constraint (they have no part in ``best_values``).
+    n_infeasible: int = 0
 
     @property
     def n_trials(self) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from .._constraints import is_feasible
 from .._frozen import FrozenTrial, StudyDirection, TrialState
 from .._space import Distribution
 from ..exceptions import InvalidParameterError, StaleTrialError, TrialAlreadyFinishedError
@@ -110,13 +111,17 @@ def check_trial_finish(trial: FrozenTrial, state: TrialState) -> None:
 def best_values(
     directions: Sequence[StudyDirection], trials: Sequence[FrozenTrial]
 ) -> list[float] | None:
-    """The best value of a single-objective study (None for several objectives or none done)."""
+    """The best value of a single-objective study over its feasible completed trials, as
+    ``Study.best_value`` (None for several objectives, or when no trial qualifies)."""
     if len(directions) != 1:
         return None
     done = [
         t.values[0]
         for t in trials
-        if t.state == TrialState.COMPLETE and t.values and not math.isnan(t.values[0])
+        if t.state == TrialState.COMPLETE
+        and t.values
+        and not math.isnan(t.values[0])
+        and is_feasible(t)
     ]
     if not done:
         return None
@@ -133,8 +138,11 @@ def summarize(
 ) -> StudySummary:
     counts: dict[TrialState, int] = {}
     last: datetime | None = None
+    n_infeasible = 0
     for t in trials:
         counts[t.state] = counts.get(t.state, 0) + 1
+        if t.state == TrialState.COMPLETE and not is_feasible(t):
+            n_infeasible += 1
         for moment in (t.datetime_start, t.datetime_complete):
             if moment is not None and (last is None or moment > last):
                 last = moment
@@ -147,4 +155,5 @@ def summarize(
         datetime_start=created,
         last_activity=last,
         user_attrs=dict(user_attrs),
+        n_infeasible=n_infeasible,
     )

@@ -187,6 +187,17 @@ class StorageContract:
         (summary,) = storage.list_studies()
         assert summary.n_trials == 2 and summary.best_values == [1.0]
 
+    def test_summary_best_counts_feasible_trials_only(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        for value, constraints in [(2.0, [-1.0]), (1.0, [0.5]), (3.0, None)]:
+            t = storage.create_trial(sid)
+            if constraints is not None:
+                storage.set_trial_attr(t.trial_id, "constraints", constraints, system=True)
+            storage.finish_trial(t.trial_id, TrialState.COMPLETE, [value])
+        (summary,) = storage.list_studies()
+        # 1.0 violates its constraint; 3.0 has no constraint values and counts as feasible.
+        assert summary.best_values == [2.0] and summary.n_infeasible == 1
+
     def test_ids_of_a_deleted_study_are_never_reused(self, storage: BaseStorage) -> None:
         old = storage.create_study("old", MIN)
         stale = storage.create_trial(old)

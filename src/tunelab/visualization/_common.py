@@ -139,3 +139,6 @@ STATE_COLORS = {
     "RUNNING": "#2ca02c",
     "WAITING": "#7f7f7f",
 }
+
+# Optuna's grey for trials that violate their constraints: drawn, but never a candidate.
+INFEASIBLE_COLOR = "#cccccc"

@@ -5,38 +5,54 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._constraints import is_feasible
 from .._frozen import TrialState
-from ._common import Target, as_studies, go, minimizing, resolve_target
+from ._common import INFEASIBLE_COLOR, Target, as_studies, go, minimizing, resolve_target
 
 
 def history_data(study: Any, target: Target | None = None) -> dict[str, Any]:
-    """``{"studies": [{"name", "numbers", "values", "best", "infinite"}]}``.
+    """``{"studies": [{"name", "numbers", "values", "best", "infeasible", "infinite"}]}``.
 
-    ``numbers`` and ``values`` are the completed trials with a finite target and ``best`` the
-    running best at each of them (None when a custom target has no direction). A trial whose
-    target is infinite is no point on a chart, yet it can be the best: ``best`` counts it (so
-    it holds -inf once a minimised study returned -inf, like ``study.best_value``), and
-    ``infinite`` lists those trials as ``{"numbers", "values", "best"}``."""
+    ``numbers`` and ``values`` are the feasible completed trials with a finite target and
+    ``best`` the running best at each of them (None when a custom target has no direction).
+    Only feasible trials count for the best, as for ``study.best_value``, so the line ends at
+    it; before the first feasible trial the best is None. ``infeasible`` lists the completed
+    trials that violate their constraints and have a finite target as ``{"numbers", "values",
+    "best"}`` (``best``: the feasible best so far at each, which they never change).
+
+    A trial whose target is infinite is no point on a chart, yet it can be the best: ``best``
+    counts it when it is feasible (so it holds -inf once a minimised study returned -inf, like
+    ``study.best_value``), and ``infinite`` lists those trials, feasible or not, as
+    ``{"numbers", "values", "best", "feasible"}``."""
     out = []
     for s in as_studies(study, "plot_optimization_history"):
         get = resolve_target(s, target, "plot_optimization_history")
         direction = minimizing(s, target)
         finite: dict[str, list[Any]] = {"numbers": [], "values": [], "best": []}
-        infinite: dict[str, list[Any]] = {"numbers": [], "values": [], "best": []}
+        infeasible: dict[str, list[Any]] = {"numbers": [], "values": [], "best": []}
+        infinite: dict[str, list[Any]] = {"numbers": [], "values": [], "best": [], "feasible": []}
         current: float | None = None
         for t in s.get_trials((TrialState.COMPLETE,)):
             y = float(get(t))
             if math.isnan(y):
                 continue
-            if direction is not None and (
-                current is None or (y < current if direction else y > current)
+            feasible = is_feasible(t)
+            if (
+                feasible
+                and direction is not None
+                and (current is None or (y < current if direction else y > current))
             ):
                 current = y
-            into = finite if math.isfinite(y) else infinite
+            if not math.isfinite(y):
+                into = infinite
+                infinite["feasible"].append(feasible)
+            else:
+                into = finite if feasible else infeasible
             into["numbers"].append(t.number)
             into["values"].append(y)
             into["best"].append(current)
         if direction is None:
+            infeasible["best"] = [None] * len(infeasible["numbers"])
             infinite["best"] = [None] * len(infinite["numbers"])
         out.append(
             {
@@ -44,6 +60,7 @@ def history_data(study: Any, target: Target | None = None) -> dict[str, Any]:
                 "numbers": finite["numbers"],
                 "values": finite["values"],
                 "best": finite["best"] if direction is not None else None,
+                "infeasible": infeasible,
                 "infinite": infinite,
             }
         )
@@ -55,7 +72,11 @@ def _edges(studies: list[dict[str, Any]]) -> tuple[float, float]:
     seen = [
         v
         for s in studies
-        for v in s["values"] + (s["best"] or []) + s["infinite"]["best"]
+        for v in s["values"]
+        + (s["best"] or [])
+        + s["infeasible"]["values"]
+        + s["infeasible"]["best"]
+        + s["infinite"]["best"]
         if v is not None and math.isfinite(v)
     ]
     lo, hi = (min(seen), max(seen)) if seen else (0.0, 1.0)
@@ -89,38 +110,66 @@ def plot_optimization_history(
                 marker={"size": 5},
             )
         )
-        if inf["numbers"]:
+        bad = s["infeasible"]
+        if bad["numbers"]:
+            fig.add_trace(
+                graph.Scattergl(
+                    x=bad["numbers"],
+                    y=bad["values"],
+                    mode="markers",
+                    name=prefix + "Infeasible trial",
+                    marker={"size": 5, "color": INFEASIBLE_COLOR},
+                )
+            )
+        for ok, label in ((True, "Infinite (at the edge)"), (False, "Infeasible, infinite")):
+            picked = [
+                (k, v) for k, v, f in zip(inf["numbers"], inf["values"], inf["feasible"]) if f == ok
+            ]
+            if not picked:
+                continue
+            marker: dict[str, Any] = {
+                "size": 9,
+                "symbol": ["triangle-down" if v < 0 else "triangle-up" for _, v in picked],
+            }
+            if not ok:
+                marker["color"] = INFEASIBLE_COLOR
             fig.add_trace(
                 graph.Scatter(
-                    x=inf["numbers"],
-                    y=[clip(v) for v in inf["values"]],
+                    x=[k for k, _ in picked],
+                    y=[clip(v) for _, v in picked],
                     mode="markers",
-                    name=prefix + "Infinite (at the edge)",
-                    text=[f"Trial {k}: {v}" for k, v in zip(inf["numbers"], inf["values"])],
+                    name=prefix + label,
+                    text=[f"Trial {k}: {v}" for k, v in picked],
                     hoverinfo="text",
                     cliponaxis=False,
-                    marker={
-                        "size": 9,
-                        "symbol": [
-                            "triangle-down" if v < 0 else "triangle-up" for v in inf["values"]
-                        ],
-                    },
+                    marker=marker,
                 )
             )
         if s["best"] is not None:
+            # Infeasible trials carry the best on to their numbers (the line spans every
+            # trial); before the first feasible trial there is no best, hence no line.
             steps = sorted(
-                zip(s["numbers"] + inf["numbers"], s["best"] + inf["best"]), key=lambda p: p[0]
+                (
+                    (k, b)
+                    for k, b in zip(
+                        s["numbers"] + bad["numbers"] + inf["numbers"],
+                        s["best"] + bad["best"] + inf["best"],
+                    )
+                    if b is not None
+                ),
+                key=lambda p: p[0],
             )
-            fig.add_trace(
-                graph.Scatter(
-                    x=[k for k, _ in steps],
-                    y=[clip(b) for _, b in steps],
-                    text=[f"Best so far: {b}" for _, b in steps],
-                    mode="lines",
-                    name=prefix + "Best so far",
-                    line={"shape": "hv"},
+            if steps:
+                fig.add_trace(
+                    graph.Scatter(
+                        x=[k for k, _ in steps],
+                        y=[clip(b) for _, b in steps],
+                        text=[f"Best so far: {b}" for _, b in steps],
+                        mode="lines",
+                        name=prefix + "Best so far",
+                        line={"shape": "hv"},
+                    )
                 )
-            )
     title = "Optimization history"
     if n_infinite:
         # No axis reaches infinity: an infinite value or best is drawn at the edge it lies

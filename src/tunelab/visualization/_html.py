@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from .._constraints import is_feasible
 from .._frozen import TrialState
 from ._common import as_study
 
@@ -28,6 +29,18 @@ def study_html(study: Any, max_params: int = 12) -> str:
         ("Directions", directions),
         ("Trials", " · ".join(f"{n} {st.name.lower()}" for st, n in counts.items() if n) or "none"),
     ]
+    judged = [t for t in trials if t.state == TrialState.COMPLETE and t.constraints is not None]
+    if judged:
+        # The best below is the best feasible trial; without this row a study whose trials
+        # all break a constraint would just show no best, and no reason.
+        n_ok = sum(is_feasible(t) for t in judged)
+        rows.append(
+            (
+                "Feasible",
+                f"{n_ok} of {len(judged)} completed trials"
+                + ("" if n_ok else " (no best until one satisfies the constraints)"),
+            )
+        )
     best = s.best_trials if counts[TrialState.COMPLETE] else []
     if len(s.directions) == 1 and best:
         b = s.best_trial

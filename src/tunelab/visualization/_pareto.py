@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from .._constraints import is_feasible
 from .._frozen import StudyDirection, TrialState
 from .._pareto import front_mask
 from .._validation import fail
 from ..exceptions import InvalidParameterError
-from ._common import as_study, go
+from ._common import INFEASIBLE_COLOR, as_study, go
 
 
 def _count(n: int, noun: str) -> str:
@@ -25,15 +26,18 @@ def pareto_data(
     target_names: Sequence[str] | None = None,
     directions: Sequence[StudyDirection | str] | None = None,
 ) -> dict[str, Any]:
-    """``{"names", "front": {"numbers", "values"}, "dominated": {...}, "not_drawn": {...}}``
-    where ``values`` is one list per objective. ``targets`` maps a trial to the 2 or 3 numbers
-    drawn (default: its values); the front is the study's, over all its objectives, unless
-    ``directions`` is given, which ranks the targets themselves.
+    """``{"names", "front": {"numbers", "values"}, "dominated": {...}, "infeasible": {...},
+    "not_drawn": {...}}`` where ``values`` is one list per objective. ``targets`` maps a trial
+    to the 2 or 3 numbers drawn (default: its values); the front is the study's, over all its
+    objectives, unless ``directions`` is given, which ranks the targets themselves.
 
-    Every completed trial is ranked, those with an infinite value included; the ones that
-    cannot be drawn (a drawn number that is not finite) are left out of ``front`` and
-    ``dominated`` and listed by number in ``not_drawn["front"]`` and
-    ``not_drawn["dominated"]``."""
+    Every feasible completed trial is ranked, those with an infinite value included; the
+    completed trials that violate their constraints are not (as in ``study.best_trials``: a
+    trial that breaks a constraint is no solution, however good its values) and are listed
+    in ``infeasible`` instead. When no trial is feasible, the front is empty. The trials that
+    cannot be drawn (a drawn number that is not finite) are left out of ``front``,
+    ``dominated`` and ``infeasible`` and listed by number in ``not_drawn["front"]``,
+    ``not_drawn["dominated"]`` and ``not_drawn["infeasible"]``."""
     owner = "plot_pareto_front"
     s = as_study(study, owner)
     get = targets if targets is not None else (lambda t: t.values)
@@ -87,7 +91,7 @@ def pareto_data(
     names = list(target_names) if target_names is not None else [f"Objective {i}" for i in range(n)]
     if len(names) != n:
         raise fail("target_names", owner, f"a list of {n} names", target_names)
-    drawn, ranks = [], []
+    drawn, ranks, feasible = [], [], []
     for t in complete:
         vals = [float(v) for v in get(t)]
         if len(vals) != n:
@@ -102,29 +106,29 @@ def pareto_data(
             )
         drawn.append((t.number, vals))
         ranks.append(list(t.values) if ranked_by_study else vals)
+        feasible.append(is_feasible(t))
     signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in dirs])
     minimised = np.asarray(ranks, dtype=float).reshape(len(ranks), len(signs)) * signs
-    mask = front_mask(minimised)
+    mask = np.zeros(len(drawn), dtype=bool)
+    ok = np.array(feasible, dtype=bool)
+    mask[ok] = front_mask(minimised[ok])
+    group = ["front" if m else "dominated" if f else "infeasible" for m, f in zip(mask, feasible)]
     finite = [all(math.isfinite(v) for v in vals) for _, vals in drawn]
 
-    def pack(keep: bool) -> dict[str, Any]:
-        chosen = [r for r, m, ok in zip(drawn, mask, finite) if m == keep and ok]
+    def pack(key: str) -> dict[str, Any]:
+        chosen = [r for r, g, fin in zip(drawn, group, finite) if g == key and fin]
         chosen.sort(key=lambda r: r[1][0])
         return {
             "numbers": [num for num, _ in chosen],
             "values": [[vals[i] for _, vals in chosen] for i in range(n)],
         }
 
+    keys = ("front", "dominated", "infeasible")
     not_drawn = {
-        key: [num for (num, _), m, ok in zip(drawn, mask, finite) if m == keep and not ok]
-        for key, keep in (("front", True), ("dominated", False))
+        key: [num for (num, _), g, fin in zip(drawn, group, finite) if g == key and not fin]
+        for key in keys
     }
-    return {
-        "names": names,
-        "front": pack(True),
-        "dominated": pack(False),
-        "not_drawn": not_drawn,
-    }
+    return {"names": names, **{key: pack(key) for key in keys}, "not_drawn": not_drawn}
 
 
 def plot_pareto_front(
@@ -140,6 +144,10 @@ def plot_pareto_front(
     groups = [("Pareto front", data["front"], "#d62728")]
     if include_dominated:
         groups.insert(0, ("Dominated", data["dominated"], "#9ecae1"))
+        # Only when there are some, so an unconstrained study's figure keeps its two traces.
+        # Drawn first, under the others: a grey point must not hide a point of the front.
+        if data["infeasible"]["numbers"]:
+            groups.insert(0, ("Infeasible", data["infeasible"], INFEASIBLE_COLOR))
     for label, group, color in groups:
         text = [f"Trial {k}" for k in group["numbers"]]
         if len(data["names"]) == 2:
@@ -174,19 +182,37 @@ def plot_pareto_front(
 
 
 def _title(data: dict[str, Any], include_dominated: bool) -> str:
-    """The title, naming the trials that are ranked but cannot be drawn.
+    """The title, naming the trials that are ranked but cannot be drawn, and saying when no
+    trial is feasible.
 
     A front trial at infinity is the one a reader most needs to know about: without the
     note the drawn front looks complete while the real front holds a trial it does not show.
+    An empty front of a constrained study is no missing data either: it means no trial
+    satisfies the constraints yet, and the figure says so instead of looking broken.
     """
+    notes = []
+    if not data["front"]["numbers"] and not data["not_drawn"]["front"]:
+        n_infeasible = len(data["infeasible"]["numbers"]) + len(data["not_drawn"]["infeasible"])
+        if n_infeasible:
+            who = (
+                "the only completed trial violates"
+                if n_infeasible == 1
+                else f"all {n_infeasible} completed trials violate"
+            )
+            notes.append(f"No feasible trial: {who} the constraints")
     front = data["not_drawn"]["front"]
     dominated = data["not_drawn"]["dominated"] if include_dominated else []
-    if not front and not dominated:
-        return "Pareto front"
+    infeasible = data["not_drawn"]["infeasible"] if include_dominated else []
     parts = []
     if front:
         shown = ", ".join(str(k) for k in front[:5]) + (", ..." if len(front) > 5 else "")
         parts.append(f"{'trial' if len(front) == 1 else 'trials'} {shown} on the front")
     if dominated:
         parts.append(_count(len(dominated), "dominated trial"))
-    return f"Pareto front<br><sup>Not drawn (a value is not finite): {', '.join(parts)}</sup>"
+    if infeasible:
+        parts.append(_count(len(infeasible), "infeasible trial"))
+    if parts:
+        notes.append(f"Not drawn (a value is not finite): {', '.join(parts)}")
+    if not notes:
+        return "Pareto front"
+    return "Pareto front<br><sup>" + "<br>".join(notes) + "</sup>"

@@ -34,6 +34,19 @@ function fmtTime(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
 }
 
+// The best counts feasible trials only (as study.best_value does): when every completed trial
+// violates its constraints there is no best, and the page says why instead of leaving a blank.
+function bestText(s) {
+  if (s.best_values) return s.best_values.map(fmt).join(", ");
+  return s.n_infeasible > 0 && s.n_feasible === 0 ? "no feasible trial" : "";
+}
+
+// Rows carry `feasible` only when the trial has constraint values.
+function feasibleText(row) {
+  if (row.feasible === undefined || row.feasible === null) return null;
+  return row.feasible ? "yes" : "no";
+}
+
 function setStatus(ok) {
   const el = document.getElementById("status");
   if (el) el.textContent = ok ? "live" : "disconnected, retrying";
@@ -49,7 +62,7 @@ async function studiesPage() {
       const data = await getJSON("/api/studies");
       body.innerHTML = data.studies.map((s) => {
         const c = s.n_trials_by_state;
-        const best = s.best_values ? s.best_values.map(fmt).join(", ") : "";
+        const best = bestText(s);
         return `<tr><td><a href="/studies/${s.study_id}">${esc(s.study_name)}</a></td>
           <td>${esc(s.directions.join(", "))}</td><td>${s.n_trials}</td><td>${c.COMPLETE}</td>
           <td>${c.PRUNED}</td><td>${c.FAIL}</td><td>${c.RUNNING}</td><td>${c.WAITING}</td>
@@ -80,6 +93,7 @@ function fieldOf(row, key) {
   if (key === "number") return row.number;
   if (key === "state") return row.state;
   if (key === "duration") return row.duration;
+  if (key === "feasible") return feasibleText(row);
   if (key === "value") return row.values ? num(row.values[0]) : null;
   const v = key.match(/^values?_?(\d+)$/);
   if (v) return row.values ? num(row.values[Number(v[1])]) : null;
@@ -129,11 +143,13 @@ async function studyPage() {
 
   function renderSummary() {
     const c = summary.n_trials_by_state;
-    const best = summary.best_values ? `best ${summary.best_values.map(fmt).join(", ")} · ` : "";
+    const infeasible = summary.n_infeasible ? `${summary.n_infeasible} infeasible · ` : "";
+    const text = bestText(summary);
+    const best = !text ? "" : summary.best_values ? `best ${text} · ` : `${text} · `;
     document.getElementById("summary").innerHTML =
       `<span class="live" id="status">live</span> ${esc(summary.directions.join(", "))} · ` +
       `${summary.n_trials} trials (${c.COMPLETE} complete, ${c.PRUNED} pruned, ${c.FAIL} failed, ` +
-      `${c.RUNNING} running) · ${esc(best)}last activity ${esc(fmtTime(summary.last_activity))}`;
+      `${c.RUNNING} running) · ${esc(infeasible)}${esc(best)}last activity ${esc(fmtTime(summary.last_activity))}`;
   }
 
   function columns() {
@@ -141,6 +157,7 @@ async function studyPage() {
     if (summary.directions.length === 1) cols.push(["value", "Value"]);
     else summary.directions.forEach((_, i) => cols.push([`values_${i}`, `Value ${i}`]));
     cols.push(["duration", "Duration (s)"]);
+    if (trials.some((r) => r && feasibleText(r) !== null)) cols.push(["feasible", "Feasible"]);
     summary.params.forEach((p) => cols.push([p, p]));
     return cols;
   }
@@ -158,7 +175,8 @@ async function studyPage() {
     pageNo = Math.min(pageNo, pages - 1);
     const shown = rows.slice(pageNo * PAGE_SIZE, (pageNo + 1) * PAGE_SIZE);
     document.getElementById("page-info").textContent = `${rows.length} trials · page ${pageNo + 1} of ${pages}`;
-    document.querySelector("#trials tbody").innerHTML = shown.map((r) => "<tr>" + cols.map(([key]) => {
+    // Infeasible rows are greyed, as their points are in the figures.
+    document.querySelector("#trials tbody").innerHTML = shown.map((r) => (r.feasible === false ? '<tr class="infeasible">' : "<tr>") + cols.map(([key]) => {
       let v = fieldOf(r, key);
       if (key === "number") return `<td><a href="/studies/${studyId}/trials/${r.number}">${r.number}</a></td>`;
       if (key === "state") return `<td class="state-${r.state}">${r.state}</td>`;
@@ -301,6 +319,12 @@ async function trialPage() {
     const rows = [["State", `<span class="state-${t.state}">${t.state}</span>`], ["Value(s)", esc(values)],
       ["Started", esc(fmtTime(t.datetime_start))], ["Finished", esc(fmtTime(t.datetime_complete))],
       ["Duration (s)", t.duration === null ? "" : t.duration.toFixed(3)]];
+    if (t.constraints) {
+      const violation = t.constraints.map(num).reduce((sum, v) => sum + Math.max(0, v), 0);
+      const verdict = t.feasible ? "feasible" : `infeasible (total violation ${fmt(violation)})`;
+      rows.splice(2, 0, ["Constraints", `${esc(t.constraints.map(fmt).join(", "))} · ` +
+        `<span class="${t.feasible ? "feasible" : "infeasible"}">${esc(verdict)}</span>`]);
+    }
     document.querySelector("#overview tbody").innerHTML = rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("");
     document.querySelector("#params tbody").innerHTML = Object.entries(t.params).map(([k, v]) =>
       `<tr><th>${esc(k)}</th><td>${esc(fmt(v))}</td><td class="muted">${esc(JSON.stringify(t.distributions[k]))}</td></tr>`).join("");
