@@ -28,12 +28,17 @@ def test_bad_constraint_values_name_the_trial(returned):
 
 
 def test_violation_and_feasibility():
-    assert violation(_trial()) is None and _trial().feasible
+    assert violation(_trial()) is None and _trial().feasible and _trial().constraints == {}
     assert violation(_trial(constraints=[-1.0, 0.0])) == 0.0
     assert _trial(constraints=[-1.0, 0.0]).feasible
     infeasible = _trial(constraints=[0.5, -3.0, 0.25])
     assert violation(infeasible) == 0.75 and not infeasible.feasible
-    assert infeasible.constraints == [0.5, -3.0, 0.25]
+    assert infeasible.constraints == {"0": 0.5, "1": -3.0, "2": 0.25}
+    # Optuna 5's named form, and both forms together.
+    named = _trial(**{"constraints:memory": -2.0, "constraints:latency": 0.5})
+    assert named.constraints == {"memory": -2.0, "latency": 0.5} and violation(named) == 0.5
+    both = _trial(**{"constraints": [0.0], "constraints:memory": 1.0})
+    assert both.constraints == {"0": 0.0, "memory": 1.0} and not both.feasible
 
 
 @pytest.mark.parametrize("cls", [RandomSampler, QMCSampler, TPESampler, GPSampler, AutoSampler])
@@ -54,7 +59,7 @@ def test_best_trial_and_front_count_feasible_trials_only(sqlite_url):
     )
     study.optimize(lambda t: -t.suggest_float("x", 0, 1), n_trials=30)
     done = study.get_trials((TrialState.COMPLETE,))
-    assert all(t.constraints == [pytest.approx(t.params["x"] - 0.3)] for t in done)
+    assert all(t.constraints == {"0": pytest.approx(t.params["x"] - 0.3)} for t in done)
     feasible = [t for t in done if t.params["x"] <= 0.3]
     assert 0 < len(feasible) < len(done)
     assert min(t.value for t in done) < min(t.value for t in feasible)
@@ -104,7 +109,7 @@ def test_a_failing_constraints_func_fails_a_complete_trial_and_spares_a_pruned_o
     pruned.report(1.0, 0)
     with pytest.warns(UserWarning, match="constraints_func failed"):
         frozen = study.tell(pruned, state=TrialState.PRUNED)
-    assert frozen.state == TrialState.PRUNED and frozen.constraints is None
+    assert frozen.state == TrialState.PRUNED and frozen.constraints == {}
 
 
 def test_pruned_trials_get_constraint_values_too():
@@ -113,13 +118,13 @@ def test_pruned_trials_get_constraint_values_too():
     )
     trial = study.ask()
     trial.report(0.5, 0)
-    assert study.tell(trial, state=TrialState.PRUNED).constraints == [0.0]
+    assert study.tell(trial, state=TrialState.PRUNED).constraints == {"0": 0.0}
 
 
 def test_constraints_work_with_parallel_workers():
     study = tl.create_study(sampler=TPESampler(seed=0, constraints_func=_below_x(0.5)))
     study.optimize(lambda t: -t.suggest_float("x", 0, 1), n_trials=12, n_jobs=2)
-    assert all(t.constraints is not None for t in study.trials)
+    assert all(t.constraints for t in study.trials)
     assert study.best_trial.params["x"] <= 0.5
 
 
@@ -153,3 +158,57 @@ def test_model_based_samplers_steer_into_the_feasible_region(cls):
     without = [_feasible_share_and_regret(cls(seed=s), n_trials) for s in range(3)]
     assert np.mean([s for s, _ in with_c]) > np.mean([s for s, _ in without]) + 0.2
     assert np.mean([r for _, r in with_c]) < np.mean([r for _, r in without])
+
+
+def _set_in_objective(trial):
+    value = _constrained_quadratic(trial)
+    trial.set_constraint("sum", trial.user_attrs["c"])
+    return value
+
+
+def test_set_constraint_in_the_objective_steers_without_a_constraints_func(sqlite_url):
+    study = tl.create_study(storage=sqlite_url, sampler=GPSampler(seed=0))
+    study.optimize(_set_in_objective, n_trials=30)
+    assert all(t.constraints == {"sum": pytest.approx(t.user_attrs["c"])} for t in study.trials)
+    assert study.best_trial.user_attrs["c"] <= 0
+    assert study.best_value == pytest.approx(0.18, abs=0.01)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_set_constraint_from_workers_and_its_checks(n_jobs):
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("low", x - 0.5)
+        for bad_name, bad_value, message in [
+            ("nan", math.nan, "needs a real number"),
+            ("text", "0.1", "needs a real number"),
+            ("", 0.0, "non-empty string name"),
+            ("yes", True, "needs a real number"),
+        ]:
+            with pytest.raises((ValueError, tl.InvalidParameterError), match=message):
+                trial.set_constraint(bad_name, bad_value)
+        trial.set_constraint("low", x - 0.4)  # set again: replaced
+        return x
+
+    study = tl.create_study(sampler=TPESampler(seed=0))
+    study.optimize(objective, n_trials=6, n_jobs=n_jobs)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
+    assert all(t.constraints == {"low": pytest.approx(t.params["x"] - 0.4)} for t in study.trials)
+
+
+def test_nsga2_uses_set_constraint_too():
+    from tunelab.samplers import NSGAIISampler
+
+    def objective(trial):
+        x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+        trial.set_constraint("x_high", 0.7 - x)
+        return x, y + (1 - x)
+
+    study = tl.create_study(
+        directions=["minimize", "minimize"],
+        sampler=NSGAIISampler(population_size=10, mutation_prob=0.1, seed=0),
+    )
+    study.optimize(objective, n_trials=100)
+    late = study.trials[60:]
+    assert np.mean([t.params["x"] >= 0.7 for t in late]) > 0.8
+    assert study.best_trials and all(t.params["x"] >= 0.7 for t in study.best_trials)

@@ -1,8 +1,11 @@
-"""Constraints: a sampler's ``constraints_func`` maps a finished trial to numbers, each of which
-must be <= 0 for the trial to be feasible. The study evaluates it as the trial is told and
-stores the numbers in the trial's system attribute ``constraints``, where the samplers, the
-best-trial queries and the plots read them (the attribute name matches Optuna's, so studies
-moved between the two keep their meaning)."""
+"""Constraints: numbers that must each be <= 0 for a trial to be feasible.
+
+They come two ways, stored as Optuna stores them so that studies and code move between the two:
+``trial.set_constraint(name, value)`` inside the objective (system attribute
+``constraints:<name>``, Optuna 5's form), or a sampler's ``constraints_func``, which maps a
+finished trial to a list of numbers that the study stores as it is told (system attribute
+``constraints``, named "0", "1", ...). The samplers, the best-trial queries and the plots read
+both through :func:`constraint_values`."""
 
 from __future__ import annotations
 
@@ -10,12 +13,14 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._validation import fail, is_real, plain_scalar
+from ._validation import check_name, fail, is_real, plain_scalar
+from .exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
     from ._frozen import FrozenTrial
 
 CONSTRAINTS_ATTR = "constraints"
+NAMED_PREFIX = CONSTRAINTS_ATTR + ":"
 
 ConstraintsFunc = Callable[["FrozenTrial"], Sequence[float]]
 
@@ -47,13 +52,45 @@ def evaluate_constraints(func: ConstraintsFunc, trial: FrozenTrial) -> list[floa
     return [float(v) for v in values]
 
 
+def constraint_key(name: Any) -> str:
+    """The system attribute that holds constraint ``name``."""
+    if not isinstance(name, str) or not name:
+        raise InvalidParameterError(
+            f"Trial.set_constraint needs a non-empty string name; got {name!r}."
+        )
+    key = NAMED_PREFIX + name
+    check_name("Constraint attribute", key)
+    return key
+
+
+def check_constraint_value(name: Any, value: Any) -> float:
+    """A value for ``Trial.set_constraint``: a real, non-NaN number (no bool, no text)."""
+    value = plain_scalar(value)
+    if not is_real(value) or math.isnan(value):
+        raise ValueError(
+            f"Trial.set_constraint({name!r}, ...) needs a real number, <= 0 when the constraint "
+            f"holds; got {value!r}."
+        )
+    return float(value)
+
+
+def constraint_values(trial: FrozenTrial) -> dict[str, float]:
+    """Every constraint value of the trial by name (empty when it has none)."""
+    attrs = trial.system_attrs
+    values = {str(i): float(v) for i, v in enumerate(attrs.get(CONSTRAINTS_ATTR) or [])}
+    for key, value in attrs.items():
+        if key.startswith(NAMED_PREFIX):
+            values[key[len(NAMED_PREFIX) :]] = float(value)
+    return values
+
+
 def violation(trial: FrozenTrial) -> float | None:
     """How far the trial is from feasible (sum of the positive constraint values; 0 when
     feasible), or None when it has no constraint values."""
-    values = trial.system_attrs.get(CONSTRAINTS_ATTR)
-    if values is None:
+    values = constraint_values(trial)
+    if not values:
         return None
-    return float(sum(max(0.0, float(v)) for v in values))
+    return float(sum(max(0.0, v) for v in values.values()))
 
 
 def is_feasible(trial: FrozenTrial) -> bool:

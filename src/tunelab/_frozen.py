@@ -68,11 +68,12 @@ class FrozenTrial:
         return (self.datetime_complete - self.datetime_start).total_seconds()
 
     @property
-    def constraints(self) -> list[float] | None:
-        """Constraint values stored when the trial finished (each <= 0 when satisfied), or
-        None when the study's sampler had no ``constraints_func``."""
-        values = self.system_attrs.get("constraints")
-        return None if values is None else [float(v) for v in values]
+    def constraints(self) -> dict[str, float]:
+        """Constraint values by name (each <= 0 when satisfied), from ``Trial.set_constraint``
+        and a sampler's ``constraints_func`` (named "0", "1", ...); empty when none."""
+        from ._constraints import constraint_values
+
+        return constraint_values(self)
 
     @property
     def feasible(self) -> bool:

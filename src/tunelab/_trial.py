@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._constraints import check_constraint_value, constraint_key
 from ._frozen import FrozenTrial, TrialState
 from ._space import (
     Categorical,
@@ -220,6 +221,14 @@ class Trial(SuggestMethods):
     def set_user_attr(self, key: str, value: Any) -> None:
         value = json_attr("Trial.set_user_attr", key, value)
         self.study._set_trial_attr(self._frozen, key, value, system=False)
+
+    def set_constraint(self, name: str, value: float) -> None:
+        """Record constraint ``name`` for this trial: it holds when ``value <= 0``. Infeasible
+        trials never become the best, and TPE, the GP and NSGA-II steer away from them (as
+        Optuna's ``Trial.set_constraint``; setting a name again replaces its value)."""
+        key = constraint_key(name)
+        value = check_constraint_value(name, value)
+        self.study._set_trial_attr(self._frozen, key, value, system=True)
 
     def heartbeat(self) -> None:
         """Renew this trial's lease (storages with leases fail trials whose lease runs out)."""

@@ -203,13 +203,13 @@ def test_rows_and_detail_show_constraints(constrained, filled, db_url):
         plain_rows = c.get(f"/api/studies/{filled._study_id}/trials").json()["trials"]
         plain = c.get(f"/api/studies/{filled._study_id}/trials/0").json()
     assert [(r["constraints"], r["feasible"]) for r in rows] == [
-        ([0.0], True),
-        ([0.5], False),
-        ([-1.0], True),
-        ([2.0], False),
-        ([-0.1], True),
+        ({"0": 0.0}, True),
+        ({"0": 0.5}, False),
+        ({"0": -1.0}, True),
+        ({"0": 2.0}, False),
+        ({"0": -0.1}, True),
     ]
-    assert detail["constraints"] == [0.5] and detail["feasible"] is False
+    assert detail["constraints"] == {"0": 0.5} and detail["feasible"] is False
     assert all("constraints" not in r and "feasible" not in r for r in plain_rows)
     assert plain["constraints"] is None and plain["feasible"] is None
 

@@ -53,8 +53,8 @@ def trial_row(t: FrozenTrial) -> dict[str, Any]:
     constraints = t.constraints
     # Only on trials that have constraint values: a page polls every row of a large study,
     # and an unconstrained one should not pay for two null fields per trial.
-    if constraints is not None:
-        row["constraints"] = [jfloat(v) for v in constraints]
+    if constraints:
+        row["constraints"] = {name: jfloat(v) for name, v in constraints.items()}
         row["feasible"] = is_feasible(t)
     return row
 

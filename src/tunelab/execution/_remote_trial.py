@@ -10,6 +10,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .._constraints import check_constraint_value, constraint_key
 from .._frozen import FrozenTrial, TrialState
 from .._space import (
     Distribution,
@@ -19,7 +20,15 @@ from .._validation import json_attr
 
 # The only Trial methods a worker may invoke on the driver.
 REMOTE_METHODS = frozenset(
-    {"suggest", "report", "report_values", "should_prune", "set_user_attr", "heartbeat"}
+    {
+        "suggest",
+        "report",
+        "report_values",
+        "should_prune",
+        "set_user_attr",
+        "set_constraint",
+        "heartbeat",
+    }
 )
 # Read-only properties a worker may read from the driver's trial and from its study.
 TRIAL_READS = frozenset({"system_attrs", "distributions"})
@@ -180,6 +189,11 @@ class RemoteTrial(SuggestMethods):
         self._call("set_user_attr", (key, value))
         self._user_attrs[key] = value
 
+    def set_constraint(self, name: str, value: float) -> None:
+        # Checked here, as by Trial.set_constraint, so a bad value fails where it was set.
+        constraint_key(name)
+        self._call("set_constraint", (name, check_constraint_value(name, value)))
+
     def heartbeat(self) -> None:
         self._call("heartbeat", ())
 
@@ -191,7 +205,8 @@ class RemoteTrial(SuggestMethods):
             f"Trial.{name} is not available here: the objective runs {_WHERE}. A worker's trial "
             "offers number, params, distributions, user_attrs, system_attrs, state, "
             "datetime_start, intermediate_values, study (views, stop, set_user_attr), suggest_*, report, "
-            "report_values, should_prune, set_user_attr and heartbeat. Run with n_jobs=1 to use "
+            "report_values, should_prune, set_user_attr, set_constraint and heartbeat. Run with "
+            "n_jobs=1 to use "
             f"Trial.{name}."
         )
 

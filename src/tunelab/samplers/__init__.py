@@ -5,6 +5,7 @@ from ._base import BaseSampler as BaseSampler
 from ._cmaes import CmaEsSampler as CmaEsSampler
 from ._gp import GPSampler as GPSampler
 from ._grid import GridSampler as GridSampler
+from ._nsga2 import NSGAIISampler as NSGAIISampler
 from ._qmc import QMCSampler as QMCSampler
 from ._random import RandomSampler as RandomSampler
 from ._tpe import TPESampler as TPESampler
@@ -15,6 +16,7 @@ __all__ = [
     "CmaEsSampler",
     "GPSampler",
     "GridSampler",
+    "NSGAIISampler",
     "QMCSampler",
     "RandomSampler",
     "TPESampler",

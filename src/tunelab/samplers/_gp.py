@@ -210,7 +210,7 @@ class GPSampler(BaseSampler):
             "avoid": X if not len(running) else np.vstack([X, running]),
             "n_pool": 512 if len(names) > 1 else 64,
         }
-        if self.constraints_func is None:
+        if self.constraints_func is None and not C.shape[1]:
             incumbents = X[np.argsort(targets)[:2]]
             x = optimize_log_ei(gp, space, best, rng, incumbents=incumbents, **options)
             return space.decode(x)
@@ -283,11 +283,11 @@ class GPSampler(BaseSampler):
             constraints.append(t.constraints)
         X = np.array(rows).reshape(-1, space.n_dims)
         y = np.array(values, dtype=float)
-        width = max((len(c) for c in constraints if c is not None), default=0)
-        C = np.full((len(rows), width), np.nan)
+        names = sorted({name for c in constraints for name in c})
+        C = np.full((len(rows), len(names)), np.nan)
         for i, c in enumerate(constraints):
-            if c is not None and len(c) == width:
-                C[i] = c
+            for j, name in enumerate(names):
+                C[i, j] = c.get(name, np.nan)
         is_pruned = np.array(pruned, dtype=bool)
         if is_pruned.any() and not is_pruned.all():
             median = _median_as_modelled(y[~is_pruned])

@@ -19,6 +19,7 @@ _BY_NAME = {
     "tpe": "TPESampler",
     "gp": "GPSampler",
     "cmaes": "CmaEsSampler",
+    "nsga2": "NSGAIISampler",
 }
 #: Every name :func:`sampler_from_name` knows; job files are validated against this same list.
 SAMPLER_NAMES = tuple(_BY_NAME)

@@ -89,6 +89,8 @@ class _History:
         self.last_values: list[float] = []
         # Sum of positive constraint values; inf for a trial without any.
         self.violations: list[float] = []
+        # Some trial has constraint values (Trial.set_constraint needs no constraints_func).
+        self.constrained = False
         self.columns: dict[str, _Column] = {}
         self.groups: list[set[str]] = []
         self.intersection: dict[str, Distribution] | None = None
@@ -110,6 +112,7 @@ class _History:
         self.last_values.append(math.inf if math.isnan(last) else last)
         v = violation(trial)
         self.violations.append(math.inf if v is None else v)
+        self.constrained = self.constrained or v is not None
         for column in self.columns.values():
             column.values.append(math.nan)
         for name, dist in trial.distributions.items():
@@ -176,7 +179,8 @@ class TPESampler(BaseSampler):
     kernel, and ``consider_magic_clip`` keeps kernels at least ``1 / min(100, n + 1)`` of the
     range wide. With ``constant_liar`` other workers' RUNNING trials count as bad observations.
 
-    With ``constraints_func`` (see :class:`~tunelab.samplers.BaseSampler`) the feasible trials
+    With constraints (``constraints_func``, see :class:`~tunelab.samplers.BaseSampler`, or
+    ``Trial.set_constraint`` in the objective) the feasible trials
     rank first; infeasible ones follow, least violation first, and trials without constraint
     values last, so the "good" mixture fills from the feasible region and, while few trials
     are feasible, from the nearest infeasible ones (Watanabe and Hutter's c-TPE ranks alike).
@@ -367,7 +371,7 @@ class TPESampler(BaseSampler):
         by_number = np.argsort(np.asarray(history.numbers), kind="stable")
         complete = by_number[~pruned[by_number]]
         infeasible = np.array([], dtype=int)
-        if self.constraints_func is not None:
+        if self.constraints_func is not None or history.constrained:
             violations = np.asarray(history.violations)
             infeasible = complete[violations[complete] > 0]
             infeasible = infeasible[np.argsort(violations[infeasible], kind="stable")]

@@ -29,7 +29,7 @@ def study_html(study: Any, max_params: int = 12) -> str:
         ("Directions", directions),
         ("Trials", " · ".join(f"{n} {st.name.lower()}" for st, n in counts.items() if n) or "none"),
     ]
-    judged = [t for t in trials if t.state == TrialState.COMPLETE and t.constraints is not None]
+    judged = [t for t in trials if t.state == TrialState.COMPLETE and t.constraints]
     if judged:
         # The best below is the best feasible trial; without this row a study whose trials
         # all break a constraint would just show no best, and no reason.

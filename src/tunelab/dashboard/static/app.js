@@ -320,9 +320,12 @@ async function trialPage() {
       ["Started", esc(fmtTime(t.datetime_start))], ["Finished", esc(fmtTime(t.datetime_complete))],
       ["Duration (s)", t.duration === null ? "" : t.duration.toFixed(3)]];
     if (t.constraints) {
-      const violation = t.constraints.map(num).reduce((sum, v) => sum + Math.max(0, v), 0);
+      // Constraints come by name (Trial.set_constraint) or numbered "0", "1", ... (constraints_func).
+      const entries = Object.entries(t.constraints);
+      const violation = entries.map(([, v]) => num(v)).reduce((sum, v) => sum + Math.max(0, v), 0);
       const verdict = t.feasible ? "feasible" : `infeasible (total violation ${fmt(violation)})`;
-      rows.splice(2, 0, ["Constraints", `${esc(t.constraints.map(fmt).join(", "))} · ` +
+      const listed = entries.map(([k, v]) => `${k}: ${fmt(v)}`).join(", ");
+      rows.splice(2, 0, ["Constraints", `${esc(listed)} · ` +
         `<span class="${t.feasible ? "feasible" : "infeasible"}">${esc(verdict)}</span>`]);
     }
     document.querySelector("#overview tbody").innerHTML = rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("");
