@@ -437,3 +437,35 @@ def test_storage_pickles_by_url(sqlite_url):
     storage = SQLStorage(sqlite_url, heartbeat_interval=2, grace_period=9)
     copy = pickle.loads(pickle.dumps(storage))
     assert (copy.url, copy.heartbeat_interval, copy.grace_period) == (sqlite_url, 2.0, 9.0)
+
+
+def test_ctrl_c_inside_a_transaction_waits_for_its_end_and_releases_the_lock(tmp_path):
+    # Found by a QA pass: a Ctrl-C landing after a statement of a SQLite write transaction
+    # left the transaction open with its lock, while the traceback lived: every other writer
+    # got "database is locked" and optimize's clean-up waited minutes on its own lock.
+    import os
+    import signal
+    import sqlite3
+
+    path = tmp_path / "s.db"
+    study = tl.create_study(study_name="s", storage=f"sqlite:///{path}")
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    fired = []
+
+    @sa.event.listens_for(study._storage._engine, "after_cursor_execute")
+    def interrupt(conn, cursor, statement, *args):
+        if not fired and "tunelab_trials.fail_reason" in statement:
+            fired.append(statement)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        study.tell(trial, 1.0)
+    assert fired
+    # The interrupted transaction finished first; the traceback is still alive here.
+    assert caught.value is not None
+    other = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # raised "database is locked" before
+    other.execute("ROLLBACK")
+    other.close()
+    assert tl.load_study(study_name="s", storage=f"sqlite:///{path}").trials[0].value == 1.0

@@ -11,12 +11,14 @@ push it forward, and ``reap_stale_trials`` fails (and maybe re-queues) trials wh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -186,7 +188,7 @@ class SQLStorage(BaseStorage):
         delay = 0.005
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                with self._engine.connect() as conn:
+                with _interrupts_after_the_transaction(), self._engine.connect() as conn:
                     if write:
                         conn.execution_options(tunelab_write=True)
                     with conn.begin():
@@ -705,3 +707,39 @@ def _retry_template(lost: FrozenTrial, count: int) -> FrozenTrial:
         distributions=dict(lost.distributions),
         system_attrs=system_attrs,
     )
+
+
+@contextlib.contextmanager
+def _interrupts_after_the_transaction() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives during a transaction until the transaction has ended.
+
+    A KeyboardInterrupt raised inside a SQLite transaction, after one of its statements ran,
+    left the transaction open with its write lock: sqlite3 keeps a closed connection alive
+    until its unfinished statements are finalized, and the exception's traceback (kept for
+    good by a notebook) keeps them. Every other writer then got "database is locked", and
+    optimize's own clean-up waited on that lock for minutes. A transaction is short (the wait
+    for a busy database happens inside sqlite3's C call, where Python cannot raise anyway),
+    so the interrupt is raised as soon as it ends. A second Ctrl-C is not held back.
+    Only the main thread receives signals; elsewhere, or under a handler that is not a
+    Python callable, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):
+        yield
+        return
+    held: list[Any] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if held:
+            previous(signum, frame)  # impatient: a second Ctrl-C goes through at once
+        held.append(frame)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            previous(signal.SIGINT, held[0])
