@@ -8,8 +8,10 @@ import time
 import pytest
 
 import tunelab as tl
+from tunelab import TrialState
 from tunelab.exceptions import ObjectiveNotPicklableError
 from tunelab.execution import InlineExecutor, ProcessExecutor
+from tunelab.samplers import RandomSampler
 
 
 def quadratic(trial):
@@ -608,3 +610,40 @@ def test_a_progress_bar_by_time_shows_seconds_and_trials():
         bar.close()
     text = console.file.getvalue()
     assert "time" in text and "1.2/3.0 s" in text and "2 trials" in text
+
+
+def _dies_once(trial):
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number == 1:
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies (OOM killer, ...)
+    return x
+
+
+def test_retry_failed_requeues_a_trial_whose_worker_process_died(sqlite_url):
+    # Found by a QA pass: only lease expiry re-queued lost trials; a dead n_jobs worker's
+    # trial was failed "worker lost" and never retried, though the docs promised it.
+    study = tl.create_study(storage=sqlite_url, retry_failed=1, sampler=RandomSampler(seed=0))
+    study.optimize(_dies_once, n_trials=4, n_jobs=2)
+    lost = study.trials[1]
+    assert lost.state == TrialState.FAIL and lost.fail_reason.startswith("worker lost")
+    (retry,) = [t for t in study.trials if t.system_attrs.get("retry_of") == 1]
+    assert retry.state == TrialState.COMPLETE and retry.params == lost.params
+    without = tl.create_study(sampler=RandomSampler(seed=0))
+    without.optimize(_dies_once, n_trials=4, n_jobs=2)
+    assert not any("retry_of" in t.system_attrs for t in without.trials)
+
+
+def test_resuming_with_retry_failed_turns_it_on_for_the_stored_study(sqlite_url):
+    # Found by a QA pass: load_if_exists ignored retry_failed and skip_duplicates, so a study
+    # whose creation was killed before its options were written never got them.
+    tl.create_study(study_name="r", storage=sqlite_url)
+    tl.create_study(
+        study_name="r",
+        storage=sqlite_url,
+        load_if_exists=True,
+        retry_failed=2,
+        skip_duplicates=True,
+    )
+    study = tl.load_study(study_name="r", storage=sqlite_url)
+    attrs = study._storage.get_study_attrs(study._study_id, system=True)
+    assert attrs["retry_failed"] == 2 and attrs["skip_duplicates"] is True

@@ -293,3 +293,18 @@ def test_add_trial_keeps_one_distribution_per_name():
     with pytest.raises(tl.InvalidParameterError, match="One name keeps one distribution"):
         study.add_trial(finished(tl.Categorical(["a", "b", "z"]), "z"))
     assert len(study.trials) == 1
+
+
+def test_an_ask_stopped_after_the_trial_exists_fails_it_instead_of_leaving_it_running():
+    # Found by a QA pass: a Ctrl-C (or any error) after create_trial left the new trial
+    # RUNNING until a reaper found it, or for good in storage without leases.
+    study = tl.create_study()
+
+    def interrupted(study, trial):
+        raise KeyboardInterrupt
+
+    study.sampler.before_trial = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    (trial,) = study.trials
+    assert trial.state == tl.TrialState.FAIL and trial.fail_reason == "KeyboardInterrupt: "

@@ -252,5 +252,9 @@ def _record(study: Study, outcome: Outcome) -> FrozenTrial:
         logger.warning(
             "Trial %d failed with parameters %s: %s", trial.number, trial.params, outcome.error_text
         )
+        if isinstance(outcome.error, WorkerLostError) and frozen.state == TrialState.FAIL:
+            retry = study._requeue_lost(frozen)
+            if retry is not None:
+                logger.warning("Trial %d re-queued as trial %d", trial.number, retry.number)
     gc.collect(0)
     return frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 import warnings
@@ -22,7 +23,8 @@ from .exceptions import (
 )
 from .pruners import TRIAL_GROUP_ATTR, BasePruner, NopPruner
 from .samplers import BaseSampler
-from .storage import RETRY_FAILED_ATTR, BaseStorage, get_storage
+from .storage import RETRY_COUNT_ATTR, RETRY_FAILED_ATTR, BaseStorage, get_storage
+from .storage._rules import retry_template
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -277,27 +279,32 @@ class Study:
         # Trials of dead workers go back to the queue before we look for queued ones.
         self._storage.reap_stale_trials(self._study_id)
         frozen = self._storage.claim_waiting_trial(self._study_id)
+        claimed = frozen is not None
         if frozen is None:
             # One write creates the trial with its sampler tag (a write per trial saved on SQL).
             template = FrozenTrial(
                 number=-1, state=TrialState.RUNNING, system_attrs={SAMPLER_ATTR: sampler_name}
             )
             frozen = self._storage.create_trial(self._study_id, template)
-        else:
-            self._set_trial_system_attr(frozen, SAMPLER_ATTR, sampler_name)
-        # A pruner that splits trials into groups (Hyperband brackets) says so before sampling,
-        # so a sampler can learn from the trial's own group only.
-        group = self.pruner.trial_group(self, frozen)
-        if group is not None:
-            self._set_trial_system_attr(frozen, TRIAL_GROUP_ATTR, group)
-        self.sampler.before_trial(self, frozen)
-        trial = Trial(self, frozen, declared)
-        if space is not None:
-            try:
+        # From here on the trial exists: whatever stops ask (Ctrl-C, a grid another worker has
+        # just used up, a bad declared space) fails it rather than leave it RUNNING until a
+        # reaper finds it, or for good without leases.
+        try:
+            if claimed:
+                self._set_trial_system_attr(frozen, SAMPLER_ATTR, sampler_name)
+            # A pruner that splits trials into groups (Hyperband brackets) says so before
+            # sampling, so a sampler can learn from the trial's own group only.
+            group = self.pruner.trial_group(self, frozen)
+            if group is not None:
+                self._set_trial_system_attr(frozen, TRIAL_GROUP_ATTR, group)
+            self.sampler.before_trial(self, frozen)
+            trial = Trial(self, frozen, declared)
+            if space is not None:
                 sample_space(trial, space)
-            except Exception as exc:
-                self.tell(trial, state=TrialState.FAIL, fail_reason=_reason(exc))
-                raise
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                self.tell(frozen, state=TrialState.FAIL, fail_reason=_reason(exc))
+            raise
         return trial
 
     def tell(
@@ -444,6 +451,16 @@ class Study:
         raise InvalidParameterError(
             f"Study {self.study_name!r} has no trial numbered {number}; tell() takes a trial from ask()."
         )
+
+    def _requeue_lost(self, lost: FrozenTrial) -> FrozenTrial | None:
+        """Queue a copy of a trial whose worker process died, as lease expiry does, while the
+        study's ``retry_failed`` allows (a dead ``n_jobs`` or Dask worker is as lost as a
+        dead machine: both were failed "worker lost", only the latter was retried)."""
+        limit = self._storage.get_study_attrs(self._study_id, system=True).get(RETRY_FAILED_ATTR, 0)
+        count = lost.system_attrs.get(RETRY_COUNT_ATTR, 0)
+        if count >= limit:
+            return None
+        return self._storage.create_trial(self._study_id, retry_template(lost, count + 1))
 
     def enqueue_trial(
         self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None
@@ -658,12 +675,19 @@ def create_study(
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
-        existing = backend.get_study_directions(backend.get_study_id(name))
+        study_id = backend.get_study_id(name)
+        existing = backend.get_study_directions(study_id)
         if existing != parsed:
             raise InvalidParameterError(
                 f"Study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in parsed]}. Use another name or the stored directions."
             ) from None
+        # Resuming with these options turns them on for the stored study (they were ignored,
+        # and a creation killed between the study and its options never got them).
+        if skip_duplicates:
+            backend.set_study_attr(study_id, SKIP_DUPLICATES_ATTR, True, system=True)
+        if retry_failed:
+            backend.set_study_attr(study_id, RETRY_FAILED_ATTR, retry_failed, system=True)
     return Study(name, backend, sampler if sampler is not None else _default_sampler(seed), pruner)
 
 

@@ -108,3 +108,83 @@ def test_numpy_grid_values_are_stored_as_plain_values(sqlite_url):
         (1, int),
         (2, int),
     ]
+
+
+def test_a_grid_used_up_by_another_worker_during_ask_leaves_no_running_trial(sqlite_url):
+    # Found by a QA pass: another process took the last point between has_more and
+    # before_trial; optimize returned quietly with the new trial RUNNING.
+    grid = {"a": [0, 1]}
+    first = tl.create_study(study_name="g", storage=sqlite_url, sampler=GridSampler(grid, seed=0))
+    second = tl.load_study(study_name="g", storage=sqlite_url, sampler=GridSampler(grid, seed=0))
+    first.optimize(lambda t: t.suggest_categorical("a", [0, 1]), n_trials=1)
+    has_more = second.sampler.has_more
+
+    def other_worker_takes_the_last_point(study):
+        answer = has_more(study)
+        first.ask()
+        return answer
+
+    second.sampler.has_more = other_worker_takes_the_last_point
+    second.optimize(lambda t: t.suggest_categorical("a", [0, 1]), n_trials=3)
+    states = [t.state for t in tl.load_study(study_name="g", storage=sqlite_url).trials]
+    # Trial 1 is the other worker's, still running; trial 2 found the grid used up.
+    assert states == [tl.TrialState.COMPLETE, tl.TrialState.RUNNING, tl.TrialState.FAIL]
+
+
+def _grid_worker(url):
+    import time
+
+    study = tl.load_study(study_name="g", storage=url, sampler=GridSampler(GRID_30, seed=0))
+    study.optimize(
+        lambda t: (
+            time.sleep(0.01)
+            or t.suggest_categorical("a", GRID_30["a"]) + t.suggest_categorical("b", GRID_30["b"])
+        )
+    )
+
+
+GRID_30 = {"a": list(range(6)), "b": list(range(5))}
+
+
+def test_processes_sharing_a_study_run_each_point_once(sqlite_url):
+    # Found by a QA pass: three processes ran 34-46 trials for 30 points; choosing a point and
+    # recording it were two transactions. The storage's atomic claim now hands out each point.
+    import multiprocessing
+
+    tl.create_study(study_name="g", storage=sqlite_url)
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_grid_worker, args=(sqlite_url,)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    done = [
+        (t.params["a"], t.params["b"])
+        for t in tl.load_study(study_name="g", storage=sqlite_url).trials
+        if t.state == tl.TrialState.COMPLETE
+    ]
+    assert sorted(done) == sorted((a, b) for a in GRID_30["a"] for b in GRID_30["b"])
+
+
+def test_a_retried_trial_reruns_its_own_point_and_uses_up_no_other(tmp_path):
+    # Found by a QA pass: the re-queued copy of a lost trial kept its parameters but was
+    # handed the next grid point, which was then never run.
+    import time
+
+    from tunelab.storage import SQLStorage
+
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    grid = {"a": [0, 1, 2, 3]}
+
+    def storage():
+        return SQLStorage(url, heartbeat_interval=0.1, grace_period=0.3)
+
+    lost = tl.create_study(
+        study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0), retry_failed=1
+    )
+    lost.ask().suggest_categorical("a", grid["a"])  # its worker dies: no tell, no heartbeat
+    time.sleep(1.0)
+    study = tl.load_study(study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0))
+    study.optimize(lambda t: t.suggest_categorical("a", grid["a"]))
+    done = sorted(t.params["a"] for t in study.trials if t.state == tl.TrialState.COMPLETE)
+    assert done == [0, 1, 2, 3]

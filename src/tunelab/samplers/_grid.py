@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,8 @@ GRID_ATTR = "grid_id"
 # added in front, say) finds the points already tried by value, where the position would name
 # another point (seen: one point tried twice and the new one never).
 GRID_POINT_ATTR = "grid_point"
+# Study system attributes that hand each grid point to one trial across processes.
+CLAIM_PREFIX = "grid_claim:"
 
 
 def _values_of(name: str, spec: Any) -> list[Any]:
@@ -102,17 +106,30 @@ class GridSampler(BaseSampler):
         # An enqueued trial runs its own values: it takes the grid point those values are (the
         # first such point for a partial one), and none when they are off the grid. Handing it
         # the next point instead lost that point and evaluated the enqueued one twice.
-        fixed = trial.system_attrs.get(FIXED_PARAMS_ATTR) or {}
+        # A retried trial (retry_failed) comes with its lost original's parameters set: it
+        # re-runs that point, like an enqueued one (handed the next point, it used that one
+        # up and the point was never run).
+        fixed = {**trial.params, **(trial.system_attrs.get(FIXED_PARAMS_ATTR) or {})}
         fixed = {name: value for name, value in fixed.items() if name in self.grid}
         for grid_id in self._order:
             if grid_id not in taken and self._agrees(grid_id, fixed):
+                # Another process may pick the same untaken point at this moment: the storage's
+                # atomic claim gives it to one trial, and the others move on.
+                key = _claim_key(self._points[grid_id])
+                if study._storage.claim_study_attr(study._study_id, key, trial.trial_id) != (
+                    trial.trial_id
+                ):
+                    continue
                 point = dict(zip(self._names, self._points[grid_id]))
                 study._set_trial_system_attr(trial, GRID_POINT_ATTR, point)
                 study._set_trial_system_attr(trial, GRID_ATTR, grid_id)
                 return
         if fixed:
             return  # off the grid, or a point already tried: no point is used up
-        raise GridExhausted(f"All {len(self._points)} grid points have been tried.")
+        raise GridExhausted(
+            f"All {len(self._points)} grid points have been tried (or are being tried by other "
+            "workers)."
+        )
 
     def _agrees(self, grid_id: int, fixed: Mapping[str, Any]) -> bool:
         point = self._points[grid_id]
@@ -159,6 +176,12 @@ class GridSampler(BaseSampler):
 
     def describe(self) -> str:
         return f"GridSampler tries each of the {len(self._points)} grid points once."
+
+
+def _claim_key(point: Sequence[Any]) -> str:
+    # A digest keeps the study attribute's name short whatever the grid values are.
+    text = json.dumps([_point_key([v])[0] for v in point], sort_keys=True)
+    return CLAIM_PREFIX + hashlib.sha1(text.encode()).hexdigest()
 
 
 def _point_key(point: Sequence[Any]) -> tuple[Any, ...]:

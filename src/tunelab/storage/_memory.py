@@ -120,6 +120,11 @@ class InMemoryStorage(BaseStorage):
             record = self._study(study_id)
             return copy.deepcopy(record.system_attrs if system else record.user_attrs)
 
+    def claim_study_attr(self, study_id: int, key: str, value: Any) -> Any:
+        with self._lock:
+            held = self._study(study_id).system_attrs.setdefault(key, copy.deepcopy(value))
+            return copy.deepcopy(held)
+
     # -- trials --------------------------------------------------------------------------------
     def create_trial(self, study_id: int, template: FrozenTrial | None = None) -> FrozenTrial:
         with self._lock:

@@ -10,8 +10,9 @@ from typing import Any
 from .._constraints import is_feasible
 from .._frozen import FrozenTrial, StudyDirection, TrialState
 from .._space import Distribution
+from .._trial import FIXED_PARAMS_ATTR
 from ..exceptions import InvalidParameterError, StaleTrialError, TrialAlreadyFinishedError
-from ._base import StudySummary
+from ._base import RETRY_COUNT_ATTR, RETRY_OF_ATTR, StudySummary
 
 LOST_PREFIX = "worker lost"
 
@@ -156,4 +157,19 @@ def summarize(
         last_activity=last,
         user_attrs=dict(user_attrs),
         n_infeasible=n_infeasible,
+    )
+
+
+def retry_template(lost: FrozenTrial, count: int) -> FrozenTrial:
+    """The WAITING copy of a trial whose worker was lost, to be run again (``retry_failed``):
+    its parameters, and ``retry_of``/``retry_count`` saying which trial it repeats."""
+    system_attrs: dict[str, Any] = {RETRY_OF_ATTR: lost.number, RETRY_COUNT_ATTR: count}
+    if FIXED_PARAMS_ATTR in lost.system_attrs:
+        system_attrs[FIXED_PARAMS_ATTR] = lost.system_attrs[FIXED_PARAMS_ATTR]
+    return FrozenTrial(
+        number=-1,
+        state=TrialState.WAITING,
+        params=dict(lost.params),
+        distributions=dict(lost.distributions),
+        system_attrs=system_attrs,
     )

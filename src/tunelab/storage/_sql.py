@@ -28,14 +28,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .._frozen import FrozenTrial, StudyDirection, TrialState
 from .._space import Distribution
-from .._trial import FIXED_PARAMS_ATTR
 from .._validation import fail, is_int, is_real
 from ..exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from . import _schema as S
 from ._base import (
     RETRY_COUNT_ATTR,
     RETRY_FAILED_ATTR,
-    RETRY_OF_ATTR,
     BaseStorage,
     StudySummary,
 )
@@ -51,6 +49,7 @@ from ._rules import (
     check_writable,
     clean_text,
     normalize_template,
+    retry_template,
     summarize,
 )
 
@@ -372,6 +371,30 @@ class SQLStorage(BaseStorage):
 
         self._write(work)
 
+    def claim_study_attr(self, study_id: int, key: str, value: Any) -> Any:
+        text = json.dumps(value)
+
+        def work(conn: Connection) -> Any:
+            # The study row's lock (SQLite: the write transaction) orders racing claims: the
+            # first inserts, the others read what it inserted.
+            self._lock_study(conn, study_id)
+            table = S.study_attrs
+            held = conn.execute(
+                sa.select(table.c.value_json).where(
+                    (table.c.study_id == study_id)
+                    & (table.c.is_system == sa.true())
+                    & (table.c.key == key)
+                )
+            ).scalar()
+            if held is not None:
+                return json.loads(held)
+            conn.execute(
+                table.insert().values(study_id=study_id, is_system=True, key=key, value_json=text)
+            )
+            return json.loads(text)
+
+        return self._write(work)
+
     def _study_attrs(self, conn: Connection, study_id: int, system: bool) -> dict[str, Any]:
         table = S.study_attrs
         rows = conn.execute(
@@ -680,7 +703,7 @@ class SQLStorage(BaseStorage):
                 lost = load_trials(conn, t.c.trial_id == trial_id)[trial_id]
                 count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
                 if count < limit:
-                    retry = self._insert_trial(conn, study_id, _retry_template(lost, count + 1))
+                    retry = self._insert_trial(conn, study_id, retry_template(lost, count + 1))
                     lost.fail_reason += f"; re-queued as trial {retry.number}"
                     conn.execute(
                         t.update()
@@ -694,19 +717,6 @@ class SQLStorage(BaseStorage):
         for trial in reaped:
             self._remember_finished(trial)
         return reaped
-
-
-def _retry_template(lost: FrozenTrial, count: int) -> FrozenTrial:
-    system_attrs: dict[str, Any] = {RETRY_OF_ATTR: lost.number, RETRY_COUNT_ATTR: count}
-    if FIXED_PARAMS_ATTR in lost.system_attrs:
-        system_attrs[FIXED_PARAMS_ATTR] = lost.system_attrs[FIXED_PARAMS_ATTR]
-    return FrozenTrial(
-        number=-1,
-        state=TrialState.WAITING,
-        params=dict(lost.params),
-        distributions=dict(lost.distributions),
-        system_attrs=system_attrs,
-    )
 
 
 @contextlib.contextmanager

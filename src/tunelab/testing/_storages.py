@@ -179,6 +179,13 @@ class StorageContract:
             storage.get_study_id("s")
         storage.create_study("s", MIN)  # the name is free again
 
+    def test_a_study_attr_is_claimed_once(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN)
+        assert storage.claim_study_attr(sid, "k", 7) == 7
+        assert storage.claim_study_attr(sid, "k", 8) == 7
+        assert storage.get_study_attrs(sid, system=True)["k"] == 7
+        assert storage.get_study_attrs(sid) == {}
+
     def test_study_names_with_trials_listed(self, storage: BaseStorage) -> None:
         sid = storage.create_study("s", MIN)
         t = storage.create_trial(sid)
