@@ -425,3 +425,18 @@ def test_n_trials_none_with_a_timeout_searches_until_the_timeout():
     assert time.monotonic() - began >= 1.0
     untimed = SearchCV(Knob(), space, n_trials=None, **kwargs).fit(X, y)
     assert len(untimed.cv_results_["params"]) == 10
+
+
+def test_a_scorer_that_fails_on_every_configuration_gets_one_clear_warning():
+    # Found by a QA pass: roc_auc on three classes failed every fold's scoring; the search
+    # ended with best_score_ NaN and best_params_ the first configuration, after warnings only.
+    from sklearn.datasets import load_iris
+    from sklearn.svm import SVC
+
+    X, y = load_iris(return_X_y=True)
+    search = SearchCV(SVC(), {"C": [1.0, 2.0]}, scoring="roc_auc", random_state=0)
+    with pytest.warns(UserWarning, match="scoring='roc_auc' gave NaN on every one of"):
+        search.fit(X, y)
+    assert np.isnan(search.best_score_)
+    ovr = SearchCV(SVC(probability=True), {"C": [1.0, 2.0]}, scoring="roc_auc_ovr", random_state=0)
+    assert ovr.fit(X, y).best_score_ > 0.9

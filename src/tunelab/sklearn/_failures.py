@@ -47,3 +47,21 @@ def report_fit_failures(fold_results: Sequence[dict[str, Any]], n_configurations
         FitFailedWarning,
         stacklevel=3,
     )
+
+
+def report_no_finite_score(states: Sequence[str], scoring: Any) -> None:
+    """Warn once, plainly, when no configuration got a finite CV score: the scorer failed on
+    every one, and best_score_ is NaN with an arbitrary best_params_. A warning, not an error,
+    as GridSearchCV does (scikit-learn's estimator checks fit such searches and expect them to
+    succeed), but one that says what to do instead of a warning per fold."""
+    if not states or any(state != "FAIL" for state in states):
+        return
+    warnings.warn(
+        f"No configuration got a finite CV score: scoring={scoring!r} gave NaN on every one of "
+        f"the {len(states)} configuration(s), so best_score_ is NaN and best_params_ means "
+        "nothing. The scorer probably does not fit this task (for example 'roc_auc' on more "
+        "than two classes: use 'roc_auc_ovr'); set error_score='raise' to see its error.",
+        UserWarning,
+        stacklevel=3,
+    )
+

@@ -47,7 +47,7 @@ from ._bbc import (
     replayable_scorer,
 )
 from ._checks import check_init_params, make_cv, seeds
-from ._failures import error_summary, report_fit_failures
+from ._failures import error_summary, report_fit_failures, report_no_finite_score
 from ._generalization import Generalization, estimate, warn_if_optimistic
 from ._iterative import (
     IterativeFit,
@@ -248,6 +248,7 @@ class SearchCV(BaseSearchCV):
         candidates = runner.run(budget, points)
         all_folds = [res for c in candidates for res in c.folds.values()]
         report_fit_failures(all_folds, len(candidates))
+        report_no_finite_score([c.state for c in candidates], self.scoring)
 
         first = next(r["test_scores"] for r in all_folds if r["fit_error"] is None)
         self.multimetric_ = isinstance(first, dict)
