@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tunelab as tl
-from tunelab._pareto import front_mask, rank_fronts
+from tunelab._pareto import front_mask, hypervolume_2d, rank_fronts
 
 
 def _by_definition(points):
@@ -42,3 +42,18 @@ def test_rank_fronts_orders_by_front_then_crowding():
     assert list(order[4:]) == [3, 4]
     # On the first front the two extremes (infinite crowding distance) come first.
     assert set(order[:2]) == {0, 2}
+
+
+def test_hypervolume_2d_matches_a_grid_count():
+    rng = np.random.default_rng(0)
+    points = rng.random((15, 2))
+    grid = (np.arange(400) + 0.5) / 400 * 1.2
+    xs, ys = np.meshgrid(grid, grid)
+    dominated = np.zeros_like(xs, dtype=bool)
+    for x, y in points:
+        dominated |= (xs >= x) & (ys >= y)
+    inside = (xs <= 1.2) & (ys <= 1.2)
+    expected = (dominated & inside).mean() * 1.2 * 1.2
+    assert hypervolume_2d(points, (1.2, 1.2)) == pytest.approx(expected, rel=0.01)
+    assert hypervolume_2d([(2.0, 0.0), (0.0, 2.0)], (1.0, 1.0)) == 0.0
+    assert hypervolume_2d([], (1.0, 1.0)) == 0.0

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tunelab._pareto import hypervolume_2d
+
 N_VARS = 6
 POPULATION = 50
 
@@ -79,16 +81,6 @@ PROBLEMS: dict[str, dict[str, Any]] = {
         "optimum": None,
     },
 }
-
-
-def hypervolume(points: list[list[float]], ref: tuple[float, float]) -> float:
-    """Two-objective hypervolume (both minimised) dominated by ``points`` up to ``ref``."""
-    area, previous = 0.0, ref[1]
-    for a, b in sorted(p for p in points if p[0] < ref[0] and p[1] < ref[1]):
-        if b < previous:
-            area += (ref[0] - a) * (previous - b)
-            previous = b
-    return area
 
 
 def run_tunelab(kind: str, problem: dict[str, Any], seed: int, budget: int) -> list[list[float]]:
@@ -176,7 +168,7 @@ def main() -> None:
                 began = time.perf_counter()
                 values = run(problem, seed, args.budget)
                 seconds.setdefault(oname, []).append(time.perf_counter() - began)
-                hv = hypervolume(values, problem["ref"])
+                hv = hypervolume_2d(values, problem["ref"])
                 if problem["optimum"]:
                     hv /= problem["optimum"]
                 scores.setdefault((pname, oname), []).append(hv)

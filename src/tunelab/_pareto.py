@@ -77,3 +77,17 @@ def crowding_distance(values: np.ndarray) -> np.ndarray:
         if span > 0 and np.isfinite(span):
             distance[order[1:-1]] += (f[2:] - f[:-2]) / span
     return distance
+
+
+def hypervolume_2d(points: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+    """The area dominated by two-objective ``points`` (both minimised) and bounded by
+    ``reference``; points not better than the reference in both objectives add nothing."""
+    ref_x, ref_y = float(reference[0]), float(reference[1])
+    area, floor = 0.0, ref_y
+    # Swept by the first objective: each point adds the strip below the lowest second
+    # objective seen so far.
+    for x, y in sorted((float(p[0]), float(p[1])) for p in points):
+        if x < ref_x and y < floor:
+            area += (ref_x - x) * (floor - y)
+            floor = y
+    return area

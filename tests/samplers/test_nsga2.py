@@ -5,6 +5,7 @@ import pytest
 
 import tunelab as tl
 from tunelab import TrialState
+from tunelab._pareto import hypervolume_2d
 from tunelab.samplers import NSGAIISampler, RandomSampler
 from tunelab.samplers._nsga2 import GENERATION_ATTR
 from tunelab.testing import SamplerContract
@@ -19,15 +20,6 @@ def _zdt1(trial):
     x = np.array([trial.suggest_float(f"x{i}", 0, 1) for i in range(5)])
     g = 1 + 9 * x[1:].mean()
     return x[0], g * (1 - math.sqrt(x[0] / g))
-
-
-def _hypervolume(points, ref=(1.1, 11.0)):
-    area, previous = 0.0, ref[1]
-    for a, b in sorted(p for p in points if p[0] < ref[0] and p[1] < ref[1]):
-        if b < previous:
-            area += (ref[0] - a) * (previous - b)
-            previous = b
-    return area
 
 
 def _two_objectives(sampler, objective=_zdt1, n_trials=200):
@@ -73,7 +65,7 @@ def test_sbx_children_stay_in_range_and_between_or_near_parents():
 
 def test_beats_random_search_on_zdt1():
     def hv(sampler):
-        return _hypervolume([t.values for t in _two_objectives(sampler).best_trials])
+        return hypervolume_2d([t.values for t in _two_objectives(sampler).best_trials], (1.1, 11.0))
 
     nsga = [hv(NSGAIISampler(population_size=20, seed=s)) for s in range(3)]
     rand = [hv(RandomSampler(seed=s)) for s in range(3)]
