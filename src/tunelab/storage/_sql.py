@@ -187,7 +187,9 @@ class SQLStorage(BaseStorage):
         delay = 0.005
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                with _interrupts_after_the_transaction(), self._engine.connect() as conn:
+                # Reads need no hold: in WAL mode an abandoned reader blocks no writer.
+                hold = _interrupts_after_the_transaction() if write else contextlib.nullcontext()
+                with hold, self._engine.connect() as conn:
                     if write:
                         conn.execution_options(tunelab_write=True)
                     with conn.begin():
