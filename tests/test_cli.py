@@ -290,3 +290,113 @@ def test_json_output_is_strict_json_whatever_the_values(runner, tmp_path):
     rows = json.loads(exported.output, parse_constant=_refuse_constant)
     assert rows[0]["user_attrs"] == {"curve": [1.0, "inf"]}
     assert json.loads(best.output, parse_constant=_refuse_constant)["params"] == {"c": "nan"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["storage", "upgrade", "{url}"], ["delete", "s", "--yes", "--storage", "{url}"]],
+    ids=["upgrade", "delete"],
+)
+def test_commands_that_need_a_database_create_none(runner, tmp_path, command):
+    # Found by a QA pass: `storage upgrade` of a typo made an empty database and reported
+    # "upgraded ... from schema version 0 to 3"; `delete` failed but left one behind.
+    typo = tmp_path / "typo.db"
+    args = [part.format(url=f"sqlite:///{typo}") for part in command]
+    message = _one_error_line(runner.invoke(main, args))
+    assert f"there is no database file at {typo}" in message and "Check the path" in message
+    assert not typo.exists()
+    missing_dir = tmp_path / "no" / "x.db"
+    args = [part.format(url=f"sqlite:///{missing_dir}") for part in command]
+    message = _one_error_line(runner.invoke(main, args))
+    assert f"the directory {missing_dir.parent} does not exist" in message
+
+
+def test_import_names_the_storage_once_when_the_name_is_taken(runner, tmp_path):
+    # Found by a QA pass: "already exists in SQLStorage('sqlite:///x.db') in sqlite:///x.db".
+    url = _exported(tmp_path)
+    out = tmp_path / "s.jsonl"
+    runner.invoke(main, ["export", "s", "--storage", url, "--format", "jsonl", "-o", str(out)])
+    message = _one_error_line(runner.invoke(main, ["import", str(out), "--storage", url]))
+    assert message == (
+        f"error: a study named 's' already exists in {url}; import it under another name with "
+        "--study-name NEW_NAME.\n"
+    )
+
+
+def _killed_import(tmp_path):
+    """The storage a `tunelab import` killed after 2 of its 3 trials left (no clean-up ran)."""
+    from tunelab.storage import SQLStorage
+
+    url = _exported(tmp_path)
+    out = tmp_path / "s.jsonl"
+    CliRunner().invoke(main, ["export", "s", "--storage", url, "--format", "jsonl", "-o", str(out)])
+    target = f"sqlite:///{tmp_path / 'dst.db'}"
+    script = (
+        "import os, sys\n"
+        "from tunelab.storage import SQLStorage\n"
+        "real = SQLStorage.create_trial\n"
+        "def dies(self, study_id, template=None):\n"
+        "    if template is not None and template.number == 2:\n"
+        "        os._exit(9)\n"
+        "    return real(self, study_id, template)\n"
+        "SQLStorage.create_trial = dies\n"
+        "from tunelab.cli import main\n"
+        "main(['import', sys.argv[1], '--storage', sys.argv[2]])\n"
+    )
+    assert subprocess.run([sys.executable, "-c", script, str(out), target]).returncode == 9
+    assert len(SQLStorage(target).get_all_trials(SQLStorage(target).get_study_id("s"))) == 2
+    return out, target
+
+
+def test_an_import_killed_midway_is_flagged_refused_and_redone(runner, tmp_path):
+    # Found by a QA pass: kill -9 during `tunelab import` left a truncated study that looked
+    # complete, and running the import again was refused ("already exists").
+    out, target = _killed_import(tmp_path)
+    listing = runner.invoke(main, ["studies", "--storage", target])
+    assert listing.exit_code == 0
+    assert "warning: the import of study 's'" in listing.output
+    assert "2 of its 3 trials" in listing.output
+    assert f"`tunelab import {out} --storage {target}`" in listing.output
+    shown = runner.invoke(main, ["trials", "s", "--storage", target])
+    assert shown.exit_code == 0 and "warning: the import of study 's'" in shown.output
+    for command in (["best", "s"], ["export", "s"], ["export", "s", "--format", "jsonl"]):
+        message = _one_error_line(runner.invoke(main, [*command, "--storage", target]))
+        assert "did not finish" in message, command
+
+    again = runner.invoke(main, ["import", str(out), "--storage", target])
+    assert again.exit_code == 0, again.output
+    assert "note: replaced study 's', which an earlier import did not finish" in again.output
+    assert "imported study 's'" in again.output
+    listing = runner.invoke(main, ["studies", "--storage", target])
+    assert "warning" not in listing.output
+    assert (
+        len(
+            json.loads(
+                runner.invoke(main, ["export", "s", "--format", "json", "--storage", target]).output
+            )
+        )
+        == 3
+    )
+
+
+def test_a_worker_refuses_a_study_left_by_an_unfinished_import(runner, tmp_path):
+    _out, target = _killed_import(tmp_path)
+    result = runner.invoke(
+        main, ["worker", "--storage", target, "--study", "s", "--objective", "os:getcwd"]
+    )
+    assert "did not finish" in _one_error_line(result)
+
+
+def test_dashboard_on_a_port_in_use_is_one_line_exit_2(runner, tmp_path):
+    # Found by a QA pass: uvicorn's "address already in use" log, and exit code 3.
+    import socket
+
+    pytest.importorskip("uvicorn")
+    url = _exported(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(main, ["dashboard", "--storage", url, "--port", str(port)])
+    message = _one_error_line(result)
+    assert f"port {port} is in use" in message and "pass --port" in message

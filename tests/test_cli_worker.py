@@ -1,6 +1,8 @@
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -73,6 +75,7 @@ def test_two_workers_share_a_postgres_study(tmp_path, postgres_url):
 
 def test_worker_errors_are_one_line(tmp_path):
     url = f"sqlite:///{tmp_path / 'w.db'}"
+    tl.create_study(study_name="other", storage=url)
     proc = subprocess.run(
         [
             sys.executable,
@@ -116,3 +119,89 @@ def test_worker_errors_are_one_line(tmp_path):
 @pytest.fixture(autouse=True)
 def _no_stale_module():
     sys.modules.pop("myobjective", None)
+    sys.modules.pop("crowded", None)
+
+
+def test_a_worker_without_create_on_a_missing_database_creates_none(tmp_path):
+    # Found by a QA pass: it failed with "No study named", leaving an empty tunelab.db behind.
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunelab", "worker", "--study", "s", "--objective", "os:getcwd"]
+        + ["--storage", "sqlite:///tunelab.db"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"there is no database file at {tmp_path / 'tunelab.db'}" in proc.stderr
+    assert "--create" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_counts_only_its_own_trials(tmp_path, monkeypatch):
+    # Found by a QA pass: two workers of 20 trials each said "ran 39/40 trial(s)"; the count
+    # was the study's growth, other workers' trials included. Here every trial of this worker
+    # makes another worker's trial appear, deterministically.
+    from click.testing import CliRunner
+
+    from tunelab.cli import main
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    (tmp_path / "crowded.py").write_text(
+        textwrap.dedent(
+            f"""
+            import tunelab as tl
+
+            def objective(trial):
+                other = tl.load_study(study_name="shared", storage={url!r})
+                other.tell(other.ask(), 0.0)
+                return trial.suggest_float("x", 0, 1)
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        ["worker", "--storage", url, "--study", "shared", "--objective", "crowded:objective"]
+        + ["--n-trials", "3", "--create"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "ran 3 trial(s) on 'shared'" in result.output
+    assert len(tl.load_study(study_name="shared", storage=url).trials) == 6
+
+
+def test_ctrl_c_on_a_worker_exits_130_with_one_line(tmp_path):
+    # Found by a QA pass: click's bare "Aborted!" and exit code 1, unlike `tunelab tune`.
+    (tmp_path / "slow.py").write_text(
+        "import time\n\ndef objective(trial):\n    time.sleep(0.2)\n"
+        "    return trial.suggest_float('x', 0, 1)\n"
+    )
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunelab", "worker", "--storage", url, "--study", "s"]
+        + ["--objective", "slow:objective", "--create", "--n-trials", "1000"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until a trial has finished
+            if (tmp_path / "s.db").exists() and _n_complete(url) >= 1:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.startswith("error: interrupted after ") and err.count("\n") == 1, err
+    assert "the finished trials are kept in study 's'" in err and "Aborted" not in err
+
+
+def _n_complete(url):
+    try:
+        study = tl.load_study(study_name="s", storage=url)
+    except KeyError:
+        return 0
+    return len(study.get_trials((tl.TrialState.COMPLETE,)))

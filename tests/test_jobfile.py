@@ -205,3 +205,14 @@ def test_job_files_accept_exactly_the_registrys_samplers():
 
     assert _jobfile.SAMPLER_NAMES is _registry.SAMPLER_NAMES
     assert "grid" in _registry.SAMPLER_NAMES
+
+
+def test_a_storage_value_that_is_no_url_names_the_file_and_key(tmp_path):
+    # Found by a QA pass: the storage's own message named neither the job file nor the key.
+    job = write(tmp_path, BASE + "storage: 'sqlite:/x.db'\n")
+    with pytest.raises(
+        JobFileError, match=r"job.yaml: storage: must be a database URL .*, got 'sqlite:/x.db'$"
+    ):
+        load_job(job)
+    assert load_job(write(tmp_path, BASE + "storage: sqlite:///x.db\n")).storage_from_file
+    assert not load_job(write(tmp_path, BASE)).storage_from_file

@@ -59,10 +59,14 @@ def test_round_trip_is_exact(sqlite_url, target, tmp_path):
     _same(source.trials, copy.trials)
     assert copy.directions == source.directions
     assert copy.user_attrs == {"note": {"a": [1, 2]}}
-    assert dest.get_study_attrs(copy._study_id, system=True) == {"retry_failed": 2}
+    system_attrs = dest.get_study_attrs(copy._study_id, system=True)
+    assert system_attrs.pop(transfer.IMPORT_ATTR)["finished"] is True
+    assert system_attrs == {"retry_failed": 2}
     again = io.StringIO()
     export_study(dest, "copy", again)
     assert again.getvalue().splitlines()[1:] == lines[1:]
+    # Where the copy came from is this storage's business, not the study's.
+    assert json.loads(again.getvalue().splitlines()[0])["system_attrs"] == {"retry_failed": 2}
 
 
 def _refuse(name: str) -> None:
@@ -200,3 +204,90 @@ def test_a_storage_failure_mid_import_removes_the_new_study(tmp_path, monkeypatc
     with pytest.raises(OSError, match="disk full"):
         import_study(target, path)
     assert tl.get_all_study_summaries(target) == []
+
+
+_KILL_MID_IMPORT = """
+import os, sys
+from tunelab._transfer import import_study
+from tunelab.storage import SQLStorage
+
+class Dies(SQLStorage):
+    def create_trial(self, study_id, template=None):
+        if template is not None and template.number == 3:
+            os._exit(9)  # like kill -9: no except, no finally, no atexit
+        return super().create_trial(study_id, template)
+
+import_study(Dies(sys.argv[1]), sys.argv[2])
+"""
+
+
+def _killed_import(tmp_path, url):
+    """A study exported with 5 trials, then imported into ``url`` by a process killed after
+    writing 3 of them; returns the exported file."""
+    import subprocess
+    import sys
+
+    source = InMemoryStorage()
+    _rich_study(source)
+    path = tmp_path / "src.jsonl"
+    export_study(source, "src", path)
+    proc = subprocess.run([sys.executable, "-c", _KILL_MID_IMPORT, url, str(path)])
+    assert proc.returncode == 9
+    return path
+
+
+def test_an_import_killed_midway_is_detected_and_a_new_import_replaces_it(tmp_path, sqlite_url):
+    # Found by a QA pass: a killed import left a truncated study that looked complete, and the
+    # retry was refused because the name was taken.
+    path = _killed_import(tmp_path, sqlite_url)
+    storage = SQLStorage(sqlite_url)
+    left = tl.load_study(study_name="src", storage=storage)
+    assert len(left.trials) == 3
+    message = transfer.unfinished_import(storage, left._study_id)
+    assert message is not None
+    assert f"the import of study 'src' from {path} did not finish" in message
+    assert "3 of its 5 trials" in message and f"`tunelab import {path}`" in message
+    with pytest.raises(tl.InvalidParameterError, match="Not exported: the import of study"):
+        export_study(storage, "src", tmp_path / "again.jsonl")
+
+    with pytest.warns(transfer.ReplacedImportWarning, match="3 of its 5 trials"):
+        assert import_study(storage, path) == "src"
+    whole = tl.load_study(study_name="src", storage=storage)
+    assert len(whole.trials) == 5
+    assert transfer.unfinished_import(storage, whole._study_id) is None
+    # A finished import is a study like any other: importing over it is still refused.
+    with pytest.raises(tl.exceptions.DuplicatedStudyError):
+        import_study(storage, path)
+
+
+def test_an_unfinished_import_under_another_name_says_how_to_redo_it(tmp_path):
+    storage = InMemoryStorage()
+    path = tmp_path / "s.jsonl"
+    tl.create_study(study_name="s", storage=storage).optimize(lambda t: 1.0, n_trials=2)
+    export_study(storage, "s", path)
+    target = InMemoryStorage()
+    target.delete_study = lambda study_id: None  # the process died before its clean-up
+
+    def dies(study_id, trial):
+        raise KeyboardInterrupt
+
+    target.create_trial = dies
+    with pytest.raises(KeyboardInterrupt):
+        import_study(target, path, study_name="copy")
+    message = transfer.unfinished_import(target, target.get_study_id("copy"))
+    assert "0 of its 2 trials" in message
+    assert f"`tunelab import {path} --study-name copy`" in message
+
+
+def test_load_study_warns_about_a_study_left_by_a_killed_import(sqlite_url):
+    from tunelab._transfer import IMPORT_ATTR
+
+    study = tl.create_study(study_name="half", storage=sqlite_url)
+    study._storage.set_study_attr(
+        study._study_id,
+        IMPORT_ATTR,
+        {"file": "/tmp/x.jsonl", "study_name": "half", "n_trials": 10, "finished": False},
+        system=True,
+    )
+    with pytest.warns(transfer.UnfinishedImportWarning, match="import"):
+        tl.load_study(study_name="half", storage=sqlite_url)

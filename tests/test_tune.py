@@ -226,3 +226,79 @@ def test_a_refused_job_leaves_no_study_behind(tmp_path):
     assert_one_error_line(tune(tmp_path, job), "cv: 100")
     url = f"sqlite:///{tmp_path / 't.db'}"
     assert not (tmp_path / "t.db").exists() or tl.get_all_study_summaries(url) == []
+
+
+IRIS_SVC = (
+    "estimator: sklearn.svm.SVC\ndataset: iris\nspace:\n  C: {type: float, low: 0.1, high: 1}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        (
+            IRIS_SVC + "cv: 100\n",
+            ["but class 0 has 37; use cv: 37 or less"],
+        ),
+        (
+            IRIS_SVC + "scoring: roc_auc\n",
+            [
+                "multi_class must be in ('ovo', 'ovr'); for more than 2 classes use "
+                "'roc_auc_ovr' (or 'roc_auc_ovo')"
+            ],
+        ),
+        (
+            IRIS_SVC + "scoring: f1\n",
+            ["average setting", "for more than 2 classes use 'f1_macro' (or 'f1_weighted')"],
+        ),
+    ],
+    ids=["numpy-class-label", "roc-auc-3-classes", "f1-3-classes"],
+)
+def test_messages_name_the_fix_in_plain_values(tmp_path, text, fragments):
+    # Found by a QA pass: "class np.int64(0) has 37", and scikit-learn's multi_class argument,
+    # which a scorer name cannot pass.
+    proc = tune(tmp_path, write(tmp_path, text), "--n-trials", "1")
+    assert_one_error_line(proc, *fragments)
+    assert "np." not in proc.stderr
+
+
+def test_a_job_files_storage_that_cannot_be_opened_names_the_file_and_key(tmp_path):
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n"
+        f"storage: sqlite:///{tmp_path / 'no' / 'such' / 'x.db'}\n" + RIDGE_SPACE,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunelab", "tune", str(job), "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert_one_error_line(proc, "job.yaml: storage: Cannot open storage", "does not exist")
+    # Given on the command line, the URL is not the file's problem.
+    proc = tune(tmp_path, job, "--n-trials", "1")
+    assert proc.returncode == 0, proc.stderr
+    bad = tune(tmp_path, job, "--storage", "sqlite:/x.db")
+    assert_one_error_line(bad, "Storage URL 'sqlite:/x.db' is not a database URL")
+    assert "job.yaml" not in bad.stderr.strip().splitlines()[-1]
+
+
+def test_resuming_a_study_left_by_an_unfinished_import_is_refused(tmp_path, monkeypatch):
+    from tunelab._transfer import IMPORT_ATTR
+
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    job = write(
+        tmp_path, "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE
+    )
+    study = tl.create_study(study_name="job", storage=url, direction="maximize")
+    study.storage.set_study_attr(
+        study._study_id,
+        IMPORT_ATTR,
+        {"file": "/x/job.jsonl", "study_name": "job", "n_trials": 9, "finished": False},
+        system=True,
+    )
+    with pytest.raises(
+        tl.InvalidParameterError, match="the import of study 'job' .* did not finish"
+    ):
+        run_in(url, job, n_trials=1)
+    assert tl.load_study(study_name="job", storage=url).trials == []

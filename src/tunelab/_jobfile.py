@@ -55,6 +55,9 @@ class JobSpec:
     test_size: float = 0.25
     n_jobs: int = 1
     scale: bool = False
+    #: Whether ``storage`` is the job file's own key (not --storage or the default), so that
+    #: a storage that cannot be opened is reported against the file.
+    storage_from_file: bool = False
 
 
 _KEYS: dict[str, str] = {
@@ -309,7 +312,10 @@ def load_job(path: str | Path) -> JobSpec:
             if not isinstance(data[key], str) or not data[key]:
                 raise _err(path, key, f"must be {_KEYS[key]}, got {data[key]!r}")
             setattr(spec, key, data[key])
-    if "storage" not in data or data["storage"] is None:
+    spec.storage_from_file = data.get("storage") is not None
+    if spec.storage_from_file:
+        _storage_url(path, spec.storage)
+    else:
         # Same fallback as every other command, so `tunelab studies` finds what `tune` wrote.
         spec.storage = default_storage()
     if "sampler" in data:
@@ -338,6 +344,20 @@ def load_job(path: str | Path) -> JobSpec:
     if spec.study_name is None:
         spec.study_name = path.stem
     return spec
+
+
+def _storage_url(path: Path, url: str) -> None:
+    from .storage._engine import parse_url
+
+    try:
+        parse_url(url)
+    except InvalidParameterError:
+        raise _err(
+            path,
+            "storage",
+            f"must be {_KEYS['storage']} such as 'sqlite:///tunelab.db' or "
+            f"'postgresql+psycopg://user@host/db', got {url!r}",
+        ) from None
 
 
 def _constructible(cls: type) -> bool:

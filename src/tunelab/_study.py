@@ -710,7 +710,14 @@ def load_study(
                 f"({', '.join(repr(n) for n in names[:5])}{'...' if len(names) > 5 else ''})."
             )
         study_name = names[0]
-    backend.get_study_id(study_name)
+    study_id = backend.get_study_id(study_name)
+    from ._transfer import UnfinishedImportWarning, unfinished_import
+
+    unfinished = unfinished_import(backend, study_id, storage if isinstance(storage, str) else None)
+    if unfinished is not None:
+        # A study left by a killed import looks whole; loading it is allowed (to inspect or
+        # delete it), but never silently.
+        warnings.warn(unfinished, UnfinishedImportWarning, stacklevel=2)
     return Study(study_name, backend, sampler or _default_sampler(seed), pruner)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,11 +23,26 @@ from typing import IO, Any
 from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._space import distribution_from_json
 from ._validation import fail
-from .exceptions import InvalidParameterError
+from .exceptions import DuplicatedStudyError, InvalidParameterError
 from .storage import BaseStorage, get_storage
 
 FORMAT = "tunelab-study"
 FORMAT_VERSION = 1
+
+#: Study system attribute written by import_study as the study is created, before any trial,
+#: and marked finished after the last one: a kill or power cut mid-import (which no cleanup
+#: code survives) otherwise left a truncated study that looked whole. The storages cannot
+#: delete an attribute, so a finished import keeps it as a record of where the study came from.
+IMPORT_ATTR = "import"
+
+
+class ReplacedImportWarning(UserWarning):
+    """import_study replaced a study that an earlier, unfinished import had left."""
+
+
+class UnfinishedImportWarning(UserWarning):
+    """load_study opened a study whose import did not finish (see unfinished_import)."""
+
 
 _SPECIAL = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
@@ -111,14 +128,21 @@ def export_study(
     number of trials written. Opens URLs read-only, so it is safe while workers run."""
     backend = get_storage(storage, read_only=True) if isinstance(storage, str) else storage
     study_id = backend.get_study_id(study_name)
+    unfinished = unfinished_import(backend, study_id, storage if isinstance(storage, str) else None)
+    if unfinished is not None:
+        # Its file would carry the truncation on as a study that looks whole.
+        raise InvalidParameterError(f"Not exported: {unfinished}")
     summary = next((s for s in backend.list_studies() if s.study_id == study_id), None)
+    system_attrs = backend.get_study_attrs(study_id, system=True)
+    # Where this storage's copy came from says nothing about the study itself.
+    system_attrs.pop(IMPORT_ATTR, None)
     header = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "study_name": study_name,
         "directions": [d.value for d in backend.get_study_directions(study_id)],
         "user_attrs": backend.get_study_attrs(study_id),
-        "system_attrs": backend.get_study_attrs(study_id, system=True),
+        "system_attrs": system_attrs,
         "datetime_start": _when(summary.datetime_start if summary else None),
     }
     trials = backend.get_all_trials(study_id)
@@ -159,7 +183,10 @@ def import_study(
     """Create a study from a file written by :func:`export_study`; return its name.
 
     ``study_name`` overrides the exported name. Trials keep their numbers, states, values,
-    attributes and timestamps; the study must not exist yet.
+    attributes and timestamps. The study must not exist yet, unless an earlier import of it did
+    not finish (the process was killed): that study is replaced, with a
+    :class:`ReplacedImportWarning`. Until its last trial is written, the study carries the
+    system attribute ``IMPORT_ATTR`` unfinished, which :func:`unfinished_import` reports.
     """
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         raise fail("study_name", "import_study", "a non-empty string or None", study_name)
@@ -186,7 +213,8 @@ def import_study(
         except (ValueError, TypeError) as exc:
             raise _bad_line(where, first, f"not a study header ({exc})") from None
         # Every line is read and checked before anything is written, and a failure while
-        # writing removes the new study: an import either lands whole or leaves nothing.
+        # writing removes the new study: an import either lands whole or leaves nothing, but
+        # for a process that dies, whose study stays marked unfinished (IMPORT_ATTR).
         trials = []
         for expected, (lineno, text) in enumerate(lines):
             try:
@@ -204,22 +232,80 @@ def import_study(
     # Opened only now: a file that cannot be read leaves no new, empty database behind.
     backend = get_storage(storage)
     name = study_name or header["study_name"]
-    study_id = backend.create_study(name, directions)
     try:
+        study_id = backend.create_study(name, directions)
+    except DuplicatedStudyError:
+        left = backend.get_study_id(name)
+        mark = _unfinished_mark(backend, left)
+        if mark is None:
+            raise
+        warnings.warn(
+            f"replaced study {name!r}, which an earlier import did not finish "
+            f"({backend.get_n_trials(left)} of its {mark.get('n_trials', '?')} trials were "
+            "in the storage)",
+            ReplacedImportWarning,
+            stacklevel=2,
+        )
+        backend.delete_study(left)
+        study_id = backend.create_study(name, directions)
+    marker = {
+        "file": os.path.abspath(file) if isinstance(file, (str, os.PathLike)) else None,
+        "study_name": header["study_name"],
+        "n_trials": len(trials),
+        "finished": False,
+    }
+    # In-process failures are undone below; the mark covers what no except clause can catch.
+    try:
+        backend.set_study_attr(study_id, IMPORT_ATTR, marker, system=True)
         for key, value in header["user_attrs"].items():
             backend.set_study_attr(study_id, key, value)
         for key, value in header["system_attrs"].items():
-            backend.set_study_attr(study_id, key, value, system=True)
+            if key != IMPORT_ATTR:  # export_study leaves it out; an edited file must not end it
+                backend.set_study_attr(study_id, key, value, system=True)
         for trial in trials:
             created = backend.create_trial(study_id, trial)
             if created.number != trial.number:
                 raise InvalidParameterError(
                     f"The storage numbered imported trial {trial.number} as {created.number}."
                 )
+        backend.set_study_attr(study_id, IMPORT_ATTR, {**marker, "finished": True}, system=True)
     except BaseException:
         backend.delete_study(study_id)
         raise
     return name
+
+
+def unfinished_import(backend: BaseStorage, study_id: int, url: str | None = None) -> str | None:
+    """One line on the import that created the study and has not finished (it was killed, or
+    is still running), saying how to redo it (into ``url``, the storage's URL, if given); None
+    for any other study."""
+    mark = _unfinished_mark(backend, study_id)
+    if mark is None:
+        return None
+    name = backend.get_study_name(study_id)
+    written = backend.get_n_trials(study_id)
+    source = mark.get("file")
+    if source:
+        redo = f"tunelab import {shlex.quote(source)}"
+        if name != mark.get("study_name"):
+            redo += f" --study-name {shlex.quote(name)}"
+        if url is not None:
+            redo += f" --storage {shlex.quote(url)}"
+        how = f"import the file again to replace it (`{redo}`) or delete the study"
+        origin = f" from {source}"
+    else:
+        how = "import the file again to replace it, or delete the study"
+        origin = ""
+    return (
+        f"the import of study {name!r}{origin} did not finish (it was interrupted, or is still "
+        f"running): {written} of its {mark.get('n_trials', '?')} trials are in the storage; "
+        f"{how}."
+    )
+
+
+def _unfinished_mark(backend: BaseStorage, study_id: int) -> dict[str, Any] | None:
+    mark = backend.get_study_attrs(study_id, system=True).get(IMPORT_ATTR)
+    return mark if isinstance(mark, dict) and not mark.get("finished", True) else None
 
 
 def _numbered_lines(source: IO[str], where: str) -> Iterator[tuple[int, str]]:

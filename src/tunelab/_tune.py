@@ -12,7 +12,7 @@ from ._frozen import TrialState
 from ._jobfile import JobFileError, JobSpec
 from ._space import sample_space
 from ._study import Study, create_study
-from .exceptions import TrialPruned
+from .exceptions import InvalidParameterError, StorageError, TrialPruned
 
 #: Study attribute holding the seed of the train/test split and the folds, so a resumed study
 #: keeps the rows its held-out test score is computed on out of every run's search.
@@ -149,6 +149,7 @@ def run_job(
     from sklearn.model_selection import train_test_split
 
     from .samplers._registry import sampler_from_name
+    from .storage import get_storage
 
     X, y, classification = load_data(job)
     check_job(job, y, classification)
@@ -160,14 +161,22 @@ def run_job(
     )[0]
     _check_folds(job, provisional, classification)
     sampler = sampler_from_name(job.sampler, job.seed, space=job.space)
+    try:
+        backend = get_storage(job.storage)
+    except (StorageError, InvalidParameterError) as exc:
+        if not job.storage_from_file:
+            raise
+        # The storage's message names the URL, not where it came from.
+        raise JobFileError(f"{job.path}: storage: {_first_line(str(exc))}") from None
     study = create_study(
         study_name=job.study_name,
-        storage=job.storage,
+        storage=backend,
         direction="maximize",
         sampler=sampler,
         seed=job.seed if sampler is None else None,
         load_if_exists=True,
     )
+    _check_import_finished(study, job.storage)
     split_seed, note = _split_seed(study, job)
     X_train, X_test, y_train, y_test = train_test_split(
         X,
@@ -213,6 +222,15 @@ def run_job(
     )
 
 
+def _check_import_finished(study: Study, url: str) -> None:
+    from ._transfer import unfinished_import
+
+    # Resuming would add trials to a study a killed import left truncated.
+    unfinished = unfinished_import(study.storage, study._study_id, url)
+    if unfinished is not None:
+        raise InvalidParameterError(unfinished)
+
+
 def _split_seed(study: Study, job: JobSpec) -> tuple[int, str | None]:
     """The seed of the study's train/test split and folds, stored in the study on its first
     run: with ``seed: null`` every run drew a new split, and rows a resumed run held out for
@@ -254,6 +272,11 @@ def _first_line(text: str) -> str:
     return lines[0][:300] if lines else type(text).__name__
 
 
+def _plain(value: Any) -> Any:
+    """The Python value of a NumPy scalar, whose repr (np.int64(0)) is no way to name a class."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _target_name(job: JobSpec) -> str:
     if job.dataset.builtin is not None:
         return f"the target of {job.dataset.builtin}"
@@ -277,7 +300,7 @@ def check_job(job: JobSpec, y: np.ndarray, classification: bool) -> None:
         if kind.startswith("continuous"):
             raise JobFileError(
                 f"{job.path}: estimator: {name} is a classifier, but {_target_name(job)} is "
-                f"continuous (values like {y[0]!r}); use a regressor"
+                f"continuous (values like {_plain(y[0])!r}); use a regressor"
             )
         labels, counts = np.unique(y, return_counts=True)
         single = labels[counts < 2]
@@ -295,7 +318,7 @@ def check_job(job: JobSpec, y: np.ndarray, classification: bool) -> None:
         except (TypeError, ValueError):
             raise JobFileError(
                 f"{job.path}: estimator: {name} is a regressor, but {_target_name(job)} holds "
-                f"labels such as {y[0]!r}; use a classifier"
+                f"labels such as {_plain(y[0])!r}; use a classifier"
             ) from None
     if job.scoring is not None:
         _check_scoring(job, cls, y, classification)
@@ -317,7 +340,7 @@ def _check_params(job: JobSpec, cls: type) -> None:
 def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool) -> None:
     from sklearn.metrics import get_scorer
 
-    from .automl._metric import _score_func_kind, score_predictions
+    from .automl._metric import _score_func_kind, multiclass_scorer_hint, score_predictions
 
     scoring, name = job.scoring, cls.__name__
     task = "classification" if classification else "regression"
@@ -351,9 +374,10 @@ def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool)
         score_predictions(scorer, task, target, pred, K)
     except Exception as exc:
         what = f"{len(labels)} classes" if classification else "a continuous target"
+        problem = _first_line(str(exc))
         raise JobFileError(
             f"{job.path}: scoring: {scoring!r} does not fit {_target_name(job)} ({what}): "
-            f"{_first_line(str(exc))}"
+            f"{problem.rstrip('.')}{multiclass_scorer_hint(scoring, problem)}"
         ) from None
 
 
@@ -366,8 +390,8 @@ def _check_folds(job: JobSpec, y_train: np.ndarray, classification: bool) -> Non
             fix = f"use cv: {smallest} or less" if smallest >= 2 else "drop the rarest classes"
             raise JobFileError(
                 f"{job.path}: cv: {job.cv} stratified folds need {job.cv} rows of every class in "
-                f"the {n} training rows, but class {labels[counts.argmin()]!r} has {smallest}; "
-                f"{fix}"
+                f"the {n} training rows, but class {_plain(labels[counts.argmin()])!r} has "
+                f"{smallest}; {fix}"
             )
     elif n < 2 * job.cv:
         raise JobFileError(

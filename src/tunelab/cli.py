@@ -49,6 +49,12 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(package_name="tunelab")
 def main() -> None:
     """tunelab: hyperparameter optimization from the command line."""
+    import warnings
+
+    from ._transfer import UnfinishedImportWarning
+
+    # Each command says itself, in one line, what a study left by a killed import means for it.
+    warnings.filterwarnings("ignore", category=UnfinishedImportWarning)
 
 
 @main.command()
@@ -92,7 +98,7 @@ def tune(
 
     spec = load_job(job)
     if storage:
-        spec.storage = storage
+        spec.storage, spec.storage_from_file = storage, False
     if study_name:
         spec.study_name = study_name
     n_trials = n_trials if n_trials is not None else spec.n_trials
@@ -152,9 +158,11 @@ def studies(storage: str) -> None:
     """List the studies in a storage."""
     from rich.table import Table
 
+    from ._transfer import unfinished_import
     from .storage import get_storage
 
-    summaries = get_storage(storage, read_only=True).list_studies()
+    backend = get_storage(storage, read_only=True)
+    summaries = backend.list_studies()
     if not summaries:
         click.echo(f"no studies in {storage}")
         return
@@ -187,15 +195,35 @@ def studies(storage: str) -> None:
             last,
         )
     _console().print(table)
+    for s in summaries:
+        # A killed import leaves a study that looks whole in the table.
+        unfinished = unfinished_import(backend, s.study_id, storage)
+        if unfinished is not None:
+            click.echo(f"warning: {unfinished}", err=True)
 
 
-def _load(study: str, storage: str) -> Any:
+def _load(study: str, storage: str, *, unfinished_ok: bool = False) -> Any:
     from ._study import load_study
     from .storage import get_storage
 
     # Read-only: a mistyped SQLite path is reported instead of created as an empty database,
     # and reading takes no write lock from a running study.
-    return load_study(study_name=study, storage=get_storage(storage, read_only=True))
+    loaded = load_study(study_name=study, storage=get_storage(storage, read_only=True))
+    _check_import_finished(loaded, storage, warn_only=unfinished_ok)
+    return loaded
+
+
+def _check_import_finished(study: Any, storage: str, *, warn_only: bool = False) -> None:
+    """Refuse (or, for a listing of its trials, flag) a study that a killed import left
+    truncated: its best trial and exports would pass for the whole study's."""
+    from ._transfer import unfinished_import
+
+    unfinished = unfinished_import(study.storage, study._study_id, storage)
+    if unfinished is None:
+        return
+    if not warn_only:
+        _fail(unfinished)
+    click.echo(f"warning: {unfinished}", err=True)
 
 
 @main.command()
@@ -209,7 +237,7 @@ def trials(study: str, storage: str, limit: int | None) -> None:
     """Show the trials of STUDY."""
     from rich.table import Table
 
-    loaded = _load(study, storage)
+    loaded = _load(study, storage, unfinished_ok=True)
     rows = loaded.trials[-limit:] if limit else loaded.trials
     table = Table()
     for col in ("number", "state", "value", "params", "duration s", "note"):
@@ -310,12 +338,25 @@ def export(study: str, storage: str, fmt: str, out: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def check_writable(out: str) -> None:
+    """Fail now, with _cannot_write's line, if ``out`` cannot be written: commands that work
+    for minutes before they write (``tunelab automl``) lost that work to a traceback."""
+    existed = os.path.lexists(out)
+    try:
+        with open(out, "a"):
+            pass
+    except OSError as exc:
+        _cannot_write(out, exc)
+    if not existed:
+        os.remove(out)
+
+
 def _cannot_write(out: str, exc: OSError) -> NoReturn:
     parent = os.path.dirname(os.path.abspath(out))
     if isinstance(exc, FileNotFoundError) and not os.path.isdir(parent):
         why = f"the directory {parent} does not exist; create it first or choose another --out"
     else:
-        why = f"{exc.strerror}; choose another --out"
+        why = f"{exc.strerror or exc}; choose another --out"
     _fail(f"cannot write {out}: {why}.")
 
 
@@ -345,6 +386,7 @@ def delete(study: str, storage: str, yes: bool) -> None:
     """Delete STUDY and all its trials."""
     from ._study import delete_study
 
+    _require_database(storage, "there is no study to delete")
     if not yes and not click.confirm(f"Delete study {study!r} and all its trials from {storage}?"):
         _fail("not deleted", code=1)
     delete_study(study, storage)
@@ -360,18 +402,53 @@ def delete(study: str, storage: str, yes: bool) -> None:
 @_friendly
 def import_(file: str, storage: str, study_name: str | None) -> None:
     """Import a study exported with `tunelab export --format jsonl`."""
-    from ._transfer import import_study
+    import warnings
+
+    from ._transfer import ReplacedImportWarning, import_study
     from .exceptions import DuplicatedStudyError
 
     if not os.path.exists(file):
         _fail(f"{file}: no such file")
     try:
-        name = import_study(storage, file, study_name=study_name)
-    except DuplicatedStudyError as exc:
-        # The storage's own advice (load_if_exists=True) is for Python callers.
-        taken = str(exc).split(". ")[0]
-        _fail(f"{taken} in {storage}; import it under another name with --study-name NEW_NAME.")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ReplacedImportWarning)
+            name = import_study(storage, file, study_name=study_name)
+    except DuplicatedStudyError:
+        # The storage's own message names it by repr and gives advice for Python callers
+        # (load_if_exists=True); the name is the one asked for, else the file's.
+        taken = study_name or _exported_name(file)
+        _fail(
+            f"a study named {taken!r} already exists in {storage}; import it under another name "
+            "with --study-name NEW_NAME."
+        )
+    for warning in caught:
+        if issubclass(warning.category, ReplacedImportWarning):
+            click.echo(f"note: {warning.message}", err=True)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     click.echo(f"imported study {name!r} into {storage}")
+
+
+def _exported_name(file: str) -> str:
+    # import_study read and checked this header before it found the name taken.
+    with open(file, encoding="utf-8") as handle:
+        first = next(line for line in handle if line.strip())
+    return str(json.loads(first)["study_name"])
+
+
+def _require_database(url: str, why_needed: str) -> None:
+    """Refuse a SQLite URL with no file behind it: opening it read-write, as commands that
+    change a study do, creates an empty database, which stayed behind after the error."""
+    from .storage._engine import missing_sqlite_file, parse_url
+
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return  # a server database is never created by connecting to it
+    missing = missing_sqlite_file(parsed.database)
+    if missing is not None:
+        _fail(f"cannot open storage {url}: {missing}, so {why_needed}. Check the path.")
 
 
 @main.group(name="storage")
@@ -386,6 +463,7 @@ def storage_upgrade(url: str) -> None:
     """Migrate the tunelab tables at URL to this version's schema."""
     from .storage import upgrade_storage
 
+    _require_database(url, "there is nothing to upgrade (a new storage needs no upgrade)")
     old, new = upgrade_storage(url)
     if old == new:
         click.echo(f"{url} is already at schema version {new}")
@@ -408,7 +486,29 @@ def dashboard(storage: str, host: str, port: int) -> None:
         _fail("the dashboard needs extra packages: pip install 'tunelab[dashboard]'")
     from .dashboard import run
 
+    _check_port_free(host, port)
     run(storage, host=host, port=port)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line before uvicorn does (it logs its own error and exits with 3)."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        _fail(f"cannot serve on host {host!r}: {exc.strerror}; pass --host")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by an earlier dashboard is free to it.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                _fail(f"port {port} is in use on {host}; pass --port with a free one")
+            _fail(f"cannot serve on {host}:{port}: {exc.strerror}; pass --host or --port")
 
 
 def _import_objective(spec: str) -> Any:
@@ -479,15 +579,27 @@ def worker(
             load_if_exists=True,
         )
     else:
+        _require_database(storage, "there is no study to join (pass --create to start one)")
         study = load_study(
             study_name=study_name,
             storage=storage,
             sampler=chosen,
             seed=seed if chosen is None else None,
         )
-    before = len(study.trials)
-    study.optimize(func, n_trials=n_trials, timeout=timeout)
-    click.echo(f"worker {os.getpid()} ran {len(study.trials) - before} trial(s) on {study_name!r}")
+    _check_import_finished(study, storage)
+    # Other workers add trials to the same study meanwhile; only this one's are counted.
+    ran: list[int] = []
+    try:
+        study.optimize(
+            func, n_trials=n_trials, timeout=timeout, callbacks=[lambda _, t: ran.append(t.number)]
+        )
+    except KeyboardInterrupt:
+        _fail(
+            f"interrupted after {len(ran)} trial(s); the finished trials are kept in study "
+            f"{study_name!r}, and starting the worker again continues it",
+            code=130,
+        )
+    click.echo(f"worker {os.getpid()} ran {len(ran)} trial(s) on {study_name!r}")
 
 
 def _register_automl() -> None:

@@ -95,4 +95,135 @@ def test_unreadable_files_exit_2(tmp_path: Path, csv: Path) -> None:
     model = tmp_path / "not_a_model.joblib"
     model.write_text("hello")
     result = runner.invoke(predict_command, [str(model), str(csv)])
-    assert result.exit_code == 2 and "error: cannot load" in result.output
+    assert result.exit_code == 2 and "is not a joblib model file" in result.output
+
+
+def _no_search(monkeypatch: pytest.MonkeyPatch) -> list:
+    from tunelab.automl import AutoClassifier, AutoRegressor
+
+    calls: list = []
+
+    def fit(self, X, y, progress=None):
+        calls.append(self)
+        return self
+
+    monkeypatch.setattr(AutoClassifier, "fit", fit)
+    monkeypatch.setattr(AutoRegressor, "fit", fit)
+    return calls
+
+
+def test_automl_checks_out_before_the_search(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by a QA pass: the whole --time was spent, then a FileNotFoundError traceback.
+    calls = _no_search(monkeypatch)
+    out = tmp_path / "missing" / "dir" / "m.joblib"
+    result = CliRunner().invoke(
+        automl_command, [str(csv), "--target", "price", "--time", "60", "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"error: cannot write {out}: the directory {out.parent} does not exist; create it "
+        "first or choose another --out.\n"
+    )
+    assert calls == [] and not out.parent.exists()
+
+
+def _saved_model(csv: Path, tmp_path: Path) -> Path:
+    import joblib
+    from sklearn.linear_model import LinearRegression
+
+    frame = pd.read_csv(csv)
+    model = LinearRegression().fit(frame[["x"]], frame["price"])
+    path = tmp_path / "m.joblib"
+    joblib.dump({"model": model, "target": "price", "task": "regression"}, path)
+    return path
+
+
+def test_predict_to_a_missing_directory_is_one_line(csv: Path, tmp_path: Path) -> None:
+    # Found by a QA pass: a pandas traceback.
+    out = tmp_path / "missing" / "p.csv"
+    result = CliRunner().invoke(
+        predict_command, [str(_saved_model(csv, tmp_path)), str(csv), "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: cannot write {out}: the directory {out.parent}")
+    assert result.output.count("\n") == 1
+    ok = tmp_path / "p.csv"
+    result = CliRunner().invoke(
+        predict_command, [str(_saved_model(csv, tmp_path)), str(csv), "--out", str(ok)]
+    )
+    assert result.exit_code == 0 and len(pd.read_csv(ok)) == len(pd.read_csv(csv))
+
+
+def test_predict_with_the_data_as_model_says_it_is_no_model_file(csv: Path) -> None:
+    # Found by a QA pass: "cannot load 'data.csv' as a model ...: pop from empty list".
+    result = CliRunner().invoke(predict_command, [str(csv), str(csv)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {str(csv)!r} is not a joblib model file")
+    assert "pop from empty list" not in result.output and result.output.count("\n") == 1
+
+
+def test_roc_auc_on_three_classes_names_the_multiclass_scorers(csv: Path, tmp_path: Path) -> None:
+    frame = pd.read_csv(csv)
+    frame["kind3"] = np.resize(["a", "b", "c"], len(frame))
+    three = tmp_path / "three.csv"
+    frame.to_csv(three, index=False)
+    result = CliRunner().invoke(
+        automl_command,
+        [str(three), "--target", "kind3", "--metric", "roc_auc", "--time", "5"]
+        + ["--out", str(tmp_path / "m.joblib")],
+    )
+    assert result.exit_code == 2 and result.output.strip().count("\n") == 0
+    assert "for more than 2 classes use 'roc_auc_ovr' (or 'roc_auc_ovo')" in result.output
+
+
+def test_ctrl_c_exits_130_with_one_line(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by a QA pass: click's bare "Aborted!" and exit code 1, unlike `tunelab tune`.
+    from tunelab.automl import AutoRegressor
+
+    def interrupted(self, X, y, progress=None):
+        progress({"n_trials": 4, "best_score": 0.5})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(AutoRegressor, "fit", interrupted)
+    out = tmp_path / "m.joblib"
+    result = CliRunner().invoke(
+        automl_command, [str(csv), "--target", "price", "--time", "60", "--out", str(out)]
+    )
+    assert result.exit_code == 130
+    message = result.output.strip()  # the progress bar leaves a blank line off a terminal
+    assert message.startswith("error: interrupted after 4 pipeline(s); nothing was saved")
+    assert message.count("\n") == 0 and not out.exists()
+
+
+def test_ctrl_c_caught_inside_a_model_still_stops_the_search(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # scikit-learn's MLP catches KeyboardInterrupt to end its own training, and Ctrl-C during
+    # its fit let the search run on to the end of --time (seen while checking the fix above).
+    import os
+    import signal
+
+    from tunelab.automl import AutoRegressor
+
+    def fit_through_an_mlp(self, X, y, progress=None):
+        for n in range(1, 100):
+            try:
+                if n == 3:
+                    os.kill(os.getpid(), signal.SIGINT)
+            except KeyboardInterrupt:
+                pass  # what MLPRegressor.fit does
+            progress({"n_trials": n, "best_score": None})
+        return self
+
+    monkeypatch.setattr(AutoRegressor, "fit", fit_through_an_mlp)
+    result = CliRunner().invoke(
+        automl_command,
+        [str(csv), "--target", "price", "--time", "60", "--out", str(tmp_path / "m.joblib")],
+    )
+    assert result.exit_code == 130, result.output
+    assert "interrupted after 3 pipeline(s)" in result.output
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -338,3 +338,25 @@ def test_xgboost_classifier_passes_sample_weight_through_its_label_encoder() -> 
     X, y, w = _half_mislabelled()
     xgb = AutoClassifier(time_budget=30, max_trials=1, include=["xgb"], **FAST)
     assert xgb.fit(X, y, sample_weight=w).cv_score_ > 0.9
+
+
+def test_the_summary_line_accounts_for_every_pipeline(capsys: pytest.CaptureFixture) -> None:
+    # Found by a QA pass: "141 pipelines in 57.1s (67 complete, 48 raced out, 0 failed)" left
+    # out the pipelines the time budget skipped or stopped.
+    import re
+
+    from tunelab.automl._search import SearchResult
+
+    model = AutoClassifier()
+    model.fit_time_, model.metric_, model.cv_score_, model.ensemble_ = 57.1, "accuracy", 0.9, None
+    result = SearchResult(
+        candidates=[object()] * 67, n_trials=141, n_raced=48, n_failed=0, n_skipped=21,
+        n_stopped=5,
+    )  # fmt: skip
+    model._report(result)
+    line = capsys.readouterr().err
+    total, *parts = (
+        int(n) for n in re.findall(r"(\d+) (?:pipelines|complete|raced|failed|cut)", line)
+    )
+    assert total == 141 and sum(parts) == 141, line
+    assert "26 cut by the time budget" in line

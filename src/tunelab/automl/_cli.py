@@ -1,13 +1,18 @@
 """Command-line AutoML: ``tunelab automl DATA.csv --target COL`` and ``tunelab predict``.
 
 Both are plain click commands; the main ``tunelab`` group registers them. Bad input (a file
-that cannot be read, a missing target column, a metric that does not fit the task) prints one
-``error: ...`` line to stderr and exits with status 2.
+that cannot be read, a missing target column, a metric that does not fit the task, an ``--out``
+that cannot be written, checked before the search) prints one ``error: ...`` line to stderr and
+exits with status 2; Ctrl-C prints one line and exits with status 130.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -15,9 +20,9 @@ import click
 _CLASSIFICATION_MAX_LEVELS = 20
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 def _read_csv(path: str) -> Any:
@@ -86,13 +91,14 @@ def automl_command(
     out: str,
 ) -> None:
     """Search models and preprocessing for DATA.csv's TARGET column within --time seconds."""
-    import joblib
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..cli import check_writable
     from ..exceptions import InvalidParameterError
     from . import AutoClassifier, AutoRegressor
 
+    check_writable(out)
     frame = _read_csv(data)
     if target not in frame.columns:
         _fail(f"no column {target!r} in {data!r}; columns are {', '.join(map(str, frame.columns))}")
@@ -109,20 +115,30 @@ def automl_command(
     model = cls(time_budget=time_budget, metric=metric, cv=cv, random_state=seed, verbose=0)
 
     console = Console(stderr=True)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with (
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar,
+        _interrupts() as pressed,
+    ):
         job = bar.add_task(f"automl ({task})", total=time_budget, status="starting")
         import time
 
         began = time.perf_counter()
+        tried = 0
 
         def progress(event: dict[str, Any]) -> None:
+            nonlocal tried
+            tried = event["n_trials"]
+            if pressed:
+                # scikit-learn's MLP catches KeyboardInterrupt to end its own training early,
+                # and the search went on to the end of --time.
+                raise KeyboardInterrupt
             best = event["best_score"]
             shown = "-" if best is None else f"{best:.4f}"
             bar.update(
@@ -136,11 +152,79 @@ def automl_command(
             model.fit(X, y, progress=progress)
         except (InvalidParameterError, ValueError) as exc:
             problem = str(exc).splitlines()[0]
+        except KeyboardInterrupt:
+            pressed.append(True)
     # Reported once the progress bar is gone, so the error is the one line on stderr.
+    if pressed:
+        # 130 is the shell's convention for Ctrl-C (click's "Aborted!" exits 1, like a failure).
+        _fail(
+            f"interrupted after {tried} pipeline(s); nothing was saved to {out} (the model is "
+            "saved when the search ends), so run it again, with a smaller --time to end sooner",
+            code=130,
+        )
     if problem is not None:
         _fail(problem)
-    joblib.dump({"model": model, "target": target, "task": task}, out)
+    _dump({"model": model, "target": target, "task": task}, out)
     _print_summary(model, out)
+
+
+# How a joblib file starts: a pickle (protocol 2 and up), or one of the compressors joblib
+# writes (zlib, gzip, bz2, xz, lzma, lz4).
+_JOBLIB_STARTS = (
+    b"\x80",
+    b"x\x01",
+    b"x\x5e",
+    b"x\x9c",
+    b"x\xda",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"]\x00\x00",
+    b'\x04"M\x18',
+)
+
+
+def _looks_like_joblib(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(8)
+    except OSError:
+        return True  # unreadable: the loader's own error says more
+    return start.startswith(_JOBLIB_STARTS)
+
+
+@contextmanager
+def _interrupts() -> Iterator[list[bool]]:
+    """A list that gets an item on every Ctrl-C, which still raises KeyboardInterrupt; the
+    list tells when something caught that exception and went on."""
+    pressed: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed  # only the main thread receives signals
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        pressed.append(True)
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _dump(bundle: dict[str, Any], out: str) -> None:
+    import joblib
+
+    from ..cli import _cannot_write
+
+    try:
+        joblib.dump(bundle, out)
+    except OSError as exc:
+        # Checked before the search, but a disk can fill up, or the directory go, since.
+        if exc.filename not in (None, out):
+            raise
+        _cannot_write(out, exc)
 
 
 def _print_summary(model: Any, out: str) -> None:
@@ -184,12 +268,25 @@ def predict_command(model_path: str, data: str, out: str | None) -> None:
     import joblib
     import pandas as pd
 
+    from ..cli import _cannot_write, check_writable
+
+    if out is not None:
+        check_writable(out)
     try:
         bundle = joblib.load(model_path)
     except FileNotFoundError:
         _fail(f"cannot read {model_path!r}: no such file")
     except Exception as exc:
-        _fail(f"cannot load {model_path!r} as a model saved by `tunelab automl`: {exc}")
+        if not _looks_like_joblib(model_path):
+            # The unpickler's own words on a CSV ("pop from empty list") said nothing useful.
+            _fail(
+                f"{model_path!r} is not a joblib model file; pass the file that `tunelab "
+                "automl --out` wrote, before the data: tunelab predict MODEL DATA.csv"
+            )
+        _fail(
+            f"cannot load {model_path!r} as a model saved by `tunelab automl`: "
+            f"{str(exc) or type(exc).__name__}"
+        )
     if not isinstance(bundle, dict) or "model" not in bundle:
         _fail(f"{model_path!r} is not a model saved by `tunelab automl`")
     frame = _read_csv(data)
@@ -208,5 +305,8 @@ def predict_command(model_path: str, data: str, out: str | None) -> None:
     if out is None:
         click.echo(predictions.to_csv(index=False), nl=False)
     else:
-        predictions.to_csv(out, index=False)
+        try:
+            predictions.to_csv(out, index=False)
+        except OSError as exc:
+            _cannot_write(out, exc)
         click.echo(f"{len(predictions)} predictions written to {out}", err=True)

@@ -430,10 +430,14 @@ class _AutoBase(BaseEstimator):
         )
 
     def _report(self, result: SearchResult) -> None:
+        # Every pipeline in exactly one part, so the parts add up to the total; the ones the
+        # budget cut short were left out and the line did not add up.
+        budget = result.n_skipped + result.n_stopped
         print(
             f"{type(self).__name__}: {result.n_trials} pipelines in {self.fit_time_:.1f}s "
             f"({len(result.candidates)} complete, {result.n_raced} raced out, "
-            f"{result.n_failed} failed); CV {self.metric_} = {self.cv_score_:.4f} "
+            f"{result.n_failed} failed, {budget} cut by the time budget); "
+            f"CV {self.metric_} = {self.cv_score_:.4f} "
             f"({'ensemble of ' + str(len(self.ensemble_.members)) if self.ensemble_ else 'single'})",
             file=sys.stderr,
         )

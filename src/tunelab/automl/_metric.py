@@ -103,6 +103,27 @@ def score_predictions(
     return float(scorer(_ReplayRegressor(pred), dummy, y, **kwargs))
 
 
+def multiclass_scorer_hint(scoring: Any, problem: str) -> str:
+    """The scorers to name instead when a two-class one failed on more classes with
+    ``problem``: scikit-learn's own message ("multi_class must be in ('ovo', 'ovr')") names
+    an argument that a scorer name cannot pass."""
+    if not isinstance(scoring, str):
+        return ""
+    if "multi_class must be in" in problem:
+        options = [f"{scoring}_ovr", f"{scoring}_ovo"]
+    elif "average='binary'" in problem:
+        options = [f"{scoring}_macro", f"{scoring}_weighted"]
+    else:
+        return ""
+    from sklearn.metrics import get_scorer_names
+
+    options = [name for name in options if name in get_scorer_names()]
+    if not options:
+        return ""
+    also = f" (or {options[1]!r})" if len(options) > 1 else ""
+    return f"; for more than 2 classes use {options[0]!r}{also}"
+
+
 def check_metric_fits(
     scorer: Any,
     name: str,
@@ -127,6 +148,7 @@ def check_metric_fits(
             f"The 'metric' parameter of {owner} does not fit this {task} target "
             f"({K if task == CLASSIFICATION else 'continuous'} "
             f"{'classes' if task == CLASSIFICATION else 'values'}): {name!r} failed with: {exc}"
+            f"{multiclass_scorer_hint(name, str(exc))}"
         ) from None
     if not np.isfinite(value) and task == CLASSIFICATION:
         raise InvalidParameterError(

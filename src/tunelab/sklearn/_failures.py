@@ -64,4 +64,3 @@ def report_no_finite_score(states: Sequence[str], scoring: Any) -> None:
         UserWarning,
         stacklevel=3,
     )
-

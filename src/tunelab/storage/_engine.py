@@ -82,6 +82,18 @@ def parse_url(url: str) -> sa.engine.URL:
         ) from None
 
 
+def missing_sqlite_file(database: str) -> str | None:
+    """Why there is no SQLite database at ``database`` ("the directory ... does not exist",
+    "there is no database file at ..."), or None when the file exists."""
+    if os.path.exists(database):
+        return None
+    path = os.path.abspath(database)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        return f"the directory {folder} does not exist"
+    return f"there is no database file at {path}"
+
+
 def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> Engine:
     parsed = parse_url(url)
     kwargs = dict(engine_kwargs)
@@ -99,15 +111,9 @@ def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> E
                 )
             kwargs.setdefault("poolclass", sa.pool.StaticPool)
         elif read_only:
-            if not os.path.exists(parsed.database):
+            missing = missing_sqlite_file(parsed.database)
+            if missing is not None:
                 # mode=ro never creates a file; say so plainly rather than "unable to open".
-                path = os.path.abspath(parsed.database)
-                folder = os.path.dirname(path)
-                missing = (
-                    f"the directory {folder} does not exist"
-                    if not os.path.isdir(folder)
-                    else f"there is no database file at {path}"
-                )
                 raise StorageError(
                     f"Cannot open storage {parsed.render_as_string(hide_password=True)} "
                     f"read-only: {missing}. Check the path; a read-only storage never creates one."
