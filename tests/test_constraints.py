@@ -212,3 +212,40 @@ def test_nsga2_uses_set_constraint_too():
     late = study.trials[60:]
     assert np.mean([t.params["x"] >= 0.7 for t in late]) > 0.8
     assert study.best_trials and all(t.params["x"] >= 0.7 for t in study.best_trials)
+
+
+def test_trial_constraints_reads_back_what_was_set_in_the_driver_and_in_workers():
+    seen = []
+
+    def objective(trial):
+        trial.set_constraint("a", -1.0)
+        trial.set_constraint("b", 2.0)
+        seen.append(trial.constraints)
+        return trial.suggest_float("x", 0, 1)
+
+    tl.create_study(sampler=RandomSampler(seed=0)).optimize(objective, n_trials=1)
+    assert seen == [{"a": -1.0, "b": 2.0}]
+
+    def remote(trial):
+        trial.set_constraint("a", 0.5)
+        assert trial.constraints == {"a": 0.5}
+        return trial.suggest_float("x", 0, 1)
+
+    study = tl.create_study(sampler=RandomSampler(seed=0))
+    study.optimize(remote, n_trials=2, n_jobs=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+
+
+def test_cli_best_says_when_no_trial_is_feasible(sqlite_url):
+    from click.testing import CliRunner
+
+    from tunelab.cli import main
+
+    def objective(trial):
+        trial.set_constraint("c", 1.0)
+        return trial.suggest_float("x", 0, 1)
+
+    tl.create_study(study_name="c", storage=sqlite_url).optimize(objective, n_trials=2)
+    result = CliRunner().invoke(main, ["best", "c", "--storage", sqlite_url])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "none satisfies its constraints" in result.output

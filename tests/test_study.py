@@ -308,3 +308,31 @@ def test_an_ask_stopped_after_the_trial_exists_fails_it_instead_of_leaving_it_ru
         study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     (trial,) = study.trials
     assert trial.state == tl.TrialState.FAIL and trial.fail_reason == "KeyboardInterrupt: "
+
+
+def test_a_ctrl_c_while_the_trial_is_created_leaves_no_running_trial(tmp_path):
+    # Found by a QA pass: the Ctrl-C held over create_trial's transaction fired as it
+    # returned, before ask knew the new trial, which stayed RUNNING (for good without leases).
+    import os
+    import signal
+
+    import sqlalchemy as sa
+
+    from tunelab.storage import SQLStorage
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = tl.create_study(study_name="s", storage=SQLStorage(url, grace_period=None))
+    fired = []
+
+    @sa.event.listens_for(study._storage._engine, "after_cursor_execute")
+    def interrupt(conn, cursor, statement, *args):
+        if not fired and statement.startswith("INSERT INTO tunelab_trials "):
+            fired.append(statement)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert fired
+    assert [t.state for t in tl.load_study(study_name="s", storage=url).trials] == [
+        tl.TrialState.FAIL
+    ]

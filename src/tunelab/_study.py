@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._constraints import CONSTRAINTS_ATTR, evaluate_constraints, is_feasible, violation
 from ._frozen import FrozenTrial, StudyDirection, TrialState
+from ._interrupts import interrupts_held
 from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
@@ -278,32 +279,39 @@ class Study:
         sampler_name = type(self.sampler).__name__
         # Trials of dead workers go back to the queue before we look for queued ones.
         self._storage.reap_stale_trials(self._study_id)
-        frozen = self._storage.claim_waiting_trial(self._study_id)
-        claimed = frozen is not None
-        if frozen is None:
-            # One write creates the trial with its sampler tag (a write per trial saved on SQL).
-            template = FrozenTrial(
-                number=-1, state=TrialState.RUNNING, system_attrs={SAMPLER_ATTR: sampler_name}
-            )
-            frozen = self._storage.create_trial(self._study_id, template)
-        # From here on the trial exists: whatever stops ask (Ctrl-C, a grid another worker has
-        # just used up, a bad declared space) fails it rather than leave it RUNNING until a
-        # reaper finds it, or for good without leases.
+        # Once the trial exists, whatever stops ask (Ctrl-C, a grid another worker has just
+        # used up, a bad declared space) fails it rather than leave it RUNNING until a reaper
+        # finds it, or for good without leases. A Ctrl-C is held over the short steps from
+        # creating the trial to its sampler's bookkeeping (a grid point claimed), so that it
+        # lands where this handler knows the trial.
+        frozen: FrozenTrial | None = None
         try:
-            if claimed:
-                self._set_trial_system_attr(frozen, SAMPLER_ATTR, sampler_name)
-            # A pruner that splits trials into groups (Hyperband brackets) says so before
-            # sampling, so a sampler can learn from the trial's own group only.
-            group = self.pruner.trial_group(self, frozen)
-            if group is not None:
-                self._set_trial_system_attr(frozen, TRIAL_GROUP_ATTR, group)
-            self.sampler.before_trial(self, frozen)
+            with interrupts_held():
+                frozen = self._storage.claim_waiting_trial(self._study_id)
+                if frozen is not None:
+                    self._set_trial_system_attr(frozen, SAMPLER_ATTR, sampler_name)
+                else:
+                    # One write creates the trial with its sampler tag (a write per trial
+                    # saved on SQL).
+                    template = FrozenTrial(
+                        number=-1,
+                        state=TrialState.RUNNING,
+                        system_attrs={SAMPLER_ATTR: sampler_name},
+                    )
+                    frozen = self._storage.create_trial(self._study_id, template)
+                # A pruner that splits trials into groups (Hyperband brackets) says so before
+                # sampling, so a sampler can learn from the trial's own group only.
+                group = self.pruner.trial_group(self, frozen)
+                if group is not None:
+                    self._set_trial_system_attr(frozen, TRIAL_GROUP_ATTR, group)
+                self.sampler.before_trial(self, frozen)
             trial = Trial(self, frozen, declared)
             if space is not None:
                 sample_space(trial, space)
         except BaseException as exc:
-            with contextlib.suppress(Exception):
-                self.tell(frozen, state=TrialState.FAIL, fail_reason=_reason(exc))
+            if frozen is not None:
+                with contextlib.suppress(Exception):
+                    self.tell(frozen, state=TrialState.FAIL, fail_reason=_reason(exc))
             raise
         return trial
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._constraints import check_constraint_value, constraint_key
+from ._constraints import check_constraint_value, constraint_key, constraint_values
 from ._frozen import FrozenTrial, TrialState
 from ._space import (
     Categorical,
@@ -224,11 +224,17 @@ class Trial(SuggestMethods):
 
     def set_constraint(self, name: str, value: float) -> None:
         """Record constraint ``name`` for this trial: it holds when ``value <= 0``. Infeasible
-        trials never become the best, and TPE, the GP and NSGA-II steer away from them (as
-        Optuna's ``Trial.set_constraint``; setting a name again replaces its value)."""
+        trials never become the best, and TPE, the GP and NSGA-II steer away from them. As
+        Optuna 5's ``Trial.set_constraint``, except that setting a name again replaces its
+        value (Optuna keeps the first and warns): the last measurement is the one that holds."""
         key = constraint_key(name)
         value = check_constraint_value(name, value)
         self.study._set_trial_attr(self._frozen, key, value, system=True)
+
+    @property
+    def constraints(self) -> dict[str, float]:
+        """The constraint values set so far, by name."""
+        return constraint_values(self._frozen)
 
     def heartbeat(self) -> None:
         """Renew this trial's lease (storages with leases fail trials whose lease runs out)."""

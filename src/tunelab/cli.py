@@ -259,8 +259,15 @@ def best(study: str, storage: str) -> None:
     from ._frozen import TrialState
 
     loaded = _load(study, storage)
-    if not loaded.get_trials((TrialState.COMPLETE,)):
+    done = loaded.get_trials((TrialState.COMPLETE,))
+    if not done:
         _fail(_no_best(study, storage, loaded.trials))
+    if not any(t.feasible for t in done):
+        _fail(
+            f"study {study!r} in {storage} has {len(done)} COMPLETE trial(s) but none satisfies "
+            "its constraints, so it has no best; see their constraint values with "
+            f"`tunelab trials {study}`, run more trials, or relax the constraints."
+        )
     chosen = loaded.best_trials if len(loaded.directions) > 1 else [loaded.best_trial]
     out = [
         {

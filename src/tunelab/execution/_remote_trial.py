@@ -10,7 +10,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._constraints import check_constraint_value, constraint_key
+from .._constraints import check_constraint_value, constraint_key, constraint_values
 from .._frozen import FrozenTrial, TrialState
 from .._space import (
     Distribution,
@@ -188,6 +188,15 @@ class RemoteTrial(SuggestMethods):
         value = json_attr("Trial.set_user_attr", key, value)
         self._call("set_user_attr", (key, value))
         self._user_attrs[key] = value
+
+    @property
+    def constraints(self) -> dict[str, float]:
+        """The constraint values set so far, by name (read from the driver's trial)."""
+        return constraint_values(
+            FrozenTrial(
+                number=self.number, state=TrialState.RUNNING, system_attrs=self.system_attrs
+            )
+        )
 
     def set_constraint(self, name: str, value: float) -> None:
         # Checked here, as by Trial.set_constraint, so a bad value fails where it was set.

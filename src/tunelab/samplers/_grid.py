@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._frozen import TrialState
 from .._space import Categorical, Distribution, Float, Int
 from .._trial import FIXED_PARAMS_ATTR
 from .._validation import plain_scalar, seed_or_none
@@ -83,11 +84,11 @@ class GridSampler(BaseSampler):
     def n_points(self) -> int:
         return len(self._points)
 
-    def _taken(self, study: Study) -> set[int]:
+    def _taken(self, study: Study, trials: list[FrozenTrial] | None = None) -> set[int]:
         taken = set()
-        for t in study.get_trials():
+        for t in study.get_trials() if trials is None else trials:
             attrs = t.system_attrs
-            if GRID_ATTR not in attrs:
+            if GRID_ATTR not in attrs or _never_ran(t):
                 continue
             point = attrs.get(GRID_POINT_ATTR)
             if point is None:  # recorded before grid points were stored: trust the position
@@ -102,7 +103,9 @@ class GridSampler(BaseSampler):
         return len(self._taken(study)) < len(self._points)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        taken = self._taken(study)
+        trials = study.get_trials()
+        taken = self._taken(study, trials)
+        by_id = {t.trial_id: t for t in trials}
         # An enqueued trial runs its own values: it takes the grid point those values are (the
         # first such point for a partial one), and none when they are off the grid. Handing it
         # the next point instead lost that point and evaluated the enqueued one twice.
@@ -115,10 +118,15 @@ class GridSampler(BaseSampler):
             if grid_id not in taken and self._agrees(grid_id, fixed):
                 # Another process may pick the same untaken point at this moment: the storage's
                 # atomic claim gives it to one trial, and the others move on.
-                key = _claim_key(self._points[grid_id])
-                if study._storage.claim_study_attr(study._study_id, key, trial.trial_id) != (
-                    trial.trial_id
-                ):
+                key = _claim_key(self._names, self._points[grid_id])
+                claim = study._storage.claim_study_attr
+                holder = claim(study._study_id, key, trial.trial_id)
+                gone = by_id.get(holder)
+                if holder != trial.trial_id and gone is not None and _never_ran(gone):
+                    # Its trial failed before it ran (Ctrl-C in ask, a worker lost before the
+                    # first suggest): the point is free again, taken over only from that holder.
+                    holder = claim(study._study_id, key, trial.trial_id, expected=holder)
+                if holder != trial.trial_id:
                     continue
                 point = dict(zip(self._names, self._points[grid_id]))
                 study._set_trial_system_attr(trial, GRID_POINT_ATTR, point)
@@ -178,10 +186,17 @@ class GridSampler(BaseSampler):
         return f"GridSampler tries each of the {len(self._points)} grid points once."
 
 
-def _claim_key(point: Sequence[Any]) -> str:
-    # A digest keeps the study attribute's name short whatever the grid values are.
-    text = json.dumps([_point_key([v])[0] for v in point], sort_keys=True)
+def _claim_key(names: Sequence[str], point: Sequence[Any]) -> str:
+    # Names and values: a grid renamed on resume ("depth" -> "layers") has points of its own.
+    # A digest keeps the study attribute's name short whatever they are.
+    text = json.dumps([[n, _point_key([v])[0]] for n, v in zip(names, point)])
     return CLAIM_PREFIX + hashlib.sha1(text.encode()).hexdigest()
+
+
+def _never_ran(trial: FrozenTrial) -> bool:
+    """A trial that failed before its objective drew a parameter: its grid point was never
+    run, so it is free again (an objective that failed after drawing keeps its point)."""
+    return trial.state == TrialState.FAIL and not trial.params
 
 
 def _point_key(point: Sequence[Any]) -> tuple[Any, ...]:

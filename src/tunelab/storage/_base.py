@@ -75,14 +75,15 @@ class BaseStorage(abc.ABC):
     @abc.abstractmethod
     def get_study_attrs(self, study_id: int, *, system: bool = False) -> dict[str, Any]: ...
 
-    def claim_study_attr(self, study_id: int, key: str, value: Any) -> Any:
-        """Set system attribute ``key`` of the study to ``value`` unless it is set already, and
-        return what it holds afterwards: ``value`` for the one caller that set it. Samplers use
-        it to hand out a resource once across processes (GridSampler's grid points). Backends
-        whose writers can race override it with an atomic version; this default is atomic
-        only for a single process."""
+    def claim_study_attr(self, study_id: int, key: str, value: Any, expected: Any = None) -> Any:
+        """Set system attribute ``key`` of the study to ``value`` if it is unset, or holds
+        ``expected`` (a claim taken over from a holder known to be gone), and return what it
+        holds afterwards: ``value`` for the one caller that set it. Samplers use it to hand out
+        a resource once across processes (GridSampler's grid points). Backends whose writers
+        can race override it with an atomic version; this default is atomic only for a single
+        process."""
         held = self.get_study_attrs(study_id, system=True).get(key)
-        if held is not None:
+        if held is not None and (expected is None or held != expected):
             return held
         self.set_study_attr(study_id, key, value, system=True)
         return value

@@ -120,9 +120,12 @@ class InMemoryStorage(BaseStorage):
             record = self._study(study_id)
             return copy.deepcopy(record.system_attrs if system else record.user_attrs)
 
-    def claim_study_attr(self, study_id: int, key: str, value: Any) -> Any:
+    def claim_study_attr(self, study_id: int, key: str, value: Any, expected: Any = None) -> Any:
         with self._lock:
-            held = self._study(study_id).system_attrs.setdefault(key, copy.deepcopy(value))
+            attrs = self._study(study_id).system_attrs
+            held = attrs.get(key)
+            if held is None or (expected is not None and held == expected):
+                attrs[key] = held = copy.deepcopy(value)
             return copy.deepcopy(held)
 
     # -- trials --------------------------------------------------------------------------------

@@ -14,11 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .._frozen import FrozenTrial, StudyDirection, TrialState
+from .._interrupts import interrupts_held
 from .._space import Distribution
 from .._validation import fail, is_int, is_real
 from ..exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
@@ -188,7 +188,7 @@ class SQLStorage(BaseStorage):
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 # Reads need no hold: in WAL mode an abandoned reader blocks no writer.
-                hold = _interrupts_after_the_transaction() if write else contextlib.nullcontext()
+                hold = interrupts_held() if write else contextlib.nullcontext()
                 with hold, self._engine.connect() as conn:
                     if write:
                         conn.execution_options(tunelab_write=True)
@@ -373,7 +373,7 @@ class SQLStorage(BaseStorage):
 
         self._write(work)
 
-    def claim_study_attr(self, study_id: int, key: str, value: Any) -> Any:
+    def claim_study_attr(self, study_id: int, key: str, value: Any, expected: Any = None) -> Any:
         text = json.dumps(value)
 
         def work(conn: Connection) -> Any:
@@ -388,8 +388,15 @@ class SQLStorage(BaseStorage):
                     & (table.c.key == key)
                 )
             ).scalar()
-            if held is not None:
-                return json.loads(held)
+            current = None if held is None else json.loads(held)
+            if current is not None and (expected is None or current != expected):
+                return current
+            where = (
+                (table.c.study_id == study_id)
+                & (table.c.is_system == sa.true())
+                & (table.c.key == key)
+            )
+            conn.execute(table.delete().where(where))
             conn.execute(
                 table.insert().values(study_id=study_id, is_system=True, key=key, value_json=text)
             )
@@ -719,39 +726,3 @@ class SQLStorage(BaseStorage):
         for trial in reaped:
             self._remember_finished(trial)
         return reaped
-
-
-@contextlib.contextmanager
-def _interrupts_after_the_transaction() -> Iterator[None]:
-    """Hold a Ctrl-C that arrives during a transaction until the transaction has ended.
-
-    A KeyboardInterrupt raised inside a SQLite transaction, after one of its statements ran,
-    left the transaction open with its write lock: sqlite3 keeps a closed connection alive
-    until its unfinished statements are finalized, and the exception's traceback (kept for
-    good by a notebook) keeps them. Every other writer then got "database is locked", and
-    optimize's own clean-up waited on that lock for minutes. A transaction is short (the wait
-    for a busy database happens inside sqlite3's C call, where Python cannot raise anyway),
-    so the interrupt is raised as soon as it ends. A second Ctrl-C is not held back.
-    Only the main thread receives signals; elsewhere, or under a handler that is not a
-    Python callable, nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    if not callable(previous):
-        yield
-        return
-    held: list[Any] = []
-
-    def hold(signum: int, frame: Any) -> None:
-        if held:
-            previous(signum, frame)  # impatient: a second Ctrl-C goes through at once
-        held.append(frame)
-
-    signal.signal(signal.SIGINT, hold)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if held:
-            previous(signal.SIGINT, held[0])

@@ -185,6 +185,9 @@ class StorageContract:
         assert storage.claim_study_attr(sid, "k", 8) == 7
         assert storage.get_study_attrs(sid, system=True)["k"] == 7
         assert storage.get_study_attrs(sid) == {}
+        assert storage.claim_study_attr(sid, "k", 9, expected=5) == 7  # not the holder named
+        assert storage.claim_study_attr(sid, "k", 9, expected=7) == 9  # taken over
+        assert storage.get_study_attrs(sid, system=True)["k"] == 9
 
     def test_study_names_with_trials_listed(self, storage: BaseStorage) -> None:
         sid = storage.create_study("s", MIN)
