@@ -649,3 +649,27 @@ def test_resuming_with_retry_failed_turns_it_on_for_the_stored_study(sqlite_url)
     study = tl.load_study(study_name="r", storage=sqlite_url)
     attrs = study._storage.get_study_attrs(study._study_id, system=True)
     assert attrs["retry_failed"] == 2 and attrs["skip_duplicates"] is True
+
+
+def _swallows_ctrl_c(trial):
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number == 1:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+        except KeyboardInterrupt:
+            return 0.0  # as scikit-learn's MLP and Lightning's Trainer do: stop, and return
+    return x
+
+
+def test_a_ctrl_c_the_objective_swallows_still_stops_the_run():
+    # Found by a QA pass: scikit-learn's MLP catches KeyboardInterrupt, so a Ctrl-C during its
+    # fit only ended that fit early, and the run went on to the next trial.
+    study = tl.create_study(sampler=RandomSampler(seed=0))
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(_swallows_ctrl_c, n_trials=5)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert "the objective caught it" in study.trials[1].fail_reason
+    # The handler is restored: a later run is not affected.
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

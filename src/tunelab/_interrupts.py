@@ -46,3 +46,32 @@ def interrupts_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
         if held:
             previous(signal.SIGINT, held[0])
+
+
+@contextlib.contextmanager
+def interrupts_noticed() -> Iterator[list[Any]]:
+    """Note every Ctrl-C in the yielded list, then handle it as before (a KeyboardInterrupt).
+
+    Some libraries catch KeyboardInterrupt to stop gracefully (scikit-learn's MLP ends its
+    training early, PyTorch Lightning's Trainer shuts down), so an objective can swallow the
+    user's Ctrl-C and return as if nothing happened: the optimize loop would go on to the next
+    trial. The list lets the loop see the press anyway. Main thread and Python handlers only,
+    as for :func:`interrupts_held`."""
+    pressed: list[Any] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):
+        yield pressed
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        pressed.append(frame)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)

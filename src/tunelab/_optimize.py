@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, TrialState
 from ._heartbeat import Heartbeat
+from ._interrupts import interrupts_noticed
 from ._progress import ProgressBar
 from ._validation import fail, is_int, positive_int_or_none, positive_number_or_none
 from .exceptions import (
@@ -112,6 +113,7 @@ def run_optimize(
         executor.shutdown(cancel=True)
         raise
     heartbeat = Heartbeat(study._storage).start()
+    inline_objective = isinstance(executor, InlineExecutor)
     began = time.monotonic()
     deadline = None if timeout is None else began + timeout
     started = 0
@@ -128,6 +130,8 @@ def run_optimize(
         pending.pop(trial.number, None)
         heartbeat.untrack(trial._frozen.trial_id)
 
+    noticed = interrupts_noticed()
+    pressed = noticed.__enter__()
     try:
         while True:
             while (
@@ -158,6 +162,17 @@ def run_optimize(
             error: Outcome | None = None
             while received:
                 outcome = received[0]
+                if pressed and inline_objective and outcome.kind in ("values", "pruned"):
+                    # The objective ran here while Ctrl-C was pressed and returned anyway: it
+                    # caught the KeyboardInterrupt, and its result (a model trained until the
+                    # press) is not the configuration's.
+                    outcome = Outcome(
+                        outcome.trial,
+                        "invalid",
+                        error_text="interrupted (KeyboardInterrupt); the objective caught it "
+                        "and returned, so its result was not kept",
+                    )
+                    received[0] = outcome
                 frozen = _record(study, outcome)
                 received.pop(0)
                 settled(outcome.trial)
@@ -173,6 +188,8 @@ def run_optimize(
                     f"{type(error.error).__name__}"
                 )
                 raise error.error
+            if pressed:
+                raise KeyboardInterrupt  # swallowed by the objective: the run stops all the same
     except BaseException as exc:
         if reason is None:
             reason = (
@@ -185,6 +202,7 @@ def run_optimize(
         try:
             _settle(study, received, pending, reason or "optimize stopped")
         finally:
+            noticed.__exit__(None, None, None)
             heartbeat.stop()
             executor.shutdown(cancel=True)
             progress.close()
