@@ -16,3 +16,15 @@ def postgres_url() -> str:
     if not url:
         pytest.skip("PostgreSQL tests need TUNELAB_TEST_POSTGRES_URL (set by .ci/run)")
     return url
+
+
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C raises KeyboardInterrupt in this test, as in a terminal. A process started in the
+    background by a non-interactive shell (some CI runners) inherits SIGINT ignored, and a
+    test sending itself SIGINT would then see nothing happen."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -183,6 +183,9 @@ def test_ctrl_c_on_a_worker_exits_130_with_one_line(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A child of a background job inherits SIGINT ignored (some CI runners); a terminal's
+        # worker does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60

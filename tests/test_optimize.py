@@ -662,7 +662,7 @@ def _swallows_ctrl_c(trial):
     return x
 
 
-def test_a_ctrl_c_the_objective_swallows_still_stops_the_run():
+def test_a_ctrl_c_the_objective_swallows_still_stops_the_run(ctrl_c):
     # Found by a QA pass: scikit-learn's MLP catches KeyboardInterrupt, so a Ctrl-C during its
     # fit only ended that fit early, and the run went on to the next trial.
     study = tl.create_study(sampler=RandomSampler(seed=0))

@@ -310,7 +310,7 @@ def test_an_ask_stopped_after_the_trial_exists_fails_it_instead_of_leaving_it_ru
     assert trial.state == tl.TrialState.FAIL and trial.fail_reason == "KeyboardInterrupt: "
 
 
-def test_a_ctrl_c_while_the_trial_is_created_leaves_no_running_trial(tmp_path):
+def test_a_ctrl_c_while_the_trial_is_created_leaves_no_running_trial(tmp_path, ctrl_c):
     # Found by a QA pass: the Ctrl-C held over create_trial's transaction fired as it
     # returned, before ask knew the new trial, which stayed RUNNING (for good without leases).
     import os

@@ -200,7 +200,7 @@ def test_ctrl_c_exits_130_with_one_line(
 
 
 def test_ctrl_c_caught_inside_a_model_still_stops_the_search(
-    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ctrl_c: None
 ) -> None:
     # scikit-learn's MLP catches KeyboardInterrupt to end its own training, and Ctrl-C during
     # its fit let the search run on to the end of --time (seen while checking the fix above).

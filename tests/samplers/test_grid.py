@@ -207,7 +207,7 @@ def _interrupt_once_at(storage, fragment):
     return fired
 
 
-def test_a_ctrl_c_while_claiming_a_point_loses_no_point(sqlite_url):
+def test_a_ctrl_c_while_claiming_a_point_loses_no_point(sqlite_url, ctrl_c):
     # Found by a QA pass: the claim committed, the held Ctrl-C fired before the trial recorded
     # its point, and the point was never run (each later optimize added a FAIL trial).
     grid = {"x": [1, 2, 3]}

@@ -439,7 +439,7 @@ def test_storage_pickles_by_url(sqlite_url):
     assert (copy.url, copy.heartbeat_interval, copy.grace_period) == (sqlite_url, 2.0, 9.0)
 
 
-def test_ctrl_c_inside_a_transaction_waits_for_its_end_and_releases_the_lock(tmp_path):
+def test_ctrl_c_inside_a_transaction_waits_for_its_end_and_releases_the_lock(tmp_path, ctrl_c):
     # Found by a QA pass: a Ctrl-C landing after a statement of a SQLite write transaction
     # left the transaction open with its lock, while the traceback lived: every other writer
     # got "database is locked" and optimize's clean-up waited minutes on its own lock.
