@@ -251,8 +251,15 @@ IRIS_SVC = (
             IRIS_SVC + "scoring: f1\n",
             ["average setting", "for more than 2 classes use 'f1_macro' (or 'f1_weighted')"],
         ),
+        (
+            IRIS_SVC + "scoring: neg_log_loss\n",
+            [
+                "'neg_log_loss' needs predict_proba, which SVC offers only with other settings; "
+                "set probability: true in params"
+            ],
+        ),
     ],
-    ids=["numpy-class-label", "roc-auc-3-classes", "f1-3-classes"],
+    ids=["numpy-class-label", "roc-auc-3-classes", "f1-3-classes", "proba-off"],
 )
 def test_messages_name_the_fix_in_plain_values(tmp_path, text, fragments):
     # Found by a QA pass: "class np.int64(0) has 37", and scikit-learn's multi_class argument,

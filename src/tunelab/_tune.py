@@ -360,6 +360,27 @@ def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool)
             f"{job.path}: scoring: {scoring!r} needs {' or '.join(methods)}, which {name} does "
             "not have"
         )
+    # Some methods exist only with some settings (SVC's predict_proba needs probability=True):
+    # an instance with the job's fixed params answers for them, where the class says yes.
+    # Parameters the search varies may still turn such a method on, so they are left alone.
+    try:
+        instance = cls(**job.params)
+    except Exception:  # reported with its own message by the params check
+        instance = None
+    gates = {"probability"} & set(job.space)
+    if methods and instance is not None and not gates:
+        if not any(hasattr(instance, m) for m in methods):
+            import inspect
+
+            how = (
+                "set probability: true in params"
+                if "probability" in inspect.signature(cls).parameters
+                else "change params"
+            )
+            raise JobFileError(
+                f"{job.path}: scoring: {scoring!r} needs {' or '.join(methods)}, which {name} "
+                f"offers only with other settings; {how}, or choose a scorer that uses predict"
+            )
     # Uninformative predictions of the real target: a binary-only metric on three classes
     # fails here, with the scorer's own reason, instead of in every trial.
     labels, codes = np.unique(y, return_inverse=True)
