@@ -8,11 +8,7 @@ exits with status 2; Ctrl-C prints one line and exits with status 130.
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -94,6 +90,7 @@ def automl_command(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .._interrupts import interrupts_noticed
     from ..cli import check_writable
     from ..exceptions import InvalidParameterError
     from . import AutoClassifier, AutoRegressor
@@ -124,7 +121,7 @@ def automl_command(
             console=console,
             transient=True,
         ) as bar,
-        _interrupts() as pressed,
+        interrupts_noticed() as pressed,
     ):
         job = bar.add_task(f"automl ({task})", total=time_budget, status="starting")
         import time
@@ -191,26 +188,6 @@ def _looks_like_joblib(path: str) -> bool:
     except OSError:
         return True  # unreadable: the loader's own error says more
     return start.startswith(_JOBLIB_STARTS)
-
-
-@contextmanager
-def _interrupts() -> Iterator[list[bool]]:
-    """A list that gets an item on every Ctrl-C, which still raises KeyboardInterrupt; the
-    list tells when something caught that exception and went on."""
-    pressed: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield pressed  # only the main thread receives signals
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        pressed.append(True)
-        signal.default_int_handler(signum, frame)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield pressed
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _dump(bundle: dict[str, Any], out: str) -> None:
