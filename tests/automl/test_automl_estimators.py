@@ -360,3 +360,38 @@ def test_the_summary_line_accounts_for_every_pipeline(capsys: pytest.CaptureFixt
     )
     assert total == 141 and sum(parts) == 141, line
     assert "26 cut by the time budget" in line
+
+
+def test_sample_weight_works_under_metadata_routing():
+    # Found by a QA pass: with routing on, model__sample_weight was refused by Pipeline.fit and
+    # every pipeline failed until the budget was spent.
+    from sklearn.model_selection import cross_val_score
+
+    import sklearn
+
+    X, y, w = _half_mislabelled()
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = AutoClassifier(time_budget=30, max_trials=3, include=["linear", "svm"], **FAST)
+        assert model.fit(X, y, sample_weight=w).cv_score_ > 0.95
+        reg = AutoRegressor(time_budget=30, max_trials=2, include=["svm"], **FAST)
+        reg.fit(X, X[:, 0] * 3.0, sample_weight=w + 0.5)
+        outer = AutoClassifier(time_budget=30, max_trials=1, include=["linear"], **FAST)
+        outer.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
+        scores = cross_val_score(outer, X, y, cv=2, params={"sample_weight": w})
+    assert np.all(scores > 0.9)
+
+
+def test_a_fold_with_no_weight_is_refused_before_the_search():
+    # Found by a QA pass: a fold whose rows all weighed 0 failed every pipeline for the whole
+    # budget, with an error that did not say why.
+    from sklearn.model_selection import KFold
+
+    X, y, _ = _half_mislabelled()
+    w = np.ones(len(y))
+    w[:100] = 0
+    began = time.perf_counter()
+    with pytest.raises(ValueError, match="is 0 on every row of CV fold 0's test part"):
+        AutoClassifier(
+            time_budget=30, cv=KFold(3), include=["linear"], verbose=0, random_state=0
+        ).fit(X, y, sample_weight=w)
+    assert time.perf_counter() - began < 5

@@ -26,7 +26,7 @@ from ._zoo import (
     build_space,
     choose_families,
     default_configurations,
-    weight_kwargs,
+    fit_pipeline,
 )
 
 # Hold out this share of the rows for the generalization estimate once there are enough of
@@ -137,6 +137,32 @@ class _AutoBase(BaseEstimator):
             arr = arr.astype(float)
         return to_frame(arr)
 
+    def _check_weight_per_fold(
+        self,
+        weight: np.ndarray,
+        train_idx: np.ndarray,
+        hold_idx: np.ndarray | None,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        # A fold whose rows all weigh 0 fails every pipeline ("Sample weights must contain at
+        # least one non-zero number") until the budget is spent; say which fold up front.
+        inner = weight[train_idx]
+        for k, (train, test) in enumerate(splits):
+            for part, rows in (("training", train), ("test", test)):
+                if not np.any(inner[rows] > 0):
+                    raise ValueError(
+                        f"sample_weight of {type(self).__name__}.fit is 0 on every row of CV "
+                        f"fold {k}'s {part} part ({len(rows)} rows), so nothing can be fitted "
+                        "or scored there; spread the weights, or pass a cv splitter whose "
+                        "folds all hold weighted rows."
+                    )
+        if hold_idx is not None and not np.any(weight[hold_idx] > 0):
+            raise ValueError(
+                f"sample_weight of {type(self).__name__}.fit is 0 on every row of the "
+                f"{len(hold_idx)}-row holdout set aside for generalization_; spread the weights "
+                "over the rows."
+            )
+
     def _check_weight(self, sample_weight: Any, n: int) -> np.ndarray | None:
         if sample_weight is None:
             return None
@@ -177,6 +203,8 @@ class _AutoBase(BaseEstimator):
         X_train = frame.iloc[train_idx].reset_index(drop=True)
         X_hold = None if hold_idx is None else frame.iloc[hold_idx].reset_index(drop=True)
         splits = self._splits(X_train, y_codes[train_idx])
+        if weight is not None:
+            self._check_weight_per_fold(weight, train_idx, hold_idx, splits)
         typer = ColumnTyper().fit(frame)
         families = choose_families(
             self.include, self.exclude, len(train_idx), self._task, owner, weight is not None
@@ -362,7 +390,7 @@ class _AutoBase(BaseEstimator):
         with warnings.catch_warnings(), threadpool_limits(threads(self.n_jobs)):
             warnings.simplefilter("ignore")
             fitted = [
-                self._build(m.params, len(frame)).fit(frame, y, **weight_kwargs(sample_weight))
+                fit_pipeline(self._build(m.params, len(frame)), frame, y, sample_weight)
                 for m in members
             ]
         self.best_pipeline_ = fitted[0] if not use_ensemble else None

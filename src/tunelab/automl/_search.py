@@ -35,7 +35,7 @@ import numpy as np
 
 from .._frozen import TrialState
 from ._metric import score_predictions
-from ._zoo import build_pipeline, describe, weight_kwargs
+from ._zoo import build_pipeline, describe, fit_pipeline
 
 # The final refit sees all rows, not (k-1)/k of them, and fit time grows a little faster than
 # the rows; this factor covers both.
@@ -291,7 +291,7 @@ def _evaluate(
             pipe = build_pipeline(
                 params, data.task, data.n_features, n, data.random_state, data.n_jobs
             )
-            pipe.fit(data.X.iloc[train], data.y[train], **weight_kwargs(data.weights(train)))
+            fit_pipeline(pipe, data.X.iloc[train], data.y[train], data.weights(train))
             fit_times.append(clock() - began)
             pred = predict_block(pipe, data.X.iloc[test], data.classes)
             score = score_predictions(

@@ -287,10 +287,37 @@ def build_pipeline(
     return Pipeline(steps)
 
 
-def weight_kwargs(sample_weight: Any) -> dict[str, Any]:
-    """Fit arguments that hand ``sample_weight`` to a built pipeline's model (and no other
-    step: the preprocessing and feature selection are unweighted)."""
-    return {} if sample_weight is None else {"model__sample_weight": sample_weight}
+def fit_pipeline(pipe: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    """Fit a built pipeline, its model (and no other step: the preprocessing and feature
+    selection are unweighted) weighted by ``sample_weight`` if given.
+
+    With scikit-learn's metadata routing on, ``model__sample_weight`` is refused and weights
+    reach only the steps that request them (every pipeline failed that way): the model and the
+    estimators it wraps (the SVM in its calibration, the regressor in its target scaling)
+    request them, every other step declines them."""
+    if sample_weight is None:
+        return pipe.fit(X, y)
+    from sklearn import get_config
+
+    if not get_config().get("enable_metadata_routing", False):
+        return pipe.fit(X, y, model__sample_weight=sample_weight)
+    model = pipe.steps[-1][1]
+    for step in pipe.steps[:-1]:
+        _request_weights(step[1], False)
+    _request_weights(model, True)
+    return pipe.fit(X, y, sample_weight=sample_weight)
+
+
+def _request_weights(estimator: Any, wanted: bool) -> None:
+    import inspect
+
+    nested = [v for v in estimator.get_params(deep=True).values() if hasattr(v, "get_params")]
+    for est in [estimator, *nested]:
+        fit = getattr(est, "fit", None)
+        if fit is None or not hasattr(est, "set_fit_request"):
+            continue
+        if "sample_weight" in inspect.signature(fit).parameters:
+            est.set_fit_request(sample_weight=wanted)
 
 
 def _model(
