@@ -309,3 +309,17 @@ def test_resuming_a_study_left_by_an_unfinished_import_is_refused(tmp_path, monk
     ):
         run_in(url, job, n_trials=1)
     assert tl.load_study(study_name="job", storage=url).trials == []
+
+
+def test_a_scorer_whose_method_a_searched_choice_turns_on_is_accepted(tmp_path):
+    # Found by a QA pass: SGDClassifier has predict_proba only with a probabilistic loss, and
+    # a space searching such losses was refused as if none had it.
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.SGDClassifier\ndataset: iris\nscoring: neg_log_loss\n"
+        "space:\n  loss: {type: categorical, choices: [log_loss, modified_huber]}\n"
+        "  alpha: {type: float, low: 1.0e-5, high: 1.0e-1, log: true}\n",
+    )
+    proc = tune(tmp_path, job, "--n-trials", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "mean CV neg_log_loss" in proc.stdout + proc.stderr

@@ -337,6 +337,25 @@ def _check_params(job: JobSpec, cls: type) -> None:
         raise JobFileError(f"{job.path}: {where}: {problem}") from None
 
 
+def _some_instance_has(cls: type, job: JobSpec, methods: tuple[str, ...]) -> bool:
+    from ._space import Categorical, Distribution
+
+    settings = [dict(job.params)]
+    for name, node in job.space.items():
+        if not isinstance(node, Distribution):
+            return True  # a conditional space: its branches are not enumerated here
+        if isinstance(node, Categorical):
+            settings += [{**job.params, name: choice} for choice in node.choices]
+    for params in settings:
+        try:
+            instance = cls(**params)
+        except Exception:  # the params check reports a bad value with its own message
+            return True
+        if any(hasattr(instance, m) for m in methods):
+            return True
+    return False
+
+
 def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool) -> None:
     from sklearn.metrics import get_scorer
 
@@ -360,27 +379,22 @@ def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool)
             f"{job.path}: scoring: {scoring!r} needs {' or '.join(methods)}, which {name} does "
             "not have"
         )
-    # Some methods exist only with some settings (SVC's predict_proba needs probability=True):
-    # an instance with the job's fixed params answers for them, where the class says yes.
-    # Parameters the search varies may still turn such a method on, so they are left alone.
-    try:
-        instance = cls(**job.params)
-    except Exception:  # reported with its own message by the params check
-        instance = None
-    gates = {"probability"} & set(job.space)
-    if methods and instance is not None and not gates:
-        if not any(hasattr(instance, m) for m in methods):
-            import inspect
+    # Some methods exist only with some settings (SVC's predict_proba needs probability=True,
+    # SGDClassifier's a probabilistic loss): instances answer for them where the class says
+    # yes. One per choice of every categorical the search varies, since a choice may turn the
+    # method on; a method no such instance has is missing from the whole space.
+    if methods and not _some_instance_has(cls, job, methods):
+        import inspect
 
-            how = (
-                "set probability: true in params"
-                if "probability" in inspect.signature(cls).parameters
-                else "change params"
-            )
-            raise JobFileError(
-                f"{job.path}: scoring: {scoring!r} needs {' or '.join(methods)}, which {name} "
-                f"offers only with other settings; {how}, or choose a scorer that uses predict"
-            )
+        how = (
+            "set probability: true in params"
+            if "probability" in inspect.signature(cls).parameters
+            else "change params"
+        )
+        raise JobFileError(
+            f"{job.path}: scoring: {scoring!r} needs {' or '.join(methods)}, which {name} "
+            f"offers only with other settings; {how}, or choose a scorer that uses predict"
+        )
     # Uninformative predictions of the real target: a binary-only metric on three classes
     # fails here, with the scorer's own reason, instead of in every trial.
     labels, codes = np.unique(y, return_inverse=True)
