@@ -249,3 +249,38 @@ def test_cli_best_says_when_no_trial_is_feasible(sqlite_url):
     result = CliRunner().invoke(main, ["best", "c", "--storage", sqlite_url])
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and "none satisfies its constraints" in result.output
+
+
+def test_trials_listing_and_exports_show_constraints(sqlite_url, tmp_path):
+    # Found by a QA pass: `tunelab best` pointed to `tunelab trials` for the constraint values,
+    # which showed none, and the csv and json exports dropped them.
+    import json
+
+    from click.testing import CliRunner
+
+    from tunelab.cli import main
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("c", x - 0.5)
+        return x
+
+    study = tl.create_study(study_name="c", storage=sqlite_url, sampler=RandomSampler(seed=0))
+    study.optimize(objective, n_trials=4)
+    frame = study.trials_dataframe()
+    assert list(frame["constraints_c"]) == [
+        pytest.approx(t.params["x"] - 0.5) for t in study.trials
+    ]
+    assert list(frame["feasible"]) == [t.params["x"] <= 0.5 for t in study.trials]
+    assert "constraints_c" not in tl.create_study().trials_dataframe().columns
+    runner = CliRunner()
+    listed = runner.invoke(main, ["trials", "c", "--storage", sqlite_url])
+    assert "constraints" in listed.output and "(infeasible)" in listed.output
+    out = tmp_path / "c.json"
+    runner.invoke(
+        main, ["export", "c", "--storage", sqlite_url, "--format", "json", "-o", str(out)]
+    )
+    exported = json.loads(out.read_text())
+    rows = exported["trials"] if isinstance(exported, dict) else exported
+    assert [r["feasible"] for r in rows] == [t.feasible for t in study.trials]
+    assert rows[0]["constraints"] == {"c": pytest.approx(study.trials[0].params["x"] - 0.5)}

@@ -562,11 +562,14 @@ class Study:
 
     # -- reporting -----------------------------------------------------------------------------
     def trials_dataframe(self) -> pd.DataFrame:
-        """One row per trial: number, value(s), state, times, ``params_*`` and ``user_attrs_*``."""
+        """One row per trial: number, value(s), state, times, ``params_*``, ``user_attrs_*``,
+        and for a constrained study ``constraints_*`` and ``feasible``."""
         import pandas as pd
 
+        trials = self.get_trials()
+        constrained = any(t.constraints for t in trials)
         rows = []
-        for t in self.get_trials():
+        for t in trials:
             row: dict[str, Any] = {"number": t.number}
             if len(self.directions) == 1:
                 row["value"] = t.values[0] if t.values else None
@@ -583,6 +586,11 @@ class Study:
                 row[f"params_{k}"] = v
             for k, v in t.user_attrs.items():
                 row[f"user_attrs_{k}"] = v
+            if constrained:
+                for k, v in t.constraints.items():
+                    row[f"constraints_{k}"] = v
+                # Only finished trials have all their constraint values.
+                row["feasible"] = t.feasible if t.state.is_finished() else None
             row["fail_reason"] = t.fail_reason
             rows.append(row)
         return pd.DataFrame(rows)

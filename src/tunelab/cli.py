@@ -239,14 +239,23 @@ def trials(study: str, storage: str, limit: int | None) -> None:
 
     loaded = _load(study, storage, unfinished_ok=True)
     rows = loaded.trials[-limit:] if limit else loaded.trials
+    # A constrained study shows its constraint values: an infeasible trial is never the best,
+    # and without them it looked like any other.
+    constrained = any(t.constraints for t in rows)
     table = Table()
-    for col in ("number", "state", "value", "params", "duration s", "note"):
+    columns = ["number", "state", "value", "params"]
+    columns += ["constraints"] if constrained else []
+    for col in (*columns, "duration s", "note"):
         table.add_column(col)
     for t in rows:
         value = "" if t.values is None else ", ".join(_fmt(v) for v in t.values)
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
         duration = "" if t.duration is None else f"{t.duration:.2f}"
-        table.add_row(str(t.number), t.state.name, value, params, duration, t.fail_reason or "")
+        cells = [str(t.number), t.state.name, value, params]
+        if constrained:
+            shown = ", ".join(f"{k}={_fmt(v)}" for k, v in t.constraints.items())
+            cells.append(shown + ("" if not t.constraints or t.feasible else " (infeasible)"))
+        table.add_row(*cells, duration, t.fail_reason or "")
     _console().print(table)
 
 
@@ -375,6 +384,8 @@ def _trial_json(t: Any) -> dict[str, Any]:
         "params": json_value(t.params),
         "distributions": {k: json_value(d.to_dict()) for k, d in t.distributions.items()},
         "user_attrs": json_value(t.user_attrs),
+        "constraints": {k: json_float(v) for k, v in t.constraints.items()},
+        "feasible": t.feasible,
         "intermediate_values": {str(k): json_float(v) for k, v in t.intermediate_values.items()},
         "datetime_start": None if t.datetime_start is None else t.datetime_start.isoformat(),
         "datetime_complete": None
