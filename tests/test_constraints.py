@@ -284,3 +284,65 @@ def test_trials_listing_and_exports_show_constraints(sqlite_url, tmp_path):
     rows = exported["trials"] if isinstance(exported, dict) else exported
     assert [r["feasible"] for r in rows] == [t.feasible for t in study.trials]
     assert rows[0]["constraints"] == {"c": pytest.approx(study.trials[0].params["x"] - 0.5)}
+
+
+def test_a_skipped_duplicate_keeps_its_twins_constraint_values():
+    # Found by a QA pass: duplicates finished with no constraint values (so feasible, and an
+    # infeasible configuration became the best), or failed when constraints_func read the
+    # objective's user attributes, which a skipped duplicate never sets.
+    def objective(trial):
+        x = trial.suggest_categorical("x", [0, 1])
+        trial.set_user_attr("c", 1.0 if x == 0 else -1.0)
+        trial.set_constraint("named", 1.0 if x == 0 else -1.0)
+        return float(x == 1)
+
+    sampler = TPESampler(seed=0, constraints_func=lambda t: [t.user_attrs["c"]])
+    study = tl.create_study(sampler=sampler, skip_duplicates=True)
+    study.optimize(objective, n_trials=8)
+    twins = [t for t in study.trials if "duplicate_of" in t.system_attrs]
+    assert twins and all(t.state == TrialState.COMPLETE for t in twins)
+    for t in twins:
+        original = study.trials[t.system_attrs["duplicate_of"]]
+        assert t.constraints == original.constraints and t.feasible == original.feasible
+    assert study.best_trial.params == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("attrs", "match"),
+    [
+        ({"constraints": 0.5}, "'constraints' must be a list of numbers"),
+        ({"constraints": "12"}, "'constraints' must be a list of numbers"),
+        ({"constraints": [math.nan]}, "'constraints' must be a list of numbers"),
+        ({"constraints:c": "oops"}, "constraint 'c' must be a number"),
+        ({"constraints:c": None}, "constraint 'c' must be a number"),
+    ],
+)
+def test_add_trial_refuses_constraint_values_that_are_not_numbers(attrs, match):
+    # Found by a QA pass: accepted, they broke best_trial, trials_dataframe and every later
+    # trial for good.
+    study = tl.create_study()
+    trial = tl.FrozenTrial(
+        number=0,
+        state=TrialState.COMPLETE,
+        values=[1.0],
+        params={"x": 0.5},
+        distributions={"x": tl.Float(0, 1)},
+        system_attrs=attrs,
+    )
+    with pytest.raises(tl.InvalidParameterError, match=match):
+        study.add_trial(trial)
+    assert study.trials == []
+
+
+@pytest.mark.parametrize("bad", [1.0, 1e160, math.inf])
+def test_the_gp_steers_by_huge_and_infinite_constraint_values_too(bad):
+    # Found by a QA pass: a violation of 1e160 overflowed the constraint's standardisation and
+    # the GP kept proposing the infeasible optimum.
+    def objective(trial):
+        x = trial.suggest_float("x", -3, 3)
+        trial.set_constraint("c", bad if x > 0 else -1.0)
+        return (x - 1) ** 2  # the feasible optimum is x = 0, value 1
+
+    study = tl.create_study(sampler=GPSampler(seed=0, n_startup_trials=5))
+    study.optimize(objective, n_trials=25)
+    assert study.best_value < 1.1

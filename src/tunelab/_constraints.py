@@ -74,6 +74,28 @@ def check_constraint_value(name: Any, value: Any) -> float:
     return float(value)
 
 
+def check_constraint_attrs(trial: FrozenTrial, owner: str) -> None:
+    """Refuse constraint attributes that are not numbers: every later best_trial, plot and
+    sampler read them, and one bad value broke the study for good."""
+    attrs = trial.system_attrs
+    listed = attrs.get(CONSTRAINTS_ATTR)
+    if listed is not None and (
+        isinstance(listed, (str, bytes))
+        or not isinstance(listed, Iterable)
+        or not all(is_real(v) and not math.isnan(v) for v in listed)
+    ):
+        raise InvalidParameterError(
+            f"{owner}: trial {trial.number}'s system attribute {CONSTRAINTS_ATTR!r} must be a "
+            f"list of numbers (each <= 0 when satisfied); got {listed!r}."
+        )
+    for key, value in attrs.items():
+        if key.startswith(NAMED_PREFIX) and (not is_real(value) or math.isnan(value)):
+            raise InvalidParameterError(
+                f"{owner}: trial {trial.number}'s constraint {key[len(NAMED_PREFIX) :]!r} must "
+                f"be a number (<= 0 when satisfied); got {value!r}."
+            )
+
+
 def constraint_values(trial: FrozenTrial) -> dict[str, float]:
     """Every constraint value of the trial by name (empty when it has none)."""
     attrs = trial.system_attrs

@@ -9,7 +9,14 @@ import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._constraints import CONSTRAINTS_ATTR, evaluate_constraints, is_feasible, violation
+from ._constraints import (
+    CONSTRAINTS_ATTR,
+    NAMED_PREFIX,
+    check_constraint_attrs,
+    evaluate_constraints,
+    is_feasible,
+    violation,
+)
 from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._interrupts import interrupts_held
 from ._pareto import front_mask
@@ -264,7 +271,13 @@ class Study:
         for name, distribution in match.distributions.items():
             trial.suggest(name, distribution)
         self._set_trial_system_attr(trial._frozen, DUPLICATE_OF_ATTR, match.number)
-        return self.tell(trial, match.values)
+        # The same configuration is as feasible as its twin: its constraint values are
+        # copied, not re-evaluated (a constraints_func reading the objective's user attributes
+        # would find none here, and a copy without them made an infeasible twin feasible).
+        for key, value in match.system_attrs.items():
+            if key == CONSTRAINTS_ATTR or key.startswith(NAMED_PREFIX):
+                self._set_trial_system_attr(trial._frozen, key, value)
+        return self.tell(trial, match.values, _constraints_known=True)
 
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
@@ -274,10 +287,9 @@ class Study:
         if space is not None:
             validate_space(space, "Study.ask")
             declared = unconditional_part(space)
-        if not self.sampler.has_more(self):
-            raise GridExhausted(f"{self.sampler!r} has nothing left to propose.")
         sampler_name = type(self.sampler).__name__
-        # Trials of dead workers go back to the queue before we look for queued ones.
+        # Trials of dead workers go back to the queue before we look for queued ones, and
+        # before the sampler says whether it has more: a lost grid trial's retry must run.
         self._storage.reap_stale_trials(self._study_id)
         # Once the trial exists, whatever stops ask (Ctrl-C, a grid another worker has just
         # used up, a bad declared space) fails it rather than leave it RUNNING until a reaper
@@ -290,6 +302,9 @@ class Study:
                 frozen = self._storage.claim_waiting_trial(self._study_id)
                 if frozen is not None:
                     self._set_trial_system_attr(frozen, SAMPLER_ATTR, sampler_name)
+                elif not self.sampler.has_more(self):
+                    # Queued trials (enqueued, retries) run even then: they bring their values.
+                    raise GridExhausted(f"{self.sampler!r} has nothing left to propose.")
                 else:
                     # One write creates the trial with its sampler tag (a write per trial
                     # saved on SQL).
@@ -322,6 +337,7 @@ class Study:
         state: TrialState | None = None,
         *,
         fail_reason: str | None = None,
+        _constraints_known: bool = False,
     ) -> FrozenTrial:
         """Finish a trial with its value(s), or with ``state=TrialState.PRUNED``/``FAIL``."""
         frozen = self._resolve_trial(trial)
@@ -346,7 +362,7 @@ class Study:
             elif frozen.intermediate_values and len(self.directions) == 1:
                 last = frozen.intermediate_values[max(frozen.intermediate_values)]
                 stored_values = None if math.isnan(last) else [last]
-        if state in (TrialState.COMPLETE, TrialState.PRUNED):
+        if state in (TrialState.COMPLETE, TrialState.PRUNED) and not _constraints_known:
             state, stored_values, fail_reason = self._store_constraints(
                 frozen, state, stored_values, fail_reason
             )
@@ -517,6 +533,7 @@ class Study:
                 )
             # As for an asked trial: importance and the plots read one distribution per name.
             self._check_distribution(name, distribution)
+        check_constraint_attrs(trial, "Study.add_trial")
         return self._storage.create_trial(self._study_id, trial)
 
     def stop(self) -> None:

@@ -255,3 +255,30 @@ def test_a_renamed_grid_has_points_of_its_own(sqlite_url):
     )
     resumed.optimize(lambda t: t.suggest_int("lr", 1, 2) + t.suggest_int("layers", 3, 3))
     assert [t.state for t in resumed.trials] == [tl.TrialState.COMPLETE] * 4
+
+
+def test_a_trial_lost_at_the_end_of_the_grid_is_retried(tmp_path):
+    # Found by a QA pass: with every other point done, ask raised GridExhausted before reaping,
+    # so the lost trial stayed RUNNING and its point was never run.
+    import time
+
+    from tunelab.storage import SQLStorage
+
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    grid = {"x": [0, 1, 2]}
+
+    def storage():
+        return SQLStorage(url, heartbeat_interval=0.1, grace_period=0.3)
+
+    study = tl.create_study(
+        study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0), retry_failed=1
+    )
+    study.ask().suggest_categorical("x", grid["x"])  # its worker dies: no tell, no heartbeat
+    others = tl.load_study(study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0))
+    others.optimize(lambda t: t.suggest_categorical("x", grid["x"]))
+    time.sleep(1.0)  # the lease runs out
+    others.optimize(lambda t: t.suggest_categorical("x", grid["x"]))
+    trials = tl.load_study(study_name="g", storage=url).trials
+    assert trials[0].state == tl.TrialState.FAIL
+    done = sorted(t.params["x"] for t in trials if t.state == tl.TrialState.COMPLETE)
+    assert done == [0, 1, 2]

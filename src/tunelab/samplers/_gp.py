@@ -234,7 +234,13 @@ class GPSampler(BaseSampler):
         running: np.ndarray,
     ) -> list[tuple[Any, float]]:
         """A GP per constraint on the trials that have its value, with the threshold 0 in the
-        GP's standardised units."""
+        GP's standardised units.
+
+        Values go through arcsinh first, which keeps 0 and the sign (so feasibility) and turns
+        huge values into moderate ones: a violation of 1e160 made the standard deviation
+        overflow, and the model then steered nowhere. Infinities sit beyond the finite values
+        and on their own side of the threshold, by the finite values' range (at least 1): with
+        every finite value feasible, +inf just above them read as barely infeasible."""
         from ._gp_model import GP
 
         out = []
@@ -242,7 +248,12 @@ class GPSampler(BaseSampler):
             has = ~np.isnan(C[:, j])
             if has.sum() < 2:
                 continue
-            c = C[has, j]
+            c = np.arcsinh(C[has, j])
+            finite = c[np.isfinite(c)]
+            if not len(finite):
+                continue
+            margin = max(1.0, float(finite.max() - finite.min()))
+            c = np.clip(c, min(finite.min(), 0.0) - margin, max(finite.max(), 0.0) + margin)
             mean, scale = float(c.mean()), float(c.std()) or 1.0
             z = (c - mean) / scale
             theta = self._theta((*key, "constraint", j), X[has], z, space)

@@ -100,7 +100,11 @@ class GridSampler(BaseSampler):
         return taken
 
     def has_more(self, study: Study) -> bool:
-        return len(self._taken(study)) < len(self._points)
+        trials = study.get_trials()
+        # A queued trial (a lost one's retry, an enqueued one) still has to run.
+        if any(t.state == TrialState.WAITING for t in trials):
+            return True
+        return len(self._taken(study, trials)) < len(self._points)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         trials = study.get_trials()
