@@ -346,3 +346,13 @@ def test_the_gp_steers_by_huge_and_infinite_constraint_values_too(bad):
     study = tl.create_study(sampler=GPSampler(seed=0, n_startup_trials=5))
     study.optimize(objective, n_trials=25)
     assert study.best_value < 1.1
+
+
+def test_a_named_constraint_that_hides_a_constraints_func_value_is_warned_about():
+    def objective(trial):
+        trial.set_constraint("0", -1.0)
+        return trial.suggest_float("x", 0, 1)
+
+    study = tl.create_study(sampler=RandomSampler(seed=0, constraints_func=lambda t: [1.0]))
+    with pytest.warns(UserWarning, match=r"set_constraint\('0', ...\) hides constraints_func"):
+        study.optimize(objective, n_trials=1)

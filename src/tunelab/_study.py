@@ -401,6 +401,16 @@ class Study:
                 return TrialState.FAIL, None, reason
             return state, values, fail_reason
         self._set_trial_system_attr(frozen, CONSTRAINTS_ATTR, constraints)
+        shadowed = [
+            str(i) for i in range(len(constraints)) if NAMED_PREFIX + str(i) in frozen.system_attrs
+        ]
+        if shadowed:
+            # Both forms name their values alike ("0", "1", ... for the list, as in Optuna).
+            warnings.warn(
+                f"Trial {frozen.number}: set_constraint({shadowed[0]!r}, ...) hides "
+                f"constraints_func's value {shadowed[0]}; give set_constraint another name.",
+                stacklevel=3,
+            )
         return state, values, fail_reason
 
     def _unusable_result(self, values: Any) -> str | None:
