@@ -42,24 +42,25 @@ def rank_fronts(values: np.ndarray, n_needed: int) -> np.ndarray:
     """Indices of rows (all coordinates minimised), best first, by non-dominated front and
     within a front by crowding distance, largest first; fronts are sorted until ``n_needed``
     rows are ranked, the rest follow in row order. TPE's good/bad split and NSGA-II's elitist
-    selection both rank this way."""
+    selection both rank this way.
+
+    Each front is peeled off with :func:`front_mask`: a dominance matrix over all rows cost
+    TPE 2000 x 2000 comparisons per trial of a 2000-trial two-objective study, where the few
+    fronts TPE needs (its good set is at most 25 rows) are found from the sorted rows."""
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=int)
-    le = (values[:, None, :] <= values[None, :, :]).all(axis=2)
-    lt = (values[:, None, :] < values[None, :, :]).any(axis=2)
-    dominates = le & lt  # dominates[i, j]: row i dominates row j
-    remaining = np.ones(n, dtype=bool)
+    remaining = np.arange(n)
     ranked: list[np.ndarray] = []
     count = 0
-    while count < n_needed and remaining.any():
-        front = np.flatnonzero(remaining & ~dominates[remaining].any(axis=0))
+    while count < n_needed and len(remaining):
+        on_front = front_mask(values[remaining])
+        front = remaining[on_front]
         crowd = crowding_distance(values[front])
         ranked.append(front[np.argsort(-crowd, kind="stable")])
-        remaining[front] = False
+        remaining = remaining[~on_front]
         count += len(front)
-    rest = np.flatnonzero(remaining)
-    return np.concatenate(ranked + [rest])
+    return np.concatenate(ranked + [remaining])
 
 
 def crowding_distance(values: np.ndarray) -> np.ndarray:
