@@ -277,7 +277,7 @@ class Study:
         for key, value in match.system_attrs.items():
             if key == CONSTRAINTS_ATTR or key.startswith(NAMED_PREFIX):
                 self._set_trial_system_attr(trial._frozen, key, value)
-        return self.tell(trial, match.values, _constraints_known=True)
+        return self.tell(trial, match.values)
 
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
@@ -337,7 +337,6 @@ class Study:
         state: TrialState | None = None,
         *,
         fail_reason: str | None = None,
-        _constraints_known: bool = False,
     ) -> FrozenTrial:
         """Finish a trial with its value(s), or with ``state=TrialState.PRUNED``/``FAIL``."""
         frozen = self._resolve_trial(trial)
@@ -362,7 +361,12 @@ class Study:
             elif frozen.intermediate_values and len(self.directions) == 1:
                 last = frozen.intermediate_values[max(frozen.intermediate_values)]
                 stored_values = None if math.isnan(last) else [last]
-        if state in (TrialState.COMPLETE, TrialState.PRUNED) and not _constraints_known:
+        # A skipped duplicate carries its twin's constraint values already (see
+        # _finish_if_duplicate); every other finished trial gets the sampler's evaluated.
+        if (
+            state in (TrialState.COMPLETE, TrialState.PRUNED)
+            and DUPLICATE_OF_ATTR not in frozen.system_attrs
+        ):
             state, stored_values, fail_reason = self._store_constraints(
                 frozen, state, stored_values, fail_reason
             )
