@@ -211,19 +211,27 @@ import os, sys
 from tunelab._transfer import import_study
 from tunelab.storage import SQLStorage
 
+DIES_AT = int(sys.argv[3])
+
 class Dies(SQLStorage):
-    def create_trial(self, study_id, template=None):
-        if template is not None and template.number == 3:
+    def create_study(self, *args, **kwargs):
+        study_id = super().create_study(*args, **kwargs)
+        if DIES_AT < 0:
             os._exit(9)  # like kill -9: no except, no finally, no atexit
+        return study_id
+
+    def create_trial(self, study_id, template=None):
+        if template is not None and template.number == DIES_AT:
+            os._exit(9)
         return super().create_trial(study_id, template)
 
 import_study(Dies(sys.argv[1]), sys.argv[2])
 """
 
 
-def _killed_import(tmp_path, url):
+def _killed_import(tmp_path, url, dies_at=3):
     """A study exported with 5 trials, then imported into ``url`` by a process killed after
-    writing 3 of them; returns the exported file."""
+    writing ``dies_at`` of them (-1: as soon as the study exists); returns the exported file."""
     import subprocess
     import sys
 
@@ -231,9 +239,21 @@ def _killed_import(tmp_path, url):
     _rich_study(source)
     path = tmp_path / "src.jsonl"
     export_study(source, "src", path)
-    proc = subprocess.run([sys.executable, "-c", _KILL_MID_IMPORT, url, str(path)])
+    proc = subprocess.run([sys.executable, "-c", _KILL_MID_IMPORT, url, str(path), str(dies_at)])
     assert proc.returncode == 9
     return path
+
+
+def test_an_import_killed_as_its_study_is_created_leaves_a_marked_study(tmp_path, sqlite_url):
+    # Noticed in session 9: a kill between creating the study and writing the mark left an
+    # empty, unmarked study whose name a second import was refused.
+    path = _killed_import(tmp_path, sqlite_url, dies_at=-1)
+    storage = SQLStorage(sqlite_url)
+    message = transfer.unfinished_import(storage, storage.get_study_id("src"))
+    assert message is not None and "0 of its 5 trials" in message
+    with pytest.warns(transfer.ReplacedImportWarning, match="0 of its 5 trials"):
+        assert import_study(storage, path) == "src"
+    assert len(tl.load_study(study_name="src", storage=storage).trials) == 5
 
 
 def test_an_import_killed_midway_is_detected_and_a_new_import_replaces_it(tmp_path, sqlite_url):

@@ -714,11 +714,12 @@ def create_study(
     if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
         raise fail("retry_failed", owner, "a non-negative int", retry_failed)
     try:
-        study_id = backend.create_study(name, parsed)
+        options: dict[str, Any] = {}
         if skip_duplicates:
-            backend.set_study_attr(study_id, SKIP_DUPLICATES_ATTR, True, system=True)
+            options[SKIP_DUPLICATES_ATTR] = True
         if retry_failed:
-            backend.set_study_attr(study_id, RETRY_FAILED_ATTR, retry_failed, system=True)
+            options[RETRY_FAILED_ATTR] = retry_failed
+        study_id = backend.create_study(name, parsed, system_attrs=options)
     except DuplicatedStudyError:
         if not load_if_exists:
             raise
@@ -729,8 +730,8 @@ def create_study(
                 f"Study {name!r} exists with directions {[d.value for d in existing]}, not "
                 f"{[d.value for d in parsed]}. Use another name or the stored directions."
             ) from None
-        # Resuming with these options turns them on for the stored study (they were ignored,
-        # and a creation killed between the study and its options never got them).
+        # Resuming with these options turns them on for the stored study (they used to be
+        # ignored).
         if skip_duplicates:
             backend.set_study_attr(study_id, SKIP_DUPLICATES_ATTR, True, system=True)
         if retry_failed:

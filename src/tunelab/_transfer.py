@@ -232,8 +232,16 @@ def import_study(
     # Opened only now: a file that cannot be read leaves no new, empty database behind.
     backend = get_storage(storage)
     name = study_name or header["study_name"]
+    marker = {
+        "file": os.path.abspath(file) if isinstance(file, (str, os.PathLike)) else None,
+        "study_name": header["study_name"],
+        "n_trials": len(trials),
+        "finished": False,
+    }
+    # The mark is written with the study itself: a process killed at any point leaves either
+    # no study or one marked unfinished, which a second import replaces.
     try:
-        study_id = backend.create_study(name, directions)
+        study_id = backend.create_study(name, directions, system_attrs={IMPORT_ATTR: marker})
     except DuplicatedStudyError:
         left = backend.get_study_id(name)
         mark = _unfinished_mark(backend, left)
@@ -247,16 +255,9 @@ def import_study(
             stacklevel=2,
         )
         backend.delete_study(left)
-        study_id = backend.create_study(name, directions)
-    marker = {
-        "file": os.path.abspath(file) if isinstance(file, (str, os.PathLike)) else None,
-        "study_name": header["study_name"],
-        "n_trials": len(trials),
-        "finished": False,
-    }
+        study_id = backend.create_study(name, directions, system_attrs={IMPORT_ATTR: marker})
     # In-process failures are undone below; the mark covers what no except clause can catch.
     try:
-        backend.set_study_attr(study_id, IMPORT_ATTR, marker, system=True)
         for key, value in header["user_attrs"].items():
             backend.set_study_attr(study_id, key, value)
         for key, value in header["system_attrs"].items():

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from tunelab.automl._cli import automl_command, infer_task, predict_command
+from tunelab.cli import main
 
 PENGUINS = Path(__file__).resolve().parents[3] / "shared" / "data" / "penguins.csv"
 
@@ -227,3 +228,21 @@ def test_ctrl_c_caught_inside_a_model_still_stops_the_search(
     assert result.exit_code == 130, result.output
     assert "interrupted after 3 pipeline(s)" in result.output
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_before_the_search_exits_130_with_one_line(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Noticed in session 9: a Ctrl-C while the CSV was read printed click's "Aborted!", exit 1.
+    from tunelab.automl import _cli
+
+    def interrupted(path: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_cli, "_read_csv", interrupted)
+    result = CliRunner().invoke(
+        main,
+        ["automl", str(csv), "--target", "price", "--out", str(tmp_path / "m.joblib")],
+    )
+    assert result.exit_code == 130, result.output
+    assert result.output.strip() == "error: interrupted"

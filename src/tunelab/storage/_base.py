@@ -10,7 +10,7 @@ Rules every backend keeps (the contract suite in ``tunelab.testing`` checks them
 from __future__ import annotations
 
 import abc
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,8 +49,18 @@ class BaseStorage(abc.ABC):
 
     # -- studies -------------------------------------------------------------------------------
     @abc.abstractmethod
-    def create_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
-        """Create a study; raise DuplicatedStudyError if the name is taken."""
+    def create_study(
+        self,
+        study_name: str,
+        directions: Sequence[StudyDirection],
+        *,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Create a study; raise DuplicatedStudyError if the name is taken.
+
+        ``system_attrs`` are written with the study, atomically: a process killed while
+        creating it leaves either no study or one that carries them (an import's mark).
+        """
 
     @abc.abstractmethod
     def delete_study(self, study_id: int) -> None: ...

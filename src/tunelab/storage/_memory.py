@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +60,14 @@ class InMemoryStorage(BaseStorage):
         self._lock = threading.RLock()
 
     # -- studies -------------------------------------------------------------------------------
-    def create_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
+    def create_study(
+        self,
+        study_name: str,
+        directions: Sequence[StudyDirection],
+        *,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        attrs = copy.deepcopy(dict(system_attrs or {}))
         with self._lock:
             if any(s.name == study_name for s in self._studies.values()):
                 raise DuplicatedStudyError(
@@ -69,7 +76,8 @@ class InMemoryStorage(BaseStorage):
                 )
             study_id = self._next_study_id
             self._next_study_id += 1
-            self._studies[study_id] = _StudyRecord(study_id, study_name, list(directions))
+            record = self._studies[study_id] = _StudyRecord(study_id, study_name, list(directions))
+            record.system_attrs.update(attrs)
             return study_id
 
     def _study(self, study_id: int) -> _StudyRecord:

@@ -17,7 +17,7 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -266,7 +266,15 @@ class SQLStorage(BaseStorage):
         return self._clock() if self._clock is not None else time.monotonic()
 
     # -- studies -------------------------------------------------------------------------------
-    def create_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
+    def create_study(
+        self,
+        study_name: str,
+        directions: Sequence[StudyDirection],
+        *,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        attrs = [(key, json.dumps(value)) for key, value in (system_attrs or {}).items()]
+
         def work(conn: Connection) -> int:
             taken = conn.execute(
                 sa.select(S.studies.c.study_id).where(S.studies.c.study_name == study_name)
@@ -283,7 +291,16 @@ class SQLStorage(BaseStorage):
                     created_at=_now(),
                 )
             )
-            return int(result.inserted_primary_key[0])
+            study_id = int(result.inserted_primary_key[0])
+            if attrs:
+                conn.execute(
+                    S.study_attrs.insert(),
+                    [
+                        {"study_id": study_id, "is_system": True, "key": k, "value_json": v}
+                        for k, v in attrs
+                    ],
+                )
+            return study_id
 
         try:
             return self._write(work)

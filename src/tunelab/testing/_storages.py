@@ -56,6 +56,13 @@ class StorageContract:
         with pytest.raises(DuplicatedStudyError, match="'a' already exists"):
             storage.create_study("a", MIN)
 
+    def test_system_attrs_are_written_with_the_study(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN, system_attrs={"mark": {"n": 1, "done": False}})
+        assert storage.get_study_attrs(sid, system=True) == {"mark": {"n": 1, "done": False}}
+        assert storage.get_study_attrs(sid) == {}
+        plain = storage.create_study("t", MIN)
+        assert storage.get_study_attrs(plain, system=True) == {}
+
     def test_unknown_study_is_named(self, storage: BaseStorage) -> None:
         with pytest.raises(StudyNotFoundError, match="'nope'"):
             storage.get_study_id("nope")
