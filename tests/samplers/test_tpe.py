@@ -37,11 +37,23 @@ def _trunc_pdf(x: float, mu: float, sigma: float) -> float:
     return dens / (_phi((1 - mu) / sigma) - _phi(-mu / sigma))
 
 
-def test_neighbour_bandwidths_take_the_larger_gap_with_the_prior_centre_as_a_neighbour():
+def test_neighbour_bandwidths_take_the_larger_gap_counting_an_end_only_when_alone():
+    # One observation: the larger distance to an end of the range.
+    np.testing.assert_allclose(neighbour_bandwidths(np.array([0.3])), [0.7])
+    # Two: each the gap between them (the ends do not count).
+    np.testing.assert_allclose(neighbour_bandwidths(np.array([0.2, 0.7])), [0.5, 0.5])
+    # 0.1, 0.4, 0.9: the outer ones take their inner gap; 0.4 the larger of 0.3 and 0.5.
+    np.testing.assert_allclose(neighbour_bandwidths(np.array([0.9, 0.1, 0.4])), [0.5, 0.3, 0.5])
+    assert neighbour_bandwidths(np.array([])).shape == (0,)
+
+
+def test_spread_bandwidths_take_the_prior_centre_as_a_neighbour():
     # Sorted with the prior centre: 0.2, 0.5, 0.7 -> gaps 0.3 and 0.2.
-    np.testing.assert_allclose(neighbour_bandwidths(np.array([0.2, 0.7])), [0.3, 0.2])
+    spread = neighbour_bandwidths(np.array([0.2, 0.7]), spread=True)
+    np.testing.assert_allclose(spread, [0.3, 0.2])
     # 0.1, 0.4, 0.5, 0.9 -> gaps 0.3, 0.1, 0.4; 0.4 takes max(0.3, 0.1), 0.9 its only gap.
-    np.testing.assert_allclose(neighbour_bandwidths(np.array([0.1, 0.4, 0.9])), [0.3, 0.3, 0.4])
+    spread = neighbour_bandwidths(np.array([0.1, 0.4, 0.9]), spread=True)
+    np.testing.assert_allclose(spread, [0.3, 0.3, 0.4])
 
 
 def test_continuous_log_pdf_matches_a_hand_computed_mixture():
@@ -54,21 +66,22 @@ def test_continuous_log_pdf_matches_a_hand_computed_mixture():
     )
     xs = np.array([0.0, 0.25, 0.6, 0.95])
     expected = [
-        math.log((_trunc_pdf(x, 0.2, 0.3) + _trunc_pdf(x, 0.7, 0.2) + _trunc_pdf(x, 0.5, 1.0)) / 3)
+        math.log((_trunc_pdf(x, 0.2, 0.5) + _trunc_pdf(x, 0.7, 0.5) + _trunc_pdf(x, 0.5, 1.0)) / 3)
         for x in xs
     ]
     np.testing.assert_allclose(mixture.log_pdf(xs[:, None]), expected, rtol=1e-10)
 
 
 def test_magic_clip_widens_narrow_kernels_and_weights_are_normalised():
-    # Two observations: the narrowest kernel allowed is 1 / min(100, 2 + 1) = 1/3.
+    # Two observations 0.05 apart: the narrowest kernel allowed is 1 / min(100, 2 + 2) = 1/4
+    # (observations plus the prior, plus one).
     mixture = ParzenMixture(
-        [Axis(tl.Float(0.0, 1.0))], np.array([[0.2], [0.7]]), np.array([3.0, 1.0]), prior_weight=1
+        [Axis(tl.Float(0.0, 1.0))], np.array([[0.45], [0.5]]), np.array([3.0, 1.0]), prior_weight=1
     )
     x = 0.4
-    s = 1 / 3
+    s = 1 / 4
     expected = math.log(
-        0.6 * _trunc_pdf(x, 0.2, s) + 0.2 * _trunc_pdf(x, 0.7, s) + 0.2 * _trunc_pdf(x, 0.5, 1.0)
+        0.6 * _trunc_pdf(x, 0.45, s) + 0.2 * _trunc_pdf(x, 0.5, s) + 0.2 * _trunc_pdf(x, 0.5, 1.0)
     )
     np.testing.assert_allclose(mixture.log_pdf(np.array([[x]])), [expected], rtol=1e-10)
 
@@ -81,9 +94,9 @@ def test_integer_axis_gives_bin_masses_that_sum_to_one():
     units = np.array([[dist.to_unit(v)] for v in (1, 2, 3, 4)])
     probs = np.exp(mixture.log_pdf(units))
     np.testing.assert_allclose(probs.sum(), 1.0, rtol=1e-10)
-    # Kernel at the centre of bin 2, i.e. unit 0.375; its width is the neighbour gap 0.125,
-    # raised to half a bin (0.125). The prior kernel is N(0.5, 1) truncated to [0, 1].
-    mu, s = 0.375, 0.125
+    # Kernel at the centre of bin 2, i.e. unit 0.375; a lone observation's width is its larger
+    # distance to an end, 0.625. The prior kernel is N(0.5, 1) truncated to [0, 1].
+    mu, s = 0.375, 0.625
 
     def mass(m, sd, a, b):
         return (_phi((b - m) / sd) - _phi((a - m) / sd)) / (_phi((1 - m) / sd) - _phi(-m / sd))
@@ -119,11 +132,9 @@ def test_categorical_kernel_weights_match_hand_computed_values():
 
 def test_multivariate_mixture_multiplies_kernels_across_dimensions():
     axes = [Axis(tl.Float(0.0, 1.0)), Axis(tl.Categorical(["x", "y"]))]
-    mixture = ParzenMixture(
-        axes, np.array([[0.3, 1.0]]), np.ones(1), prior_weight=1.0, multivariate=True
-    )
-    # Scott-like width 0.2 * 1 ** (-1/6) = 0.2, raised by the magic clip to 1 / min(100, 1 + 1).
-    s = 0.5
+    mixture = ParzenMixture(axes, np.array([[0.3, 1.0]]), np.ones(1), prior_weight=1.0)
+    # A lone observation's width: its larger distance to an end of the range.
+    s = 0.7
     p_obs = (1 + 0.5) / (1 + 2 * 0.5)  # eps = prior_weight / (n + 1) = 0.5
     point = np.array([[0.4, 1.0]])
     expected = math.log(
@@ -253,6 +264,16 @@ def test_multivariate_infers_the_shared_space_after_startup():
     assert space == {f"x{i}": tl.Float(-5, 5) for i in range(3)}
 
 
+@pytest.mark.parametrize(("directions", "joint"), [(["minimize"], True), (["minimize"] * 2, False)])
+def test_by_default_one_objective_is_modelled_jointly_and_several_per_parameter(directions, joint):
+    sampler = TPESampler(seed=0, n_startup_trials=3)
+    study = tl.create_study(directions=directions, sampler=sampler)
+    study.optimize(lambda t: [_sphere(t)] * len(directions), n_trials=3)
+    space = sampler.infer_search_space(study, study.ask()._frozen)
+    assert space == ({f"x{i}": tl.Float(-5, 5) for i in range(3)} if joint else {})
+    assert "several" in sampler.describe()
+
+
 def _branchy(trial) -> float:
     kind = trial.suggest_categorical("kind", ["a", "b"])
     if kind == "a":
@@ -283,7 +304,7 @@ def test_group_mode_draws_co_occurring_conditional_parameters_jointly(monkeypatc
 
 
 def test_univariate_models_conditional_parameters_from_trials_that_have_them(monkeypatch):
-    sampler = TPESampler(seed=0, n_startup_trials=5)
+    sampler = TPESampler(seed=0, n_startup_trials=5, multivariate=False)
     seen = {}
     draw = sampler._draw
 

@@ -5,8 +5,9 @@ are then already in log space, and an integer or stepped range is a row of equal
 for log integers), so a discrete value's probability is the kernel's mass over its bin rather
 than a density at a point. Kernels are normal distributions truncated to [0, 1]. Categorical
 parameters work on choice indices with a smoothed one-hot kernel. A mixture holds one kernel per
-observation plus a wide "prior" kernel, and a multivariate mixture multiplies its kernels across
-dimensions (one shared kernel choice per draw).
+observation plus a wide "prior" kernel; over several parameters it multiplies its kernels
+across them (one shared kernel choice per draw), each parameter's kernel as wide as its own
+rule gives.
 
 scipy is imported inside functions: ``import tunelab`` must stay light.
 """
@@ -120,23 +121,36 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     return np.log(np.sum(np.exp(x - top), axis=axis)) + np.squeeze(top, axis=axis)
 
 
-def neighbour_bandwidths(mus: np.ndarray) -> np.ndarray:
-    """Univariate rule: each kernel is as wide as the larger gap to its sorted neighbours
-    (the prior's centre 0.5 counts as a neighbour, so one observation is not infinitely wide)."""
-    points = np.append(mus, 0.5)
-    order = np.argsort(points, kind="stable")
-    s = points[order]
-    gaps = np.diff(s)
-    left = np.concatenate(([0.0], gaps))
-    right = np.concatenate((gaps, [0.0]))
-    widths = np.empty(len(points))
-    widths[order] = np.maximum(left, right)
-    return widths[:-1]
+def neighbour_bandwidths(mus: np.ndarray, *, spread: bool = False) -> np.ndarray:
+    """Each kernel is as wide as the larger gap to its sorted neighbours.
 
-
-def scott_bandwidth(n: int, n_dims: int) -> float:
-    """Multivariate rule: one width for all kernels, shrinking as n^(-1/(d+4))."""
-    return 0.2 * float(n) ** (-1.0 / (n_dims + 4))
+    By default the range's ends count as neighbours of the outermost observations only when
+    there is no inner one. With ``spread`` the prior's centre (0.5) counts as a neighbour
+    instead, which keeps kernels near the middle wide. Measured on the sampler benchmarks
+    (docs/benchmarks.md): the default converges faster on one objective (19 tasks, 5 seeds:
+    TPE with joint kernels scored 71.4 with it and 69.4 with ``spread``, 47.7 and 46.8 at half
+    the budget), while ``spread`` covers a Pareto front better (ZDT2 hypervolume 0.19 against
+    0.09, ZDT3 0.89 against 0.76, 300 trials, 5 seeds).
+    """
+    n = len(mus)
+    if spread:
+        points = np.append(mus, 0.5)
+        order = np.argsort(points, kind="stable")
+        gaps = np.diff(points[order])
+        widths = np.empty(n + 1)
+        widths[order] = np.maximum(np.concatenate(([0.0], gaps)), np.concatenate((gaps, [0.0])))
+        return widths[:-1]
+    if n == 0:
+        return np.empty(0)
+    order = np.argsort(mus, kind="stable")
+    padded = np.concatenate(([0.0], mus[order], [1.0]))
+    widths = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
+    if n >= 2:
+        widths[0] = padded[2] - padded[1]
+        widths[-1] = padded[-2] - padded[-3]
+    out = np.empty(n)
+    out[order] = widths
+    return out
 
 
 class ParzenMixture:
@@ -146,6 +160,7 @@ class ParzenMixture:
     kernel (centre 0.5, width 1, or uniform over choices) gets weight ``prior_weight``.
     Categorical kernels put ``1 + eps`` on the observed choice and ``eps`` on every other one
     (then normalised), with ``eps = prior_weight / (n + 1)``, so smoothing fades as data grows.
+    ``spread`` picks the wider kernel rule of :func:`neighbour_bandwidths`.
     """
 
     def __init__(
@@ -155,8 +170,8 @@ class ParzenMixture:
         weights: np.ndarray,
         *,
         prior_weight: float = 1.0,
-        multivariate: bool = False,
         magic_clip: bool = True,
+        spread: bool = False,
     ) -> None:
         obs = np.asarray(observations, dtype=float).reshape(-1, len(axes))
         n = obs.shape[0]
@@ -166,14 +181,14 @@ class ParzenMixture:
         self.weights = w / w.sum()
         self.log_weights = np.log(self.weights)
         self._params: list[tuple[np.ndarray, ...]] = []
-        shared = scott_bandwidth(n, len(axes)) if multivariate and n > 0 else None
         for d, axis in enumerate(self.axes):
             x = obs[:, d]
             if axis.kind == CATEGORICAL:
                 self._params.append((self._categorical_probs(axis, x, prior_weight),))
                 continue
-            sigma = np.full(n, shared) if shared is not None else neighbour_bandwidths(x)
-            lower = 1.0 / min(100.0, n + 1.0) if magic_clip else 1e-12
+            sigma = neighbour_bandwidths(x, spread=spread)
+            # The floor shrinks as observations accumulate (with spread, one step behind).
+            lower = 1.0 / min(100.0, n + (1.0 if spread else 2.0)) if magic_clip else 1e-12
             sigma = np.clip(sigma, lower, 1.0)
             if axis.discrete and n:
                 # Kernels narrower than half a bin would put nearly all mass on one value and

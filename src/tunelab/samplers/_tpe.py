@@ -176,8 +176,9 @@ class TPESampler(BaseSampler):
     form a "good" Parzen mixture ``l(x)`` and the others a "bad" one ``g(x)``;
     ``n_ei_candidates`` draws from ``l`` are scored by ``log l(x) - log g(x)`` and the best one is
     suggested. ``weights(n)`` weighs observations oldest first, ``prior_weight`` the wide prior
-    kernel, and ``consider_magic_clip`` keeps kernels at least ``1 / min(100, n + 1)`` of the
-    range wide. With ``constant_liar`` other workers' RUNNING trials count as bad observations.
+    kernel, and ``consider_magic_clip`` keeps kernels at least ``1 / min(100, n + 2)`` of the
+    range wide. ``multivariate=None`` (the default) draws all parameters from one joint model
+    for a single objective and each from its own for several. With ``constant_liar`` other workers' RUNNING trials count as bad observations.
 
     With constraints (``constraints_func``, see :class:`~tunelab.samplers.BaseSampler`, or
     ``Trial.set_constraint`` in the objective) the feasible trials
@@ -195,7 +196,7 @@ class TPESampler(BaseSampler):
         weights: Callable[[int], np.ndarray] = default_weights,
         prior_weight: float = 1.0,
         consider_magic_clip: bool = True,
-        multivariate: bool = False,
+        multivariate: bool | None = None,
         group: bool = True,
         constant_liar: bool = True,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
@@ -211,9 +212,10 @@ class TPESampler(BaseSampler):
                 raise fail(label, _OWNER, "a callable taking the number of trials", func)
         if not is_real(prior_weight) or not math.isfinite(prior_weight) or prior_weight <= 0:
             raise fail("prior_weight", _OWNER, "a positive finite number", prior_weight)
+        if multivariate is not None and not isinstance(multivariate, bool):
+            raise fail("multivariate", _OWNER, "a bool or None", multivariate)
         for label, flag in (
             ("consider_magic_clip", consider_magic_clip),
-            ("multivariate", multivariate),
             ("group", group),
             ("constant_liar", constant_liar),
         ):
@@ -249,8 +251,17 @@ class TPESampler(BaseSampler):
         self._init_caches()
 
     # -- the sampler interface -------------------------------------------------------------
+    def _joint(self, study: Study) -> bool:
+        """Whether parameters are drawn from one joint model (``multivariate``; by default for
+        a single objective, and per parameter for several, as measured in docs/benchmarks.md:
+        joint kernels converge faster on one objective, per-parameter ones cover a front
+        better)."""
+        if self.multivariate is not None:
+            return self.multivariate
+        return len(study.directions) == 1
+
     def infer_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, Distribution]:
-        if not self.multivariate:
+        if not self._joint(study):
             return {}  # univariate draws go through sample_one; no joint space needed
         snap = self._snapshot(study, trial)
         if snap.n_finished < self.n_startup_trials:
@@ -266,7 +277,7 @@ class TPESampler(BaseSampler):
         columns = snap.history.columns
         # Parameters without history are left to sample_one (random until they have some).
         modelled = {n: d for n, d in search_space.items() if _fits(columns.get(n), d)}
-        if not self.multivariate:
+        if not self._joint(study):
             return {n: self._draw(snap, trial, {n: d})[n] for n, d in modelled.items()}
         return self._draw(snap, trial, modelled) if modelled else {}
 
@@ -282,7 +293,7 @@ class TPESampler(BaseSampler):
         if snap.n_finished < self.n_startup_trials or not _fits(column, distribution):
             return sample_uniform(distribution, trial_rng(self._seed, trial.number, name))
         space = {name: distribution}
-        if self.multivariate and self.group:
+        if self._joint(study) and self.group:
             for other in sorted(snap.history.group_of(name)):
                 col = snap.history.columns[other]
                 if other not in trial.params and not col.distribution.is_single():
@@ -296,7 +307,10 @@ class TPESampler(BaseSampler):
             self._snapshots.pop(_snapshot_key(study, trial), None)
 
     def describe(self) -> str:
-        kind = "a joint" if self.multivariate else "a per-parameter"
+        kind = {True: "a joint", False: "a per-parameter"}.get(
+            self.multivariate,  # type: ignore[arg-type]
+            "a joint (per-parameter with several objectives)",
+        )
         return (
             f"TPESampler searches randomly for {self.n_startup_trials} trials, then proposes "
             f"points where {kind} Parzen model of the best trials is dense and that of the "
@@ -416,7 +430,7 @@ class TPESampler(BaseSampler):
             n_bad = np.append(n_bad, [t.number for t in liars])
         options = {
             "prior_weight": self.prior_weight,
-            "multivariate": self.multivariate,
+            "spread": len(snap.history.signs) > 1,
             "magic_clip": self.consider_magic_clip,
         }
         below = ParzenMixture(axes, x[good], self._weigh(numbers[good]), **options)
