@@ -178,7 +178,8 @@ class TPESampler(BaseSampler):
     suggested. ``weights(n)`` weighs observations oldest first, ``prior_weight`` the wide prior
     kernel, and ``consider_magic_clip`` keeps kernels at least ``1 / min(100, n + 2)`` of the
     range wide. ``multivariate=None`` (the default) draws all parameters from one joint model
-    for a single objective and each from its own for several. With ``constant_liar`` other workers' RUNNING trials count as bad observations.
+    for a single objective and each from its own for several. With ``constant_liar`` other
+    workers' RUNNING trials count as bad observations.
 
     With constraints (``constraints_func``, see :class:`~tunelab.samplers.BaseSampler`, or
     ``Trial.set_constraint`` in the objective) the feasible trials
@@ -307,10 +308,10 @@ class TPESampler(BaseSampler):
             self._snapshots.pop(_snapshot_key(study, trial), None)
 
     def describe(self) -> str:
-        kind = {True: "a joint", False: "a per-parameter"}.get(
-            self.multivariate,  # type: ignore[arg-type]
-            "a joint (per-parameter with several objectives)",
-        )
+        if self.multivariate is None:
+            kind = "a joint (per-parameter with several objectives)"
+        else:
+            kind = "a joint" if self.multivariate else "a per-parameter"
         return (
             f"TPESampler searches randomly for {self.n_startup_trials} trials, then proposes "
             f"points where {kind} Parzen model of the best trials is dense and that of the "
