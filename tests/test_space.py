@@ -170,3 +170,16 @@ def test_log_and_step_must_have_their_type(build, message):
 def test_integral_float_step_is_taken_as_an_int_step():
     assert tl.Int(1, 9, step=2.0) == tl.Int(1, 9, step=2)
     assert tl.Float(1, 10, log=np.True_).log is True
+
+
+def test_int_bounds_beyond_exact_float_integers_are_refused():
+    # Storages keep parameters as float64: 2**53 + 1 would come back as 2**53.
+    tl.Int(-(2**53), 2**53)
+    with pytest.raises(tl.InvalidParameterError, match=r"`high` must lie within \+-2\*\*53"):
+        tl.Int(0, 2**53 + 1)
+    with pytest.raises(tl.InvalidParameterError, match=r"`low` must lie within"):
+        tl.Int(-(2**62), 0)
+    study = tl.create_study()
+    trial = study.ask()
+    with pytest.raises(tl.InvalidParameterError, match="Categorical"):
+        trial.suggest_int("seed", 0, 2**63 - 1)

@@ -180,9 +180,15 @@ class Float(Distribution):
         }
 
 
+_LARGEST_EXACT_INT = 2**53
+
+
 @dataclass(frozen=True)
 class Int(Distribution):
-    """An integer in ``[low, high]`` on a grid of ``step``; ``log=True`` needs ``low >= 1``."""
+    """An integer in ``[low, high]`` on a grid of ``step``; ``log=True`` needs ``low >= 1``.
+
+    Both bounds lie within ``+-2**53``, the integers a float64 (a stored parameter) holds exactly.
+    """
 
     low: int
     high: int
@@ -221,6 +227,15 @@ class Int(Distribution):
                 f"`low >= 1` must hold when log=True, got low={self.low!r}. "
                 "Use a positive lower bound or log=False."
             )
+        for label, bound in (("low", self.low), ("high", self.high)):
+            # Storages keep a parameter as a float64, which holds every integer only up to
+            # 2**53: a larger one would come back as a neighbour of the value the objective saw.
+            if abs(int(bound)) > _LARGEST_EXACT_INT:
+                raise InvalidParameterError(
+                    f"`{label}` must lie within +-2**53 ({_LARGEST_EXACT_INT}), got "
+                    f"{label}={bound!r}: larger integers are not stored exactly. Draw a smaller "
+                    "integer (an offset or an exponent), or list the values in a Categorical."
+                )
         object.__setattr__(self, "low", int(self.low))
         object.__setattr__(self, "step", int(self.step))
         object.__setattr__(
