@@ -69,12 +69,16 @@ def test_caught_errors_continue():
     assert states.count(tl.TrialState.FAIL) == 3 and states.count(tl.TrialState.COMPLETE) == 3
 
 
-def test_bad_return_values_fail_the_trial():
+def test_bad_return_values_fail_the_trial(caplog):
     study = tl.create_study()
-    with pytest.warns(UserWarning):
+    with caplog.at_level("WARNING", logger="tunelab"):
         study.optimize(lambda t: "high", n_trials=1)
-    with pytest.warns(UserWarning):
         study.optimize(lambda t: float("nan"), n_trials=1)
+    # Logged once each, on the tunelab logger like every other failed trial.
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "Trial 0 failed with parameters {}",
+        "Trial 1 failed with parameters {}",
+    ]
     reasons = [t.fail_reason for t in study.trials]
     assert "it must return a float" in reasons[0] and reasons[1] == "the objective returned NaN"
 
@@ -522,6 +526,38 @@ def test_system_exit_fails_its_trial_and_stops_the_run(n_jobs):
 def test_catch_refuses_exceptions_that_always_stop_the_run(catch):
     with pytest.raises(tl.InvalidParameterError, match="takes Exception subclasses; got"):
         tl.create_study().optimize(quadratic, n_trials=1, catch=catch)
+
+
+@pytest.mark.parametrize("catch", [[ValueError], {ValueError, KeyError}, ValueError])
+def test_catch_takes_a_list_or_set_as_optuna_does(catch):
+    # Found by a QA pass: catch=[ValueError], the Optuna way, was refused.
+    def obj(trial):
+        if trial.number == 0:
+            raise ValueError("once")
+        return trial.suggest_float("x", 0, 1)
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=3, catch=catch)
+    assert [t.state for t in study.trials].count(tl.TrialState.COMPLETE) == 2
+
+
+@pytest.mark.parametrize("catch", ["ValueError", [ValueError, "KeyError"]])
+def test_catch_refuses_names_of_exceptions(catch):
+    with pytest.raises(tl.InvalidParameterError, match="an exception class or a tuple/list"):
+        tl.create_study().optimize(quadratic, n_trials=1, catch=catch)
+
+
+def test_gc_after_trial_collects_every_generation(monkeypatch):
+    import gc
+
+    calls = []
+    real = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append(a) or real(*a))
+    tl.create_study().optimize(quadratic, n_trials=3, gc_after_trial=True)
+    assert calls.count(()) == 3  # a full collection per trial, besides the cheap ones
+    calls.clear()
+    tl.create_study().optimize(quadratic, n_trials=3)
+    assert calls.count(()) == 0
 
 
 # -- worker processes -------------------------------------------------------------------------

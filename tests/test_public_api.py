@@ -48,3 +48,15 @@ def test_all_names_exist_and_are_public():
         "automl",
     }
     assert public - submodules <= set(tunelab.__all__)
+
+
+def test_subpackages_load_on_first_attribute_access():
+    # Found by a QA pass: tl.visualization after `import tunelab as tl` raised AttributeError.
+    code = (
+        "import sys, tunelab as tl; "
+        "before = 'plotly' in sys.modules; "
+        "f = tl.visualization.plot_optimization_history; g = tl.importance.get_param_importances; "
+        "print(before, tl.sklearn.SearchCV.__name__, callable(f) and callable(g))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "SearchCV", "True"]

@@ -183,3 +183,15 @@ def test_int_bounds_beyond_exact_float_integers_are_refused():
     trial = study.ask()
     with pytest.raises(tl.InvalidParameterError, match="Categorical"):
         trial.suggest_int("seed", 0, 2**63 - 1)
+
+
+def test_a_step_that_does_not_divide_the_range_warns_and_ends_at_the_last_step():
+    with pytest.warns(UserWarning, match="ends at 0.9, the last step inside it"):
+        dist = tl.Float(0, 1, step=0.3)
+    assert dist.high == 0.9 and dist.n_steps == 4
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tl.Float(0, 0.8999999999999999, step=0.3) == dist  # as stored: no warning
+        tl.Float(-1, 1, step=0.1)

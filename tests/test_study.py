@@ -102,11 +102,76 @@ def test_tell_by_number_and_states():
     assert study.trials[2].value == math.inf  # infinities are valid values
 
 
-def test_nan_marks_the_trial_failed_with_a_reason():
+def test_nan_marks_the_trial_failed_with_a_reason(caplog):
     study = tl.create_study()
-    with pytest.warns(UserWarning, match="returned NaN"):
-        frozen = study.tell(study.ask(), float("nan"))
+    for _ in range(2):  # logged every time (a repeated warning was shown only once)
+        with caplog.at_level("WARNING", logger="tunelab"):
+            caplog.clear()
+            frozen = study.tell(study.ask(), float("nan"))
+        assert "failed with parameters {}: the objective returned NaN" in caplog.text
     assert frozen.state == tl.TrialState.FAIL and frozen.fail_reason == "the objective returned NaN"
+
+
+def test_returned_trials_are_copies_that_leave_the_study_unchanged():
+    # Found by a QA pass: `p = study.best_trial.params; p["n_jobs"] = -1` changed best_params,
+    # trials_dataframe() and what the sampler learnt, and a string there broke the next ask.
+    study = tl.create_study(seed=0)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    x = study.best_params["x"]
+    study.best_trial.params["x"] = "oops"
+    study.trials[study.best_trial.number].params["x"] = "oops"
+    study.get_trials((tl.TrialState.COMPLETE,))[0].user_attrs["k"] = 1
+    study.best_trials[0].values[0] = -1.0
+    assert study.best_params["x"] == x and study.best_value >= 0
+    assert all(not t.user_attrs for t in study.trials)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(study.trials) == 7
+    shared = study.get_trials(deepcopy=False)
+    assert shared[0] is study.get_trials(deepcopy=False)[0]
+
+
+@pytest.mark.parametrize(
+    "states, hint",
+    [
+        ("COMPLETE", "tunelab.TrialState.COMPLETE"),
+        (["PRUNED"], "tunelab.TrialState.PRUNED"),
+        ([1], "tunelab.TrialState.COMPLETE"),
+        (3, "a collection of tunelab.TrialState"),
+    ],
+)
+def test_get_trials_refuses_states_that_match_nothing(states, hint):
+    study = tl.create_study()
+    study.tell(study.ask(), 1.0)
+    with pytest.raises(tl.InvalidParameterError, match=hint.replace(".", r"\.")):
+        study.get_trials(states)
+
+
+def test_get_trials_takes_one_state_alone():
+    study = tl.create_study()
+    study.tell(study.ask(), 1.0)
+    study.tell(study.ask(), state=tl.TrialState.FAIL)
+    assert [t.number for t in study.get_trials(tl.TrialState.FAIL)] == [1]
+
+
+def test_tell_refuses_a_trial_of_another_in_memory_study():
+    # Found by a QA pass: every in-memory storage numbers its studies from 0, so a's tell
+    # completed its own trial 0 with b's value and left b's trial RUNNING.
+    a, b = tl.create_study(), tl.create_study()
+    mine, theirs = a.ask(), b.ask()
+    with pytest.raises(tl.InvalidParameterError, match="belongs to another study"):
+        a.tell(theirs, 5.0)
+    assert a.trials[0].state == tl.TrialState.RUNNING
+    a.tell(mine, 1.0)
+    b.tell(theirs, 2.0)
+    assert (a.best_value, b.best_value) == (1.0, 2.0)
+
+
+def test_tell_takes_a_trial_of_the_same_study_opened_twice(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first = tl.create_study(study_name="s", storage=url)
+    again = tl.load_study(study_name="s", storage=url)
+    again.tell(first.ask(), 1.0)
+    assert first.best_value == 1.0
 
 
 class FakeTensor:
@@ -160,11 +225,12 @@ def test_tell_takes_anything_float_takes_as_one_value(value):
     ["1.5", ["1.5"], True, [True], np.bool_(True), np.array([[1.5]]), [[1.5]], 1 + 0j, {"a": 1.5}],
     ids=["str", "[str]", "bool", "[bool]", "np.bool_", "2-d array", "[[float]]", "complex", "dict"],
 )
-def test_tell_refuses_text_booleans_and_nesting_alike_alone_and_in_a_sequence(value):
+def test_tell_refuses_text_booleans_and_nesting_alike_alone_and_in_a_sequence(value, caplog):
     # Found by a QA pass: "1.5" was refused but ["1.5"] stored as 1.5; np.array([[1.5]]) passed.
     study = tl.create_study()
-    with pytest.warns(UserWarning, match="the objective returned"):
+    with caplog.at_level("WARNING", logger="tunelab"):
         frozen = study.tell(study.ask(), value)
+    assert "the objective returned" in caplog.text
     assert frozen.state == tl.TrialState.FAIL
 
 
@@ -336,3 +402,46 @@ def test_a_ctrl_c_while_the_trial_is_created_leaves_no_running_trial(tmp_path, c
     assert [t.state for t in tl.load_study(study_name="s", storage=url).trials] == [
         tl.TrialState.FAIL
     ]
+
+
+def test_a_pruned_trial_told_values_that_are_no_numbers_is_refused():
+    # Found by a QA pass: tell(t, "abc", state=PRUNED) stored no value without a word.
+    study = tl.create_study()
+    trial = study.ask()
+    with pytest.raises(tl.InvalidParameterError, match="values of pruned trial 0 cannot be"):
+        study.tell(trial, "abc", state=tl.TrialState.PRUNED)
+    assert study.tell(trial, float("nan"), state=tl.TrialState.PRUNED).values is None
+    assert study.tell(study.ask(), 2.0, state=tl.TrialState.PRUNED).values == [2.0]
+
+
+def test_enqueue_trial_can_skip_a_point_already_queued_or_run():
+    study = tl.create_study()
+    study.enqueue_trial({"x": 1.0}, skip_if_exists=True)
+    study.enqueue_trial({"x": 1.0}, skip_if_exists=True)  # queued: skipped
+    study.optimize(lambda t: t.suggest_float("x", 0, 2), n_trials=1)
+    study.enqueue_trial({"x": 1.0}, skip_if_exists=True)  # run: skipped
+    study.enqueue_trial({"x": 1.5}, skip_if_exists=True)
+    study.enqueue_trial({"x": 1.0, "y": 2}, skip_if_exists=True)  # other keys: queued
+    study.enqueue_trial({"x": 1.0})  # without the flag: always queued
+    assert len(study.trials) == 4
+
+    def fails(trial):
+        trial.suggest_float("x", 0, 2)
+        raise ValueError("bad")
+
+    failing = tl.create_study()
+    failing.enqueue_trial({"x": 0.5})
+    failing.optimize(fails, n_trials=1, catch=(ValueError,))
+    failing.enqueue_trial({"x": 0.5}, skip_if_exists=True)  # a failed point is queued again
+    assert [t.state for t in failing.trials] == [tl.TrialState.FAIL, tl.TrialState.WAITING]
+
+
+def test_tell_can_skip_a_trial_finished_already():
+    study = tl.create_study()
+    trial = study.ask()
+    study.tell(trial, 1.0)
+    with pytest.raises(tl.exceptions.TrialAlreadyFinishedError):
+        study.tell(trial, 2.0)
+    for handle in (trial, 0, study.trials[0]):
+        assert study.tell(handle, 2.0, skip_if_finished=True).value == 1.0
+    assert study.best_value == 1.0

@@ -69,6 +69,17 @@ def test_report_values_for_several_objectives():
     assert study.trials[0].system_attrs["intermediate_vectors"] == {"0": [1.0, 2.0]}
 
 
+def test_report_values_takes_a_1d_array_as_workers_do():
+    # Found by a QA pass: refused with n_jobs=1, taken with n_jobs=2.
+    np = pytest.importorskip("numpy")
+    study = tl.create_study(directions=["minimize", "maximize"])
+    trial = study.ask()
+    trial.report_values(np.array([1.0, 2.0]), 0)
+    with pytest.raises(tl.InvalidParameterError, match="list of 2 numbers"):
+        trial.report_values(np.array([[1.0, 2.0]]), 1)
+    assert study.trials[0].system_attrs["intermediate_vectors"] == {"0": [1.0, 2.0]}
+
+
 def test_user_attrs():
     study = tl.create_study()
     trial = study.ask()

@@ -19,12 +19,23 @@ from .exceptions import TrialPruned as TrialPruned
 __version__ = "0.1.0"
 
 
+# Subpackages with heavy imports (plotly, pandas, scikit-learn, dask) load on first attribute
+# access, so `tl.visualization.plot_history(...)` works after a plain `import tunelab as tl`.
+_LAZY_SUBPACKAGES = frozenset(
+    ("automl", "dashboard", "execution", "importance", "integration", "sklearn", "visualization")
+)
+
+
 def __getattr__(name: str) -> object:
     # Executors load on first use so that `import tunelab` pulls in no multiprocessing or dask.
     if name in ("DaskExecutor", "ProcessExecutor"):
         from . import execution
 
         return getattr(execution, name)
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'tunelab' has no attribute {name!r}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, TrialState
@@ -33,10 +33,14 @@ TRACEBACK_ATTR = "fail_traceback"
 
 
 def _check_catch(catch: Any) -> tuple[type[BaseException], ...]:
-    items = catch if isinstance(catch, tuple) else (catch,)
+    # Any iterable of classes, as Optuna takes (catch=[ValueError] was refused).
+    many = isinstance(catch, Iterable) and not isinstance(catch, (type, str, bytes))
+    items = tuple(catch) if many else (catch,)
     for item in items:
         if not (isinstance(item, type) and issubclass(item, BaseException)):
-            raise fail("catch", "Study.optimize", "an exception class or a tuple of them", catch)
+            raise fail(
+                "catch", "Study.optimize", "an exception class or a tuple/list of them", catch
+            )
         if not issubclass(item, Exception):
             # Honouring them would let catch=(KeyboardInterrupt,) make Ctrl-C useless with
             # n_jobs=1 while it still stops a parallel run (workers ignore SIGINT).
@@ -71,6 +75,7 @@ def run_optimize(
     show_progress_bar: bool,
     executor: Executor | None,
     trial_timeout: float | None = None,
+    gc_after_trial: bool = False,
 ) -> None:
     owner = "Study.optimize"
     if not callable(objective):
@@ -152,7 +157,7 @@ def run_optimize(
                 if reused is not None:
                     settled(trial)
                     stage = "a callback"
-                    _after_trial(study, reused, progress, callbacks, began)
+                    _after_trial(study, reused, progress, callbacks, began, gc_after_trial)
                     stage = "optimize"
                     continue
                 executor.submit(trial)
@@ -177,7 +182,7 @@ def run_optimize(
                 received.pop(0)
                 settled(outcome.trial)
                 stage = "a callback"
-                _after_trial(study, frozen, progress, callbacks, began)
+                _after_trial(study, frozen, progress, callbacks, began, gc_after_trial)
                 stage = "optimize"
                 if outcome.error is not None and not _is_caught(outcome.error, caught):
                     error = error or outcome
@@ -214,7 +219,12 @@ def _after_trial(
     progress: ProgressBar,
     callbacks: Sequence[Callback],
     began: float,
+    full_collect: bool,
 ) -> None:
+    if full_collect:
+        # Every generation, not only the youngest that _record collects: objectives that build
+        # big cyclic graphs (deep-learning models) otherwise hold their memory until later.
+        gc.collect()
     progress.update(frozen, time.monotonic() - began)
     for cb in callbacks:
         cb(study, frozen)
@@ -266,13 +276,15 @@ def _record(study: Study, outcome: Outcome) -> FrozenTrial:
                 study._set_trial_system_attr(trial._frozen, TRACEBACK_ATTR, outcome.traceback)
             except Exception:
                 logger.debug("could not store the traceback of trial %s", trial.number)
-        frozen = study.tell(trial, state=TrialState.FAIL, fail_reason=outcome.error_text)
+        retry = None
+        if isinstance(outcome.error, WorkerLostError):
+            frozen, retry = study._fail_lost(trial, outcome.error_text)
+        else:
+            frozen = study.tell(trial, state=TrialState.FAIL, fail_reason=outcome.error_text)
         logger.warning(
             "Trial %d failed with parameters %s: %s", trial.number, trial.params, outcome.error_text
         )
-        if isinstance(outcome.error, WorkerLostError) and frozen.state == TrialState.FAIL:
-            retry = study._requeue_lost(frozen)
-            if retry is not None:
-                logger.warning("Trial %d re-queued as trial %d", trial.number, retry.number)
+        if retry is not None:
+            logger.warning("Trial %d re-queued as trial %d", trial.number, retry.number)
     gc.collect(0)
     return frozen

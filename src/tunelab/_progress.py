@@ -24,7 +24,11 @@ class ProgressBar:
         )
         self._single = len(study.directions) == 1
         if self._single:
-            done = [t.values[0] for t in study.get_trials((TrialState.COMPLETE,)) if t.values]
+            done = [
+                t.values[0]
+                for t in study.get_trials((TrialState.COMPLETE,), deepcopy=False)
+                if t.values
+            ]
             self._best = (max(done) if self._maximize else min(done)) if done else None
         from rich.progress import (
             BarColumn,

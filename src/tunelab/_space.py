@@ -110,9 +110,20 @@ class Float(Distribution):
         object.__setattr__(self, "high", float(self.high))
         if self.step is not None:
             object.__setattr__(self, "step", float(self.step))
-            # A range that is not a whole number of steps ends at the last step inside it.
+            # A range that is not a whole number of steps ends at the last step inside it,
+            # written as the user would (0.9, not 0.8999999999999999 from 3 * 0.3).
             n = math.floor((self.high - self.low) / self.step + 1e-9)
-            object.__setattr__(self, "high", self.low + n * self.step)
+            last = float(f"{self.low + n * self.step:.15g}")
+            if abs(last - self.high) > 1e-9 * max(1.0, abs(self.high), self.step):
+                import warnings
+
+                warnings.warn(
+                    f"Float(low={self.low:g}, high={self.high:g}, step={self.step:g}): the "
+                    f"range is not a whole number of steps, so it ends at {last:g}, the last "
+                    "step inside it. Change high or step to silence this.",
+                    stacklevel=3,
+                )
+            object.__setattr__(self, "high", last)
 
     @property
     def n_steps(self) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import uuid
 import warnings
@@ -31,8 +32,10 @@ from .exceptions import (
 )
 from .pruners import TRIAL_GROUP_ATTR, BasePruner, NopPruner
 from .samplers import BaseSampler
-from .storage import RETRY_COUNT_ATTR, RETRY_FAILED_ATTR, BaseStorage, get_storage
-from .storage._rules import retry_template
+from .storage import RETRY_FAILED_ATTR, BaseStorage, get_storage
+
+logger = logging.getLogger("tunelab")
+_NAN_RESULT = "the objective returned NaN"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,11 +126,23 @@ class Study:
 
     @property
     def trials(self) -> list[FrozenTrial]:
-        """Every trial in number order (finished ones are shared, read-only records)."""
+        """Every trial in number order, as copies the caller may change."""
         return self.get_trials()
 
-    def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-        return self._storage.get_all_trials(self._study_id, states)
+    def get_trials(
+        self,
+        states: Container[TrialState] | TrialState | None = None,
+        *,
+        deepcopy: bool = True,
+    ) -> list[FrozenTrial]:
+        """Trials in number order, only those in ``states`` when given.
+
+        They are copies: editing one (``t.params["n_jobs"] = -1``) changes nothing in the study.
+        ``deepcopy=False`` returns the storage's own records instead, which is faster for
+        read-only use (samplers, pruners, plots) and must not be changed.
+        """
+        trials = self._storage.get_all_trials(self._study_id, _checked_states(states))
+        return [t.copy() for t in trials] if deepcopy else trials
 
     @property
     def user_attrs(self) -> dict[str, Any]:
@@ -145,7 +160,7 @@ class Study:
             )
         best: FrozenTrial | None = None
         maximize = self.directions[0] == StudyDirection.MAXIMIZE
-        done = self.get_trials((TrialState.COMPLETE,))
+        done = self.get_trials((TrialState.COMPLETE,), deepcopy=False)
         for t in self._feasible(done):
             v = t.values[0]  # type: ignore[index]
             if best is None:
@@ -159,7 +174,7 @@ class Study:
                 f"Study {self.study_name!r} has no completed trial yet; run optimize() or tell() "
                 "a value first."
             )
-        return best
+        return best.copy()
 
     @staticmethod
     def _feasible(trials: list[FrozenTrial]) -> list[FrozenTrial]:
@@ -178,14 +193,14 @@ class Study:
     def best_trials(self) -> list[FrozenTrial]:
         """The Pareto front of completed feasible trials (for one objective: the best trial).
         Empty when no completed trial satisfies the constraints."""
-        done = self._feasible(self.get_trials((TrialState.COMPLETE,)))
+        done = self._feasible(self.get_trials((TrialState.COMPLETE,), deepcopy=False))
         signs = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self.directions]
         minimised = [[s * v for s, v in zip(signs, t.values)] for t in done]  # type: ignore[arg-type]
-        return [t for t, on_front in zip(done, front_mask(minimised)) if on_front]
+        return [t.copy() for t, on_front in zip(done, front_mask(minimised)) if on_front]
 
     @property
     def best_params(self) -> dict[str, Any]:
-        return dict(self.best_trial.params)
+        return self.best_trial.params
 
     @property
     def best_value(self) -> float:
@@ -196,7 +211,7 @@ class Study:
     # -- internal helpers used by Trial and samplers -------------------------------------------
     def _intersection_search_space(self) -> dict[str, Distribution]:
         """Parameters (with equal distributions) shared by every finished trial, incrementally."""
-        for t in self.get_trials((TrialState.COMPLETE, TrialState.PRUNED)):
+        for t in self.get_trials((TrialState.COMPLETE, TrialState.PRUNED), deepcopy=False):
             if t.trial_id in self._space_seen:
                 continue
             self._space_seen.add(t.trial_id)
@@ -210,7 +225,7 @@ class Study:
         known = self._known_distributions.get(name)
         if known is None:
             # Only a name this process has not seen needs a look at the newer trials.
-            for t in self.get_trials():
+            for t in self.get_trials(deepcopy=False):
                 if t.trial_id in self._known_seen:
                     continue
                 if t.state.is_finished():
@@ -260,7 +275,7 @@ class Study:
         if not space:
             return None
         joint = trial._predraw(space)
-        for t in self.get_trials((TrialState.COMPLETE,)):
+        for t in self.get_trials((TrialState.COMPLETE,), deepcopy=False):
             if t.trial_id not in self._done_seen:
                 self._done_seen.add(t.trial_id)
                 varying = {n: v for n, v in t.params.items() if not t.distributions[n].is_single()}
@@ -337,9 +352,24 @@ class Study:
         state: TrialState | None = None,
         *,
         fail_reason: str | None = None,
+        skip_if_finished: bool = False,
     ) -> FrozenTrial:
-        """Finish a trial with its value(s), or with ``state=TrialState.PRUNED``/``FAIL``."""
-        frozen = self._resolve_trial(trial)
+        """Finish a trial with its value(s), or with ``state=TrialState.PRUNED``/``FAIL``.
+
+        A trial finished already raises TrialAlreadyFinishedError; with ``skip_if_finished``
+        it is returned as stored instead (a retried tell, say after a lost connection).
+        """
+        try:
+            frozen = self._resolve_trial(trial)
+        except TrialAlreadyFinishedError:
+            if not skip_if_finished:
+                raise
+            number = trial.number if isinstance(trial, (Trial, FrozenTrial)) else trial
+            return next(t for t in self.get_trials() if t.number == number)
+        if skip_if_finished:
+            stored = self._storage.get_trial(frozen.trial_id)
+            if stored.state.is_finished():
+                return stored.copy()
         if state is None:
             if values is None:
                 raise InvalidParameterError(
@@ -354,10 +384,21 @@ class Study:
             stored_values, problem = self._check_values(values)
             if problem is not None:
                 state, fail_reason = TrialState.FAIL, problem
-                warnings.warn(f"Trial {frozen.number} failed: {problem}", stacklevel=2)
+                # Logged as optimize() logs every other failed trial, so that one logger
+                # setting quiets them all (a warning also went unshown on its second time).
+                logger.warning(
+                    "Trial %d failed with parameters %s: %s", frozen.number, frozen.params, problem
+                )
         elif state == TrialState.PRUNED:
             if values is not None:
-                stored_values, _ = self._check_values(values)
+                stored_values, problem = self._check_values(values)
+                if problem is not None and problem != _NAN_RESULT:
+                    # Dropping them without a word hid a caller's bug; a NaN is no value.
+                    raise InvalidParameterError(
+                        f"Study.tell: the values of pruned trial {frozen.number} cannot be "
+                        f"stored: {problem.replace('the objective returned', 'got')}. Pass "
+                        "numbers, or leave values out to keep its last reported value."
+                    )
             elif frozen.intermediate_values and len(self.directions) == 1:
                 last = frozen.intermediate_values[max(frozen.intermediate_values)]
                 stored_values = None if math.isnan(last) else [last]
@@ -462,14 +503,16 @@ class Study:
             if f is None:
                 return None, f"the objective returned {v!r}, which is not a number"
             if math.isnan(f):
-                return None, "the objective returned NaN"
+                return None, _NAN_RESULT
             floats.append(f)
         return floats, None
 
     def _resolve_trial(self, trial: Trial | FrozenTrial | int) -> FrozenTrial:
         if isinstance(trial, Trial):
-            if trial.study is not self and trial.study._study_id != self._study_id:
-                raise InvalidParameterError(f"{trial!r} belongs to another study.")
+            if not self._is_same_study(trial.study):
+                raise InvalidParameterError(
+                    f"{trial!r} belongs to another study; tell it to the study that asked for it."
+                )
             return trial._frozen
         if isinstance(trial, FrozenTrial):
             number = trial.number
@@ -477,7 +520,7 @@ class Study:
             number = trial
         else:
             raise fail("trial", "Study.tell", "a Trial, a FrozenTrial or a trial number", trial)
-        for t in self.get_trials():
+        for t in self.get_trials(deepcopy=False):
             if t.number == number:
                 if t.fail_reason and t.fail_reason.startswith("worker lost"):
                     return t  # reaped: tell() warns instead of raising
@@ -490,29 +533,69 @@ class Study:
             f"Study {self.study_name!r} has no trial numbered {number}; tell() takes a trial from ask()."
         )
 
-    def _requeue_lost(self, lost: FrozenTrial) -> FrozenTrial | None:
-        """Queue a copy of a trial whose worker process died, as lease expiry does, while the
-        study's ``retry_failed`` allows (a dead ``n_jobs`` or Dask worker is as lost as a
-        dead machine: both were failed "worker lost", only the latter was retried)."""
-        limit = self._storage.get_study_attrs(self._study_id, system=True).get(RETRY_FAILED_ATTR, 0)
-        count = lost.system_attrs.get(RETRY_COUNT_ATTR, 0)
-        if count >= limit:
-            return None
-        return self._storage.create_trial(self._study_id, retry_template(lost, count + 1))
+    def _is_same_study(self, other: Any) -> bool:
+        """The same stored study: study ids repeat across storages (every in-memory storage and
+        every new SQLite file starts at its own first id), so the storage must match too; two
+        handles on one database (the same URL) are the same storage."""
+        if other is self:
+            return True
+        if getattr(other, "_study_id", None) != self._study_id:
+            return False
+        mine, theirs = self._storage, getattr(other, "_storage", None)
+        if theirs is mine:
+            return True
+        url = getattr(mine, "url", None)
+        return url is not None and url == getattr(theirs, "url", None)
+
+    def _fail_lost(self, trial: Trial, fail_reason: str) -> tuple[FrozenTrial, FrozenTrial | None]:
+        """Fail a trial whose worker process died and queue its re-run while the study's
+        ``retry_failed`` allows, in one storage transaction (a dead ``n_jobs`` or Dask worker is
+        as lost as a dead machine, whose trials the reaper fails and re-queues the same way)."""
+        frozen = self._resolve_trial(trial)
+        try:
+            lost, retry = self._storage.fail_lost_trial(
+                self._study_id, frozen.trial_id, fail_reason
+            )
+        except StaleTrialError as exc:
+            warnings.warn(f"{exc} The late result was not stored.", stacklevel=2)
+            return self._storage.get_trial(frozen.trial_id), None
+        self.sampler.after_trial(self, lost)
+        return lost, retry
 
     def enqueue_trial(
-        self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None
+        self,
+        params: Mapping[str, Any],
+        user_attrs: Mapping[str, Any] | None = None,
+        skip_if_exists: bool = False,
     ) -> None:
-        """Queue a trial whose parameters are fixed in advance; the next ask() runs it."""
+        """Queue a trial whose parameters are fixed in advance; the next ask() runs it.
+
+        ``skip_if_exists=True`` queues nothing when a trial with exactly these parameters is
+        already queued, running or finished other than FAIL, so a script re-run on a stored
+        study does not evaluate its starting points again (a failed one is queued again). Two
+        processes enqueueing the same point at the same moment may both queue it.
+        """
         if not isinstance(params, Mapping):
             raise fail("params", "Study.enqueue_trial", "a dict of parameter values", params)
+        fixed = {name: plain_scalar(v) for name, v in params.items()}
+        if skip_if_exists and self._has_trial_with(fixed):
+            return
         template = FrozenTrial(
             number=-1,
             state=TrialState.WAITING,
             user_attrs=dict(user_attrs or {}),
-            system_attrs={FIXED_PARAMS_ATTR: {name: plain_scalar(v) for name, v in params.items()}},
+            system_attrs={FIXED_PARAMS_ATTR: fixed},
         )
         self._storage.create_trial(self._study_id, template)
+
+    def _has_trial_with(self, params: Mapping[str, Any]) -> bool:
+        for t in self.get_trials(deepcopy=False):
+            if t.state == TrialState.FAIL:
+                continue
+            known = {**t.params, **(t.system_attrs.get(FIXED_PARAMS_ATTR) or {})}
+            if known.keys() == params.keys() and all(known[k] == v for k, v in params.items()):
+                return True
+        return False
 
     def add_trial(self, trial: FrozenTrial) -> FrozenTrial:
         """Add a finished trial evaluated elsewhere (for warm starts)."""
@@ -562,11 +645,12 @@ class Study:
         timeout: float | None = None,
         n_jobs: int = 1,
         callbacks: Iterable[Callback] | None = None,
-        catch: type[BaseException] | tuple[type[BaseException], ...] = (),
+        catch: type[BaseException] | Iterable[type[BaseException]] = (),
         show_progress_bar: bool = False,
         *,
         executor: Executor | None = None,
         trial_timeout: float | None = None,
+        gc_after_trial: bool = False,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran, ``timeout`` seconds passed,
         the sampler ran out (a finished grid) or ``stop()`` was called.
@@ -575,6 +659,8 @@ class Study:
         objective must be picklable); ``-1`` uses every core. ``trial_timeout`` (seconds) stops a
         trial that runs longer and marks it FAIL with that reason; it runs trials in worker
         processes even with ``n_jobs=1``, since only a process can be stopped reliably.
+        ``gc_after_trial`` runs a full garbage collection after each trial (a cheap one of the
+        youngest objects runs anyway).
         """
         from ._optimize import run_optimize
 
@@ -589,6 +675,7 @@ class Study:
             show_progress_bar=show_progress_bar,
             executor=executor,
             trial_timeout=trial_timeout,
+            gc_after_trial=bool(gc_after_trial),
         )
 
     # -- reporting -----------------------------------------------------------------------------
@@ -597,7 +684,7 @@ class Study:
         and for a constrained study ``constraints_*`` and ``feasible``."""
         import pandas as pd
 
-        trials = self.get_trials()
+        trials = self.get_trials(deepcopy=False)
         constrained = any(t.constraints for t in trials)
         rows = []
         for t in trials:
@@ -776,3 +863,40 @@ def delete_study(study_name: str, storage: str | BaseStorage) -> None:
 
 def get_all_study_summaries(storage: str | BaseStorage) -> list[Any]:
     return get_storage(storage).list_studies()
+
+
+def _checked_states(states: Any) -> Container[TrialState] | None:
+    """``states`` as a collection of TrialState members; one member alone is taken as a set of
+    one. Anything else (strings, another library's states) would match no trial and return an
+    empty list without a word, so it is refused by name."""
+    if states is None:
+        return None
+    if isinstance(states, TrialState):
+        return (states,)
+    if isinstance(states, (str, bytes)):
+        states = (states,)
+    if not isinstance(states, Iterable):
+        raise fail(
+            "states",
+            "Study.get_trials",
+            "None or a collection of tunelab.TrialState members",
+            states,
+            "For example states=(tl.TrialState.COMPLETE, tl.TrialState.PRUNED).",
+        )
+    members = tuple(states)
+    for member in members:
+        if not isinstance(member, TrialState):
+            raise fail(
+                "states",
+                "Study.get_trials",
+                "a collection of tunelab.TrialState members",
+                member,
+                f"Use tunelab.TrialState.{_state_name(member)} (an Optuna TrialState or a "
+                "string matches no trial).",
+            )
+    return members
+
+
+def _state_name(member: Any) -> str:
+    name = str(getattr(member, "name", member)).upper()
+    return name if name in TrialState.__members__ else "COMPLETE"

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from ._study import Study
 
 FIXED_PARAMS_ATTR = "fixed_params"
+# GridSampler's record of a trial's whole point, values by name. Defined here, beside the fixed
+# parameters, because a retry of a lost grid trial runs that point as fixed parameters.
+GRID_POINT_ATTR = "grid_point"
 # Per-step objective vectors of multi-objective trials: {"step": [v0, v1, ...]} (JSON keys).
 INTERMEDIATE_VECTORS_ATTR = "intermediate_vectors"
 
@@ -195,6 +198,9 @@ class Trial(SuggestMethods):
     def report_values(self, values: Sequence[float], step: int) -> None:
         """Record one intermediate value per objective at ``step`` (multi-objective pruning)."""
         n = len(self.study.directions)
+        if getattr(values, "ndim", None) == 1 and hasattr(values, "tolist"):
+            # A 1-d array, as objectives return their values; n_jobs workers already took it.
+            values = values.tolist()
         if (
             isinstance(values, (str, bytes))
             or not isinstance(values, Sequence)

@@ -198,7 +198,7 @@ def run_job(
         catch=(Exception,),
         show_progress_bar=show_progress_bar,
     )
-    if not study.get_trials((TrialState.COMPLETE,)):
+    if not study.get_trials((TrialState.COMPLETE,), deepcopy=False):
         raise JobFileError(
             _nothing_completed(job, [t for t in study.trials if t.number not in before])
         )

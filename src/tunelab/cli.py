@@ -279,7 +279,7 @@ def best(study: str, storage: str) -> None:
     from ._frozen import TrialState
 
     loaded = _load(study, storage)
-    done = loaded.get_trials((TrialState.COMPLETE,))
+    done = loaded.get_trials((TrialState.COMPLETE,), deepcopy=False)
     if not done:
         _fail(_no_best(study, storage, loaded.trials))
     if not any(t.feasible for t in done):

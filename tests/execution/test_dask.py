@@ -102,6 +102,29 @@ def test_worker_always_killed_fails_the_trial_and_the_study_finishes(client):
     assert all(t.state == tl.TrialState.COMPLETE for t in trials if t.number != 1)
 
 
+def test_a_trial_lost_with_its_worker_keeps_its_params_and_its_retry_reruns_them(client, tmp_path):
+    # Found by a QA pass: values drawn ahead reached the driver only with the outcome, so the
+    # lost trial was stored as FAIL {} and its retry (retry_failed) ran another configuration.
+    ran = tmp_path / "ran"
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 2:  # dispatched once a trial finished, so x and y are drawn ahead
+            ran.write_text(repr(x))
+            os._exit(1)
+        return x + trial.suggest_float("y", 0, 1)
+
+    study = tl.create_study(seed=7, retry_failed=1)
+    # Budget to spare: trials asked before the loss is noticed come ahead of the retry.
+    study.optimize(obj, n_trials=6, executor=tl.DaskExecutor(client, max_retries=0))
+    lost = study.trials[2]
+    assert lost.state == tl.TrialState.FAIL and lost.fail_reason.startswith("worker lost")
+    # What the objective took before it died; y, drawn ahead but never taken, is not claimed.
+    assert lost.params == {"x": float(ran.read_text())}
+    (retry,) = [t for t in study.trials if t.system_attrs.get("retry_of") == 2]
+    assert retry.state == tl.TrialState.COMPLETE and retry.params["x"] == lost.params["x"]
+
+
 def test_bystanders_of_a_worker_killer_are_never_charged(client):
     # Four trials in flight on two one-thread workers, so two are always queued; trial 1 kills
     # its worker, so with max_retries=0 it fails at once. What Dask had queued on that worker

@@ -243,6 +243,34 @@ def test_a_point_whose_worker_died_before_drawing_it_is_run_later(sqlite_url):
     assert done == [0, 1, 2, 3]
 
 
+def _dies_between_two_draws(trial):
+    import os
+
+    x = trial.suggest_categorical("x", [0, 1])
+    if trial.number == 0:
+        os._exit(3)
+    return x * 10 + trial.suggest_categorical("y", [0, 1, 2])
+
+
+def test_a_point_whose_worker_died_between_two_draws_is_run_by_its_retry(sqlite_url):
+    # Found by a QA pass: the retry kept only x, drawn before the worker died, and the grid
+    # handed it another point with that x; the lost point, counted as tried, never ran.
+    study = tl.create_study(
+        storage=sqlite_url,
+        retry_failed=1,
+        sampler=GridSampler({"x": [0, 1], "y": [0, 1, 2]}, seed=0),
+    )
+    study.optimize(_dies_between_two_draws, n_jobs=2)
+    trials = study.trials
+    retry = next(t for t in trials if t.system_attrs.get("retry_of") == 0)
+    assert retry.state == tl.TrialState.COMPLETE
+    assert retry.params == trials[0].system_attrs["grid_point"]
+    done = sorted(
+        (t.params["x"], t.params["y"]) for t in trials if t.state == tl.TrialState.COMPLETE
+    )
+    assert done == [(x, y) for x in (0, 1) for y in (0, 1, 2)]
+
+
 def test_a_renamed_grid_has_points_of_its_own(sqlite_url):
     # Found by a QA pass: claims were keyed by values only, so a grid whose parameter was
     # renamed on resume found every point claimed.

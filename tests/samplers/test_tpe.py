@@ -402,7 +402,9 @@ def test_one_read_of_the_trials_per_suggested_trial(monkeypatch, multivariate):
     calls = []
     read = study.get_trials
     monkeypatch.setattr(
-        study, "get_trials", lambda states=None: calls.append(states) or read(states)
+        study,
+        "get_trials",
+        lambda states=None, **kw: calls.append(states) or read(states, **kw),
     )
     study.optimize(_sphere, n_trials=2)
     assert len(calls) == 2

@@ -469,3 +469,25 @@ def test_ctrl_c_inside_a_transaction_waits_for_its_end_and_releases_the_lock(tmp
     other.execute("ROLLBACK")
     other.close()
     assert tl.load_study(study_name="s", storage=f"sqlite:///{path}").trials[0].value == 1.0
+
+
+def test_a_lost_trial_and_its_retry_are_written_in_one_transaction(any_url, monkeypatch):
+    # Found by a QA pass: the FAIL and the re-queue were two writes, and a driver dying between
+    # them left a lost trial that nothing would ever retry (the reaper looks at RUNNING ones).
+    storage = SQLStorage(any_url)
+    sid = storage.create_study("s", MIN, system_attrs={"retry_failed": 1})
+    trial = storage.create_trial(sid)
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("the driver dies here")
+
+    monkeypatch.setattr(storage, "_insert_trial", dies)
+    with pytest.raises(RuntimeError, match="dies here"):
+        storage.fail_lost_trial(sid, trial.trial_id, "worker lost")
+    assert [t.state for t in SQLStorage(any_url).get_all_trials(sid)] == [tl.TrialState.RUNNING]
+    monkeypatch.undo()
+    storage.fail_lost_trial(sid, trial.trial_id, "worker lost")
+    assert [t.state for t in SQLStorage(any_url).get_all_trials(sid)] == [
+        tl.TrialState.FAIL,
+        tl.TrialState.WAITING,
+    ]

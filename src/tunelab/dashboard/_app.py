@@ -106,7 +106,7 @@ def create_app(storage: str | BaseStorage) -> Starlette:
 
     def api_study(request: Request) -> Response:
         study = study_of(request)
-        trials = study.get_trials()
+        trials = study.get_trials(deepcopy=False)
         summary = next((s for s in backend.list_studies() if s.study_id == study._study_id), None)
         if summary is None:
             raise _NotFound(f"No study with id {study._study_id}.")
@@ -119,7 +119,7 @@ def create_app(storage: str | BaseStorage) -> Starlette:
         study = study_of(request)
         since = int_arg(request, "since", "since") if "since" in request.query_params else 0
         pending = numbers_arg(request, "pending")
-        trials = study.get_trials()
+        trials = study.get_trials(deepcopy=False)
         # A trial the page holds as unfinished may have finished since: resend it (the page
         # names those in `pending`), and every trial unfinished now, which may still change.
         rows = [
@@ -133,7 +133,7 @@ def create_app(storage: str | BaseStorage) -> Starlette:
     def api_trial(request: Request) -> Response:
         study = study_of(request)
         number = int_arg(request, "number", "number")
-        for t in study.get_trials():
+        for t in study.get_trials(deepcopy=False):
             if t.number == number:
                 return dumps(trial_detail(t))
         raise _NotFound(f"Study {study.study_name!r} has no trial {number}.")
@@ -143,7 +143,7 @@ def create_app(storage: str | BaseStorage) -> Starlette:
         kind = request.path_params["kind"]
         if kind not in plot_kinds(study):
             raise _NotFound(f"No plot {kind!r} for this study; see the study's 'plots' list.")
-        version = version_of(study.get_trials())
+        version = version_of(study.get_trials(deepcopy=False))
 
         def make() -> str:
             try:

@@ -22,8 +22,8 @@ RECENT = 2000  # trials shown by the figures that draw one heavy mark per trial
 class _Recent(Study):
     """A study seen through its last ``RECENT`` trials (for figures that draw each one)."""
 
-    def get_trials(self, states: Any = None) -> list:  # type: ignore[override]
-        trials = super().get_trials(states)
+    def get_trials(self, states: Any = None, *, deepcopy: bool = True) -> list:  # type: ignore[override]
+        trials = super().get_trials(states, deepcopy=deepcopy)
         return trials[-RECENT:]
 
 

@@ -4,7 +4,8 @@ Dask schedules the trials, moves them between machines and re-runs a trial whose
 The driver keeps the study: before dispatch it draws the parameters every earlier trial shared
 (sent with the task and answered on the worker without a round trip); parameters first seen on
 the worker, ``should_prune`` and user attributes are requests over a ``distributed.Queue`` that
-the driver answers in ``wait``; reports are sent without waiting.
+the driver answers in ``wait``; reports, and which values drawn ahead the objective took, are
+sent without waiting.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ._process import _ship
 from ._remote_trial import RemoteTrial, serve_call
 
 if TYPE_CHECKING:
+    from .._space import Distribution
     from .._trial import Trial
 
 # The driver polls the request queue; the pause grows while nothing happens so that a
@@ -62,6 +64,13 @@ def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
 # The first message of every task: a worker lost after it (and before the result is in) is
 # charged to the trial.
 _BEGAN = "began"
+# Sent as the objective takes a value the driver drew ahead, without waiting for an answer: the
+# driver stores it in the trial at once, as it does a parameter it is asked for. Were it known
+# only from the outcome, a trial whose worker dies would be stored without the parameters it ran
+# with, and its retry (retry_failed) would run another configuration.
+_TOOK = "took"
+# Messages the task sends without waiting for the driver's answer.
+_UNANSWERED = frozenset({_TOOK, "report"})
 # The last message: the outcome itself. A task's return value lives on its worker until
 # gathered, and dies with it; sent through the queue (held by the scheduler) it survives a
 # worker killed by another trial right after this one finished.
@@ -93,7 +102,7 @@ def _run_trial_on_worker(
 
     def call(method: str, args: tuple[Any, ...]) -> Any:
         requests.put((number, attempt, method, args))
-        if method == "report":
+        if method in _UNANSWERED:
             return None
         while True:
             try:
@@ -113,7 +122,7 @@ def _run_trial_on_worker(
 
     # With the distributions of the params it already has (a retried or enqueued trial), a
     # repeated suggest of those names is checked here, without a round trip to the driver.
-    trial = RemoteTrial(
+    trial = _WorkerTrial(
         call, number, params, user_attrs, start, prefetched, distributions=distributions
     )
     timer = (
@@ -135,6 +144,17 @@ def _run_trial_on_worker(
     outcome = (kind, values, error, text, tb, trial.used_prefetched)
     requests.put((number, attempt, _RESULT, outcome))
     return outcome
+
+
+class _WorkerTrial(RemoteTrial):
+    """The trial a task's objective sees: tells the driver each value drawn ahead it takes."""
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        taken = len(self.used_prefetched)
+        value = super().suggest(name, distribution)
+        if len(self.used_prefetched) > taken:
+            self._call(_TOOK, (name, distribution))
+        return value
 
 
 def _task_key(queue_prefix: str, number: int, attempt: int) -> str:
@@ -297,7 +317,7 @@ class DaskExecutor(Executor):
                 # live worker, or stopped for overrunning) can still be running. Left without
                 # an answer it would wait forever and hold its worker thread, starving every
                 # task queued behind it; answered with an error, it ends.
-                if method not in (_BEGAN, _RESULT, "report"):
+                if method not in (_BEGAN, _RESULT, *_UNANSWERED):
                     self._reply_queue(number, attempt).put(("error", _abandoned(number, attempt)))
                     self._reply_queues.pop((number, attempt), None)
                 continue
@@ -306,6 +326,11 @@ class DaskExecutor(Executor):
                 continue
             if method == _RESULT:
                 entry.result = args
+                continue
+            if method == _TOOK:
+                # The driver's own draw, so suggest returns it. Should storing it fail, the same
+                # suggest is made again, and its error raised, when the task's outcome comes in.
+                serve_call(entry.trial, "suggest", args)
                 continue
             answer = serve_call(entry.trial, method, args)
             if method != "report":

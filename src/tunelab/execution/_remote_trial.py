@@ -62,7 +62,11 @@ class RemoteStudy:
     def __init__(self, call: Callable[[str, tuple[Any, ...]], Any]) -> None:
         self._call = call
 
-    def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+    def get_trials(
+        self, states: Container[TrialState] | TrialState | None = None, *, deepcopy: bool = True
+    ) -> list[FrozenTrial]:
+        # Trials reach the worker pickled, so they are always copies; deepcopy is accepted so
+        # that code written for Study runs unchanged.
         return self._call("get_trials", (states,))
 
     def stop(self) -> None:
@@ -235,7 +239,7 @@ def serve_call(trial: Any, method: str, args: tuple[Any, ...]) -> tuple[str, Any
         if method == "study_write" and args[0] in STUDY_WRITES:
             return "ok", getattr(trial.study, args[0])(*args[1:])
         if method == "get_trials":
-            return "ok", trial.study.get_trials(*args)
+            return "ok", trial.study.get_trials(*args, deepcopy=False)
     except Exception as exc:
         return "error", exc
     return "error", RuntimeError(f"Trial.{method} cannot be called from a worker.")

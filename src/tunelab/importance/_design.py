@@ -60,7 +60,7 @@ def build_design(
         target = default_target(owner, len(study.directions))
     elif not callable(target):
         raise fail("target", owner, "None or a callable FrozenTrial -> float", target)
-    trials = study.get_trials((TrialState.COMPLETE,))
+    trials = study.get_trials((TrialState.COMPLETE,), deepcopy=False)
     rows: list[FrozenTrial] = []
     ys: list[float] = []
     for t in trials:

@@ -103,7 +103,7 @@ class AutoSampler(BaseSampler):
         return min(self.n_startup_trials, max(3, self._budget // 4))
 
     def _choose(self, study: Study) -> tuple[str, str]:
-        finished = study.get_trials((TrialState.COMPLETE, TrialState.PRUNED))
+        finished = study.get_trials((TrialState.COMPLETE, TrialState.PRUNED), deepcopy=False)
         n_done = len(finished)
         n_startup = self._startup_trials()
         if n_done < n_startup:

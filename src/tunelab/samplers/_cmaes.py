@@ -167,7 +167,7 @@ class CmaEsSampler(BaseSampler):
         layout = _Layout(search_space)
         if not layout.names or not self._may_use_cma(study):
             return {}
-        if len(study.get_trials((TrialState.COMPLETE,))) < self.n_startup_trials:
+        if len(study.get_trials((TrialState.COMPLETE,), deepcopy=False)) < self.n_startup_trials:
             return {}
         epoch, record, optimizer = self._optimizer(study, layout)
         optimizer.reseed_rng(self._draw_seed(trial.number, "cmaes-ask"))
@@ -268,7 +268,7 @@ class CmaEsSampler(BaseSampler):
     def _generation(study: Study, layout: _Layout, epoch: int) -> list[FrozenTrial]:
         return [
             t
-            for t in study.get_trials((TrialState.COMPLETE,))
+            for t in study.get_trials((TrialState.COMPLETE,), deepcopy=False)
             if t.system_attrs.get(_TRIAL_KEY_ATTR) == layout.key
             and t.system_attrs.get(_TRIAL_EPOCH_ATTR) == epoch
         ]

@@ -276,7 +276,7 @@ class GPSampler(BaseSampler):
         """
         cache = self._rows.setdefault(key, {})
         rows, values, pruned, constraints = [], [], [], []
-        for t in study.get_trials((TrialState.COMPLETE, TrialState.PRUNED)):
+        for t in study.get_trials((TrialState.COMPLETE, TrialState.PRUNED), deepcopy=False):
             if group is not None and t.system_attrs.get(TRIAL_GROUP_ATTR) != group:
                 continue
             hit = cache.get(t.trial_id)
@@ -310,7 +310,7 @@ class GPSampler(BaseSampler):
     def _running_rows(self, study: Study, trial: FrozenTrial, space: EncodedSpace) -> np.ndarray:
         rows = [
             space.encode(t.params)
-            for t in study.get_trials((TrialState.RUNNING,))
+            for t in study.get_trials((TrialState.RUNNING,), deepcopy=False)
             if t.number != trial.number and all(n in t.params for n in space.names)
         ]
         return np.array(rows).reshape(-1, space.n_dims)

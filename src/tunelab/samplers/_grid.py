@@ -12,7 +12,7 @@ import numpy as np
 
 from .._frozen import TrialState
 from .._space import Categorical, Distribution, Float, Int
-from .._trial import FIXED_PARAMS_ATTR
+from .._trial import FIXED_PARAMS_ATTR, GRID_POINT_ATTR
 from .._validation import plain_scalar, seed_or_none
 from ..exceptions import GridExhausted, InvalidParameterError
 from ._base import BaseSampler, fresh_seed
@@ -22,10 +22,9 @@ if TYPE_CHECKING:
     from .._study import Study
 
 GRID_ATTR = "grid_id"
-# The point's values as well as its position: a study resumed with a changed grid (a value
-# added in front, say) finds the points already tried by value, where the position would name
-# another point (seen: one point tried twice and the new one never).
-GRID_POINT_ATTR = "grid_point"
+# GRID_POINT_ATTR holds the point's values as well as its position: a study resumed with a
+# changed grid (a value added in front, say) finds the points already tried by value, where the
+# position would name another point (seen: one point tried twice and the new one never).
 # Study system attributes that hand each grid point to one trial across processes.
 CLAIM_PREFIX = "grid_claim:"
 
@@ -86,7 +85,7 @@ class GridSampler(BaseSampler):
 
     def _taken(self, study: Study, trials: list[FrozenTrial] | None = None) -> set[int]:
         taken = set()
-        for t in study.get_trials() if trials is None else trials:
+        for t in study.get_trials(deepcopy=False) if trials is None else trials:
             attrs = t.system_attrs
             if GRID_ATTR not in attrs or _never_ran(t):
                 continue
@@ -100,14 +99,14 @@ class GridSampler(BaseSampler):
         return taken
 
     def has_more(self, study: Study) -> bool:
-        trials = study.get_trials()
+        trials = study.get_trials(deepcopy=False)
         # A queued trial (a lost one's retry, an enqueued one) still has to run.
         if any(t.state == TrialState.WAITING for t in trials):
             return True
         return len(self._taken(study, trials)) < len(self._points)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        trials = study.get_trials()
+        trials = study.get_trials(deepcopy=False)
         taken = self._taken(study, trials)
         by_id = {t.trial_id: t for t in trials}
         # An enqueued trial runs its own values: it takes the grid point those values are (the

@@ -104,7 +104,7 @@ class NSGAIISampler(BaseSampler):
         names = sorted(n for n, d in search_space.items() if not d.is_single())
         if generation == 0 or not names:
             return {}
-        by_id = {t.trial_id: t for t in study.get_trials((TrialState.COMPLETE,))}
+        by_id = {t.trial_id: t for t in study.get_trials((TrialState.COMPLETE,), deepcopy=False)}
         parents = [by_id[i] for i in self._parents_of(study, generation) if i in by_id]
         parents = [p for p in parents if all(n in p.params for n in names)]
         if len(parents) < 2:
@@ -135,7 +135,7 @@ class NSGAIISampler(BaseSampler):
 
     # -- generations -----------------------------------------------------------------------
     def _next_generation(self, study: Study) -> int:
-        trials = study.get_trials()
+        trials = study.get_trials(deepcopy=False)
         generations = [t.system_attrs.get(GENERATION_ATTR) for t in trials]
         known = [g for g in generations if g is not None]
         if not known:
@@ -152,7 +152,7 @@ class NSGAIISampler(BaseSampler):
         cache = self._parents.setdefault((id(study._storage), study._study_id), {})
         if generation in cache:
             return cache[generation]
-        done = study.get_trials((TrialState.COMPLETE,))
+        done = study.get_trials((TrialState.COMPLETE,), deepcopy=False)
         by_generation: dict[int, list[FrozenTrial]] = {}
         for t in done:
             g = t.system_attrs.get(GENERATION_ATTR)

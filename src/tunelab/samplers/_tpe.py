@@ -340,7 +340,7 @@ class TPESampler(BaseSampler):
         with history.lock:
             # The one pass over the study's trials for this suggestion: new finished trials
             # join the history, running ones become constant-liar observations.
-            for t in study.get_trials():
+            for t in study.get_trials(deepcopy=False):
                 if group is not None and t.system_attrs.get(TRIAL_GROUP_ATTR) != group:
                     continue
                 state = t.state

@@ -131,6 +131,24 @@ class BaseStorage(abc.ABC):
     ) -> FrozenTrial:
         """Move a RUNNING trial to a finished state, in one transaction, and return it."""
 
+    def fail_lost_trial(
+        self, study_id: int, trial_id: int, fail_reason: str
+    ) -> tuple[FrozenTrial, FrozenTrial | None]:
+        """Fail a RUNNING trial whose worker died and, while the study's ``RETRY_FAILED_ATTR``
+        allows, queue its re-run; return the failed trial and the retry (None: no retry).
+
+        Backends that can do both in one transaction do (SQL): a driver that dies between the
+        two would otherwise leave a lost trial that is never retried, since the reaper only
+        looks at RUNNING trials. This fallback does them one after the other.
+        """
+        from ._rules import retry_template
+
+        lost = self.finish_trial(trial_id, TrialState.FAIL, fail_reason=fail_reason)
+        count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
+        if count >= _retry_limit(self.get_study_attrs(study_id, system=True)):
+            return lost, None
+        return lost, self.create_trial(study_id, retry_template(lost, count + 1))
+
     @abc.abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial: ...
 
@@ -171,3 +189,7 @@ class BaseStorage(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _retry_limit(study_system_attrs: dict[str, Any]) -> int:
+    return int(study_system_attrs.get(RETRY_FAILED_ATTR, 0) or 0)

@@ -10,7 +10,7 @@ from typing import Any
 from .._constraints import is_feasible
 from .._frozen import FrozenTrial, StudyDirection, TrialState
 from .._space import Distribution
-from .._trial import FIXED_PARAMS_ATTR
+from .._trial import FIXED_PARAMS_ATTR, GRID_POINT_ATTR
 from ..exceptions import InvalidParameterError, StaleTrialError, TrialAlreadyFinishedError
 from ._base import RETRY_COUNT_ATTR, RETRY_OF_ATTR, StudySummary
 
@@ -164,8 +164,15 @@ def retry_template(lost: FrozenTrial, count: int) -> FrozenTrial:
     """The WAITING copy of a trial whose worker was lost, to be run again (``retry_failed``):
     its parameters, and ``retry_of``/``retry_count`` saying which trial it repeats."""
     system_attrs: dict[str, Any] = {RETRY_OF_ATTR: lost.number, RETRY_COUNT_ATTR: count}
-    if FIXED_PARAMS_ATTR in lost.system_attrs:
-        system_attrs[FIXED_PARAMS_ATTR] = lost.system_attrs[FIXED_PARAMS_ATTR]
+    # A grid trial lost between two suggests had its whole point decided: the retry runs that
+    # point. With only the parameters drawn so far, the grid handed it another point agreeing
+    # with them, and the lost one, counted as tried, never ran.
+    fixed = {
+        **(lost.system_attrs.get(GRID_POINT_ATTR) or {}),
+        **(lost.system_attrs.get(FIXED_PARAMS_ATTR) or {}),
+    }
+    if fixed:
+        system_attrs[FIXED_PARAMS_ATTR] = fixed
     return FrozenTrial(
         number=-1,
         state=TrialState.WAITING,

@@ -33,9 +33,9 @@ from ..exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from . import _schema as S
 from ._base import (
     RETRY_COUNT_ATTR,
-    RETRY_FAILED_ATTR,
     BaseStorage,
     StudySummary,
+    _retry_limit,
 )
 from ._cache import StudyCache
 from ._engine import describe_open_error, first_line, is_transient, make_engine, server_epoch
@@ -612,6 +612,36 @@ class SQLStorage(BaseStorage):
         self._remember_finished(finished)
         return finished
 
+    def fail_lost_trial(
+        self, study_id: int, trial_id: int, fail_reason: str
+    ) -> tuple[FrozenTrial, FrozenTrial | None]:
+        t = S.trials
+        reason = clean_text(fail_reason)
+
+        def work(conn: Connection) -> tuple[FrozenTrial, FrozenTrial | None]:
+            self._lock_study(conn, study_id)
+            row = self._trial_row(conn, trial_id, lock=True)
+            current = FrozenTrial(
+                number=row.number, state=TrialState(row.state), fail_reason=row.fail_reason
+            )
+            check_trial_finish(current, TrialState.FAIL)
+            conn.execute(
+                t.update()
+                .where(t.c.trial_id == trial_id)
+                .values(
+                    state="FAIL", datetime_complete=_now(), fail_reason=reason, lease_expires=None
+                )
+            )
+            lost = load_trials(conn, t.c.trial_id == trial_id)[trial_id]
+            count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
+            if count >= _retry_limit(self._study_attrs(conn, study_id, True)):
+                return lost, None
+            return lost, self._insert_trial(conn, study_id, retry_template(lost, count + 1))
+
+        lost, retry = self._write(work)
+        self._remember_finished(lost)
+        return lost, retry
+
     def _remember_finished(self, trial: FrozenTrial) -> None:
         with self._cache_lock:
             for cache in self._cache.values():
@@ -709,7 +739,7 @@ class SQLStorage(BaseStorage):
             self._lock_study(conn, study_id)
             limit = retry_failed
             if limit is None:
-                limit = int(self._study_attrs(conn, study_id, True).get(RETRY_FAILED_ATTR, 0) or 0)
+                limit = _retry_limit(self._study_attrs(conn, study_id, True))
             ids = [row.trial_id for row in conn.execute(sa.select(t.c.trial_id).where(expired))]
             reaped = []
             for trial_id in ids:

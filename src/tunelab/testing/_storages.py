@@ -338,6 +338,21 @@ class StorageContract:
         clock.advance(grace * 2)
         assert storage.reap_stale_trials(sid) == []  # finished trials hold no lease
 
+    def test_a_lost_trial_is_failed_and_retried_up_to_the_limit(self, storage: BaseStorage) -> None:
+        sid = storage.create_study("s", MIN, system_attrs={RETRY_FAILED_ATTR: 1})
+        t = storage.create_trial(sid)
+        storage.set_trial_param(t.trial_id, "x", 0.25, Float(0, 1))
+        lost, retry = storage.fail_lost_trial(sid, t.trial_id, "worker lost: process 7")
+        assert lost.state == TrialState.FAIL and lost.fail_reason == "worker lost: process 7"
+        assert retry is not None and retry.state == TrialState.WAITING and retry.number == 1
+        assert retry.params == {"x": 0.25} and retry.system_attrs[RETRY_OF_ATTR] == 0
+        again = storage.claim_waiting_trial(sid)
+        assert again is not None
+        lost, retry = storage.fail_lost_trial(sid, again.trial_id, "worker lost: process 8")
+        assert retry is None and storage.get_n_trials(sid) == 2  # the limit was reached
+        with pytest.raises((StaleTrialError, TrialAlreadyFinishedError)):
+            storage.fail_lost_trial(sid, again.trial_id, "twice")
+
     def test_reaped_trial_is_retried_up_to_the_limit(
         self, storage: BaseStorage, clock: FakeClock
     ) -> None:

@@ -59,7 +59,7 @@ def minimizing(study: Study, target: Target | None) -> bool | None:
 def scored(study: Study, target: Target) -> list[tuple[FrozenTrial, float]]:
     """Completed trials with a finite target, in number order."""
     out = []
-    for t in study.get_trials((TrialState.COMPLETE,)):
+    for t in study.get_trials((TrialState.COMPLETE,), deepcopy=False):
         y = float(target(t))
         if math.isfinite(y):
             out.append((t, y))

@@ -32,7 +32,7 @@ def history_data(study: Any, target: Target | None = None) -> dict[str, Any]:
         infeasible: dict[str, list[Any]] = {"numbers": [], "values": [], "best": []}
         infinite: dict[str, list[Any]] = {"numbers": [], "values": [], "best": [], "feasible": []}
         current: float | None = None
-        for t in s.get_trials((TrialState.COMPLETE,)):
+        for t in s.get_trials((TrialState.COMPLETE,), deepcopy=False):
             y = float(get(t))
             if math.isnan(y):
                 continue

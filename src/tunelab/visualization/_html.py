@@ -19,7 +19,7 @@ def _fmt(value: Any) -> str:
 def study_html(study: Any, max_params: int = 12) -> str:
     """A compact, self-contained HTML summary (no scripts), for ``Study._repr_html_``."""
     s = as_study(study, "study_html")
-    trials = s.get_trials()
+    trials = s.get_trials(deepcopy=False)
     counts = {state: 0 for state in TrialState}
     for t in trials:
         counts[t.state] += 1

@@ -11,7 +11,7 @@ from ._common import STATE_COLORS, as_study, go
 def intermediate_data(study: Any) -> dict[str, Any]:
     """``{"trials": [{"number", "state", "steps", "values"}]}`` for trials that reported any."""
     rows = []
-    for t in as_study(study, "plot_intermediate_values").get_trials():
+    for t in as_study(study, "plot_intermediate_values").get_trials(deepcopy=False):
         if not t.intermediate_values:
             continue
         steps = sorted(s for s, v in t.intermediate_values.items() if math.isfinite(v))

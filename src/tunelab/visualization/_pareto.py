@@ -41,7 +41,7 @@ def pareto_data(
     owner = "plot_pareto_front"
     s = as_study(study, owner)
     get = targets if targets is not None else (lambda t: t.values)
-    complete = s.get_trials((TrialState.COMPLETE,))
+    complete = s.get_trials((TrialState.COMPLETE,), deepcopy=False)
     if directions is not None:
         dirs = [StudyDirection(d) if isinstance(d, str) else d for d in directions]
         n = len(dirs)

@@ -13,7 +13,7 @@ def timeline_data(study: Any, now: datetime | None = None) -> dict[str, Any]:
     a running trial ends at ``now`` (times are datetimes, durations seconds)."""
     now = now or datetime.now(UTC)
     rows = []
-    for t in as_study(study, "plot_timeline").get_trials():
+    for t in as_study(study, "plot_timeline").get_trials(deepcopy=False):
         if t.datetime_start is None:
             continue
         end = t.datetime_complete
