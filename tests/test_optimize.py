@@ -659,13 +659,14 @@ def test_retry_failed_requeues_a_trial_whose_worker_process_died(sqlite_url):
     # Found by a QA pass: only lease expiry re-queued lost trials; a dead n_jobs worker's
     # trial was failed "worker lost" and never retried, though the docs promised it.
     study = tl.create_study(storage=sqlite_url, retry_failed=1, sampler=RandomSampler(seed=0))
-    # Budget to spare: the retry is queued when the death is noticed, by then a few more
-    # trials may have been asked, and a WAITING retry past the budget waits for the next run.
-    study.optimize(_dies_once, n_trials=8, n_jobs=2)
+    # The retry takes the lost trial's place in the budget, even when every other trial was
+    # asked before the death was noticed (it once waited, WAITING, for the next run).
+    study.optimize(_dies_once, n_trials=4, n_jobs=2)
     lost = study.trials[1]
     assert lost.state == TrialState.FAIL and lost.fail_reason.startswith("worker lost")
     (retry,) = [t for t in study.trials if t.system_attrs.get("retry_of") == 1]
     assert retry.state == TrialState.COMPLETE and retry.params == lost.params
+    assert [t.state for t in study.trials].count(TrialState.COMPLETE) == 4
     without = tl.create_study(sampler=RandomSampler(seed=0))
     without.optimize(_dies_once, n_trials=4, n_jobs=2)
     assert not any("retry_of" in t.system_attrs for t in without.trials)
@@ -709,3 +710,18 @@ def test_a_ctrl_c_the_objective_swallows_still_stops_the_run(ctrl_c):
     # The handler is restored: a later run is not affected.
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_each_finished_trial_is_logged_at_info(caplog):
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise tl.TrialPruned()
+        return x
+
+    with caplog.at_level("INFO", logger="tunelab"):
+        tl.create_study(seed=0).optimize(obj, n_trials=3)
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert lines[0].startswith("Trial 0 finished with value") and "best is trial 0" in lines[0]
+    assert lines[1].startswith("Trial 1 pruned with parameters")
+    assert lines[2].startswith("Trial 2 finished with value")

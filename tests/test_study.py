@@ -445,3 +445,23 @@ def test_tell_can_skip_a_trial_finished_already():
     for handle in (trial, 0, study.trials[0]):
         assert study.tell(handle, 2.0, skip_if_finished=True).value == 1.0
     assert study.best_value == 1.0
+
+
+def test_create_trial_builds_a_trial_for_add_trial():
+    study = tl.create_study(direction="maximize")
+    made = tl.create_trial(params={"x": 0.5}, distributions={"x": tl.Float(0, 1)}, value=0.25)
+    added = study.add_trial(made)
+    assert (added.number, added.value, added.params) == (0, 0.25, {"x": 0.5})
+    assert added.datetime_complete is not None and added.datetime_complete.tzinfo is not None
+    study.add_trials([tl.create_trial(state=tl.TrialState.FAIL), made])
+    assert [t.state for t in study.trials] == [tl.TrialState.COMPLETE, tl.TrialState.FAIL] + [
+        tl.TrialState.COMPLETE
+    ]
+    with pytest.raises(tl.InvalidParameterError, match="not both"):
+        tl.create_trial(value=1.0, values=[1.0])
+    with pytest.raises(tl.InvalidParameterError, match="'state' parameter of create_trial"):
+        tl.create_trial(state=tl.TrialState.RUNNING)
+    with pytest.raises(tl.InvalidParameterError, match="outside its distribution"):
+        study.add_trial(
+            tl.create_trial(params={"x": 2.0}, distributions={"x": tl.Float(0, 1)}, value=1.0)
+        )

@@ -146,3 +146,25 @@ def test_names_every_storage_can_hold_are_checked_up_front(store, what, name, re
     with pytest.raises(tl.InvalidParameterError, match=f"{what} .* cannot be stored: .*{reason}"):
         store(study, name)
     store(study, "n" * 512)  # the longest name that fits
+
+
+def test_an_objective_replays_on_a_finished_trial():
+    # The Optuna idiom for refitting the best model: objective(study.best_trial).
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        trial.report(x, 0)
+        if trial.should_prune():
+            raise tl.TrialPruned()
+        trial.set_user_attr("kind", kind)
+        return x + (kind == "b")
+
+    study = tl.create_study(seed=0)
+    study.optimize(objective, n_trials=6)
+    best = study.best_trial
+    assert objective(best) == study.best_value and best.user_attrs["kind"] == best.params["kind"]
+    assert study.best_trial.user_attrs == {"kind": best.params["kind"]}  # stored, not the copy's
+    with pytest.raises(tl.InvalidParameterError, match="has no parameter 'depth'"):
+        best.suggest_int("depth", 1, 3)
+    with pytest.raises(tl.InvalidParameterError, match="does not contain"):
+        best.suggest_float("x", 2, 3)

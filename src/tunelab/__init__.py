@@ -9,6 +9,7 @@ from ._space import Float as Float
 from ._space import Int as Int
 from ._study import Study as Study
 from ._study import create_study as create_study
+from ._study import create_trial as create_trial
 from ._study import delete_study as delete_study
 from ._study import get_all_study_summaries as get_all_study_summaries
 from ._study import load_study as load_study
@@ -54,6 +55,7 @@ __all__ = [
     "TrialPruned",
     "TrialState",
     "create_study",
+    "create_trial",
     "delete_study",
     "get_all_study_summaries",
     "load_study",

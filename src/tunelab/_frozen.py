@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from ._space import Distribution
+from ._suggest import SuggestMethods
+from .exceptions import InvalidParameterError
 
 
 class TrialState(enum.Enum):
@@ -34,8 +36,13 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 @dataclass
-class FrozenTrial:
-    """A snapshot of one trial. Finished trials never change; treat them as read-only."""
+class FrozenTrial(SuggestMethods):
+    """A snapshot of one trial. Finished trials never change; treat them as read-only.
+
+    It can stand in for a live trial: ``objective(study.best_trial)`` re-runs the objective on
+    the trial's own parameters (to refit the best model, say); ``suggest_*`` return the stored
+    values, ``report`` records nothing and ``should_prune`` is False.
+    """
 
     number: int
     state: TrialState
@@ -85,6 +92,31 @@ class FrozenTrial:
     @property
     def last_step(self) -> int | None:
         return max(self.intermediate_values) if self.intermediate_values else None
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        """The value this trial holds for ``name``, checked against ``distribution``."""
+        if name not in self.params:
+            raise InvalidParameterError(
+                f"Trial {self.number} has no parameter {name!r} (it holds "
+                f"{sorted(self.params)}); a finished trial can only replay the parameters it ran."
+            )
+        value = self.params[name]
+        if not distribution.contains(value):
+            raise InvalidParameterError(
+                f"Parameter {name!r}: trial {self.number} holds {value!r}, which {distribution!r} "
+                "does not contain; the objective's space changed since this trial ran."
+            )
+        return value
+
+    def report(self, value: float, step: int) -> None:
+        """Nothing to record: the trial is finished (kept so an objective can be replayed)."""
+
+    def should_prune(self) -> bool:
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Set on this snapshot only; the stored trial is finished and does not change."""
+        self.user_attrs[key] = value
 
     def copy(self) -> FrozenTrial:
         return replace(

@@ -178,7 +178,11 @@ def run_optimize(
                         "and returned, so its result was not kept",
                     )
                     received[0] = outcome
-                frozen = _record(study, outcome)
+                frozen, retry = _record(study, outcome)
+                if retry is not None:
+                    # The retry takes the lost trial's place in the budget: the next ask claims
+                    # it, so n_trials counts evaluations that were not lost.
+                    started -= 1
                 received.pop(0)
                 settled(outcome.trial)
                 stage = "a callback"
@@ -225,9 +229,42 @@ def _after_trial(
         # Every generation, not only the youngest that _record collects: objectives that build
         # big cyclic graphs (deep-learning models) otherwise hold their memory until later.
         gc.collect()
+    if logger.isEnabledFor(logging.INFO):  # finding the best reads every trial: only if shown
+        _log_finished(study, frozen)
     progress.update(frozen, time.monotonic() - began)
     for cb in callbacks:
         cb(study, frozen)
+
+
+def _log_finished(study: Study, frozen: FrozenTrial) -> None:
+    """One INFO line per finished trial, as Optuna prints (failures are warnings already)."""
+    if frozen.state == TrialState.PRUNED:
+        logger.info("Trial %d pruned with parameters %s.", frozen.number, frozen.params)
+        return
+    if frozen.state != TrialState.COMPLETE:
+        return
+    if len(study.directions) == 1:
+        try:
+            best = study.best_trial
+        except ValueError:  # no feasible trial yet
+            best_text = "no trial satisfies the constraints yet"
+        else:
+            best_text = f"best is trial {best.number} with value {best.value!r}"
+        logger.info(
+            "Trial %d finished with value %r and parameters %s; %s.",
+            frozen.number,
+            frozen.value,
+            frozen.params,
+            best_text,
+        )
+        return
+    logger.info(
+        "Trial %d finished with values %r and parameters %s; the Pareto front holds %d trials.",
+        frozen.number,
+        frozen.values,
+        frozen.params,
+        len(study.best_trials),
+    )
 
 
 def _is_caught(error: BaseException, caught: tuple[type[BaseException], ...]) -> bool:
@@ -256,7 +293,8 @@ def _settle(study: Study, received: list[Outcome], pending: dict[int, Trial], re
             logger.debug("could not fail trial %s", trial.number, exc_info=True)
 
 
-def _record(study: Study, outcome: Outcome) -> FrozenTrial:
+def _record(study: Study, outcome: Outcome) -> tuple[FrozenTrial, FrozenTrial | None]:
+    """Store an outcome; returns the finished trial and, for a lost one, its queued retry."""
     trial = outcome.trial
     unusable = study._unusable_result(outcome.values) if outcome.kind == "values" else None
     if outcome.kind == "invalid":
@@ -286,5 +324,7 @@ def _record(study: Study, outcome: Outcome) -> FrozenTrial:
         )
         if retry is not None:
             logger.warning("Trial %d re-queued as trial %d", trial.number, retry.number)
+        gc.collect(0)
+        return frozen, retry
     gc.collect(0)
-    return frozen
+    return frozen, None

@@ -8,6 +8,7 @@ import math
 import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._constraints import (
@@ -30,7 +31,7 @@ from .exceptions import (
     StaleTrialError,
     TrialAlreadyFinishedError,
 )
-from .pruners import TRIAL_GROUP_ATTR, BasePruner, NopPruner
+from .pruners import TRIAL_GROUP_ATTR, BasePruner, MedianPruner, NopPruner
 from .samplers import BaseSampler
 from .storage import RETRY_FAILED_ATTR, BaseStorage, get_storage
 
@@ -96,7 +97,7 @@ class Study:
         self.study_name = study_name
         self.directions = storage.get_study_directions(self._study_id)
         self.sampler = sampler if sampler is not None else _default_sampler(None)
-        self.pruner = pruner if pruner is not None else NopPruner()
+        self.pruner = pruner if pruner is not None else _default_pruner(len(self.directions))
         self._stop_flag = False
         self._space_seen: set[int] = set()
         self._space: dict[str, Distribution] | None = None
@@ -601,37 +602,42 @@ class Study:
         """Add a finished trial evaluated elsewhere (for warm starts)."""
         if not trial.state.is_finished():
             raise fail("trial", "Study.add_trial", "a finished trial", trial.state)
+        label = f"trial {trial.number}" if trial.number >= 0 else "the trial"
         # A trial that does not fit the study would break best_trial and the samplers for
         # every later call, so it is refused here, as ask-and-tell refuses it.
         if trial.state == TrialState.COMPLETE and trial.values is None:
             raise InvalidParameterError(
-                f"Study.add_trial: trial {trial.number} is COMPLETE but has no values; give "
+                f"Study.add_trial: {label} is COMPLETE but has no values; give "
                 "values=[...] (one per objective), or state=TrialState.FAIL."
             )
         if trial.values is not None:
             _, problem = self._check_values(trial.values)  # raises on a wrong count
             if problem is not None:
                 raise InvalidParameterError(
-                    f"Study.add_trial: trial {trial.number}'s values {trial.values!r} cannot be "
+                    f"Study.add_trial: {label}'s values {trial.values!r} cannot be "
                     f"stored: {problem.replace('the objective returned', 'got')}."
                 )
         for name, value in trial.params.items():
             distribution = trial.distributions.get(name)
             if distribution is None:
                 raise InvalidParameterError(
-                    f"Study.add_trial: parameter {name!r} of trial {trial.number} has no "
+                    f"Study.add_trial: parameter {name!r} of {label} has no "
                     f"distribution; give distributions={{{name!r}: Float(...)/Int(...)/"
                     "Categorical(...)}."
                 )
             if not distribution.contains(value):
                 raise InvalidParameterError(
-                    f"Study.add_trial: parameter {name!r} of trial {trial.number} is {value!r}, "
+                    f"Study.add_trial: parameter {name!r} of {label} is {value!r}, "
                     f"outside its distribution {distribution!r}."
                 )
             # As for an asked trial: importance and the plots read one distribution per name.
             self._check_distribution(name, distribution)
         check_constraint_attrs(trial, "Study.add_trial")
         return self._storage.create_trial(self._study_id, trial)
+
+    def add_trials(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+        """``add_trial`` for each of ``trials``, in order (copying another study's trials)."""
+        return [self.add_trial(t) for t in trials]
 
     def stop(self) -> None:
         """Ask a running optimize() to start no new trial; running ones finish."""
@@ -900,3 +906,50 @@ def _checked_states(states: Any) -> Container[TrialState] | None:
 def _state_name(member: Any) -> str:
     name = str(getattr(member, "name", member)).upper()
     return name if name in TrialState.__members__ else "COMPLETE"
+
+
+def _default_pruner(n_objectives: int) -> BasePruner:
+    """The median rule for one objective, as Optuna's default: an objective written the
+    Optuna way (``report`` and ``should_prune`` with no pruner chosen) prunes as its author
+    expects. It does nothing for an objective that never reports. With several objectives
+    there is no median to compare with, so nothing is pruned unless a pruner is chosen."""
+    return MedianPruner() if n_objectives == 1 else NopPruner()
+
+
+def create_trial(
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    value: float | None = None,
+    values: Sequence[float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    distributions: Mapping[str, Distribution] | None = None,
+    user_attrs: Mapping[str, Any] | None = None,
+    system_attrs: Mapping[str, Any] | None = None,
+    intermediate_values: Mapping[int, float] | None = None,
+) -> FrozenTrial:
+    """A finished trial evaluated elsewhere, for :meth:`Study.add_trial` (warm starts).
+
+    Give ``value`` for one objective or ``values`` for several; ``Study.add_trial`` checks the
+    values against the study and each parameter against its distribution.
+    """
+    if value is not None and values is not None:
+        raise InvalidParameterError(
+            "create_trial takes `value` (one objective) or `values` (several), not both."
+        )
+    if not isinstance(state, TrialState) or not state.is_finished():
+        raise fail("state", "create_trial", "TrialState.COMPLETE, PRUNED or FAIL", state)
+    if value is not None:
+        values = [value]
+    moment = datetime.now(UTC)
+    return FrozenTrial(
+        number=-1,
+        state=state,
+        values=None if values is None else list(values),
+        params=dict(params or {}),
+        distributions=dict(distributions or {}),
+        user_attrs=dict(user_attrs or {}),
+        system_attrs=dict(system_attrs or {}),
+        intermediate_values=dict(intermediate_values or {}),
+        datetime_start=moment,
+        datetime_complete=moment,
+    )

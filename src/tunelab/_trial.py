@@ -9,15 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._constraints import check_constraint_value, constraint_key, constraint_values
 from ._frozen import FrozenTrial, TrialState
-from ._space import (
-    Categorical,
-    CategoricalChoice,
-    Distribution,
-    Float,
-    Int,
-    sample_space,
-    validate_space,
-)
+from ._space import Distribution, Float, Int
+from ._suggest import SuggestMethods
 from ._validation import check_name, is_int, is_real, json_attr
 from .exceptions import InvalidParameterError
 
@@ -49,34 +42,6 @@ def check_suggest(
             f"Parameter {name!r} was already suggested in trial {number} as "
             f"{known!r}; it cannot be suggested again as {distribution!r}."
         )
-
-
-class SuggestMethods:
-    """The ``suggest_*`` shorthands, written once for the driver's Trial and the workers'
-    RemoteTrial: each builds (and validates) a distribution and hands it to ``suggest``."""
-
-    def suggest(self, name: str, distribution: Distribution) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def suggest_float(
-        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
-    ) -> float:
-        return self.suggest(name, _named(name, lambda: Float(low, high, log=log, step=step)))
-
-    def suggest_int(
-        self, name: str, low: int, high: int, *, log: bool = False, step: int = 1
-    ) -> int:
-        return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
-
-    def suggest_categorical(
-        self, name: str, choices: Sequence[CategoricalChoice]
-    ) -> CategoricalChoice:
-        return self.suggest(name, _named(name, lambda: Categorical(choices)))
-
-    def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
-        """Suggest every parameter of a declarative space (conditional branches followed)."""
-        validate_space(space, "Trial.suggest_space")
-        return sample_space(self, space)
 
 
 def _native(distribution: Distribution, value: Any) -> Any:
@@ -268,13 +233,6 @@ def check_report(value: Any, step: Any) -> None:
             "The 'step' parameter of Trial.report must be a non-negative int. "
             f"Got {step!r} instead."
         )
-
-
-def _named(name: str, build: Any) -> Distribution:
-    try:
-        return build()
-    except InvalidParameterError as exc:
-        raise InvalidParameterError(f"Parameter {name!r}: {exc}") from None
 
 
 def is_nan(value: float) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -344,3 +345,87 @@ def test_the_interpreter_exits_with_workers_never_shut_down(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "started", done.stderr
     assert time.monotonic() - started < 30
+
+
+def report_pid(trial):
+    trial.set_user_attr("pid", os.getpid())
+    return trial.suggest_float("x", 0, 1)
+
+
+@pytest.mark.parametrize("gone", [True, False], ids=["gone", "dying"])
+def test_a_worker_killed_between_trials_is_replaced(gone):
+    # Found by a QA pass: the next trial was sent to the dead worker, and the run stopped with
+    # BrokenPipeError ("gone"), or the send went through while SIGKILL was still landing and a
+    # trial that never ran failed "worker lost" ("dying"). Once SIGKILL is sent, the worker runs
+    # no more code: the trial it is then sent is unread when it dies, whatever the timing.
+    def kill_its_worker(study, frozen):
+        pid = frozen.user_attrs.get("pid")  # none if the trial failed
+        if frozen.number < 4 and pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            if gone:  # without reaping it: that is the executor's
+                os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+
+    study = tl.create_study()
+    study.optimize(report_pid, n_trials=8, n_jobs=2, callbacks=[kill_its_worker])
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 8
+    assert len({t.user_attrs["pid"] for t in study.trials[:4]}) == 4  # one worker killed each
+
+
+class CountsItsWorkers:
+    """Each worker that loads it writes to a pipe the forked workers share; trial 1 returns when
+    a third worker has loaded it."""
+
+    def __init__(self):
+        self.read_end, self.write_end = os.pipe()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        os.write(self.write_end, b"+")
+
+    def __call__(self, trial):
+        trial.set_user_attr("pid", os.getpid())
+        if trial.number == 1:
+            loaded = 0
+            while loaded < 3 and select.select([self.read_end], [], [], STARTUP_SECONDS)[0]:
+                loaded += len(os.read(self.read_end, 16))
+            trial.set_user_attr("loaded", loaded)
+        return 0.0
+
+
+def test_a_worker_that_dies_idle_is_replaced_while_others_run():
+    # Found by a QA pass: only busy workers were watched, so an idle one's death went unnoticed
+    # until a trial was sent to it. Trial 1 runs until trial 0's worker, killed once idle, has a
+    # successor; no trial is left to send it, so only the wait for trial 1 can start it.
+    def kill_its_worker(study, frozen):
+        if frozen.number == 0:
+            os.kill(frozen.user_attrs["pid"], signal.SIGKILL)
+
+    objective = CountsItsWorkers()
+    try:
+        study = tl.create_study()
+        study.optimize(objective, n_trials=2, n_jobs=2, callbacks=[kill_its_worker])
+    finally:
+        os.close(objective.read_end)
+        os.close(objective.write_end)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert study.trials[1].user_attrs["loaded"] == 3
+
+
+class CannotLoad:
+    def __init__(self):
+        self.state = "some"  # pickle calls __setstate__ only for a non-empty state
+
+    def __setstate__(self, state):
+        os._exit(3)  # as when a worker cannot import what the objective needs
+
+    def __call__(self, trial):
+        return 0.0
+
+
+def test_a_worker_that_cannot_load_the_objective_fails_each_trial_once():
+    # A trial whose worker died before starting it goes to a fresh worker, but not when that
+    # worker never started any: fresh ones would die the same way, the trial handed on for good.
+    study = tl.create_study()
+    study.optimize(CannotLoad(), n_trials=3, n_jobs=2)
+    assert [t.state.name for t in study.trials] == ["FAIL"] * 3
+    assert all("code 3 before it started the trial" in t.fail_reason for t in study.trials)

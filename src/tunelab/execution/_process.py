@@ -3,8 +3,9 @@
 Each worker is a long-lived process with a pipe to the driver. The objective is pickled once with
 cloudpickle (lambdas and closures work); each trial's ``suggest``/``report``/``should_prune`` is a
 round trip to the driver, which owns the sampler, the pruner and the storage. A worker that dies
-(killed, out of memory) fails its trial with the reason and is replaced; a worker whose driver
-dies exits, even in the middle of an objective.
+(killed, out of memory) is replaced; the trial it was running fails with the reason, and a trial
+it had not started yet goes to the fresh worker. A worker whose driver dies exits, even in the
+middle of an objective.
 
 Workers are not daemonic, so an objective may start processes of its own (multiprocessing,
 ``ProcessPoolExecutor``, joblib). Each worker leads its own process group, so stopping a worker
@@ -163,6 +164,12 @@ def _worker_main(conn: Connection, payload: bytes, inherited: list[Connection]) 
             _stop_group()
             return
         number, params, distributions, user_attrs, start = message
+        try:
+            # Until this arrives, the driver knows the trial never ran here should the worker
+            # die: a kill meant for an idle worker often lands after the next trial was sent.
+            conn.send(("started",))
+        except OSError:  # the driver is gone
+            return
         trial = RemoteTrial(call, number, params, user_attrs, start, distributions=distributions)
         kind, values, error, tb = run_objective(objective, trial, interrupt_is_error=True)
         try:
@@ -209,6 +216,14 @@ def _signal_tree(process: BaseProcess, sig: int) -> None:
         pass
 
 
+def _bury(worker: _Worker) -> _Worker:
+    """Wait for a dead (or dying) worker to be gone, with the processes its objective started."""
+    # Before the join reaps it: processes its objective started must not outlive it.
+    _signal_tree(worker.process, signal.SIGKILL)
+    worker.process.join(timeout=1)
+    return worker
+
+
 def _not_reaped(process: BaseProcess) -> bool:
     """Whether the worker's pid, and so its group id, is still the worker's: once it is reaped
     both may belong to an unrelated process, which a group signal must never reach."""
@@ -242,6 +257,13 @@ class _Worker:
         child.close()
         self.trial: Trial | None = None
         self.started_at = 0.0
+        # It tells the driver when it starts a trial, before the objective runs.
+        self.began = False  # it started ``trial``
+        self.proven = False  # it started a trial once: it can load the objective
+
+    def has_exited(self) -> bool:
+        # Not is_alive(), which reaps a forked worker: its group could no longer be signalled.
+        return bool(wait([self.process.sentinel], 0))
 
 
 class ProcessExecutor(Executor):
@@ -290,17 +312,28 @@ class ProcessExecutor(Executor):
 
     def submit(self, trial: Trial) -> None:
         worker = next(w for w in self._workers if w.trial is None)
+        if worker.has_exited():  # killed between trials
+            worker = self._renew(_bury(worker))
+        self._hand(worker, trial)
+
+    def _hand(self, worker: _Worker, trial: Trial) -> None:
         worker.trial = trial
+        worker.began = False
         worker.started_at = time.monotonic()
-        worker.conn.send(
-            (
-                trial.number,
-                trial.params,
-                trial.distributions,
-                trial.user_attrs,
-                trial.datetime_start,
+        try:
+            worker.conn.send(
+                (
+                    trial.number,
+                    trial.params,
+                    trial.distributions,
+                    trial.user_attrs,
+                    trial.datetime_start,
+                )
             )
-        )
+        except OSError:
+            # It died since the check. wait() finds its pipe closed, as for any worker that
+            # dies before it starts its trial, and hands the trial on.
+            pass
 
     def running(self) -> list[Trial]:
         return [w.trial for w in self._workers if w.trial is not None]
@@ -320,19 +353,28 @@ class ProcessExecutor(Executor):
                 until_limit = max(0.0, oldest + self._trial_timeout - time.monotonic()) + 0.01
                 remaining = until_limit if remaining is None else min(remaining, until_limit)
             handles: dict[Any, _Worker] = {}
-            for w in busy:
-                handles[w.conn] = w
-                handles[w.process.sentinel] = w
+            for w in self._workers:
+                if w.trial is not None:
+                    handles[w.conn] = w
+                    handles[w.process.sentinel] = w
+                elif w.proven:
+                    # Replaced now, not at the next submit: what its objective started ends
+                    # with it. Not one that never started a trial: it may be unable to (the
+                    # objective does not load), and its replacements would die one after another.
+                    handles[w.process.sentinel] = w
             ready = wait(list(handles), remaining)
             if not ready and deadline is not None and time.monotonic() >= deadline:
                 return outcomes
             for handle in ready:
                 worker = handles[handle]
-                if worker.trial is None:
+                if worker not in self._workers:  # replaced earlier in this round
                     continue
-                outcome = self._serve(worker, handle is worker.conn)
-                if outcome is not None:
-                    outcomes.append(outcome)
+                if worker.trial is not None:
+                    outcome = self._serve(worker, handle is worker.conn)
+                    if outcome is not None:
+                        outcomes.append(outcome)
+                elif worker.has_exited():  # idle, perhaps only since it sent its result
+                    self._renew(_bury(worker))
         return outcomes
 
     def _stop_overrunning(self) -> list[Outcome]:
@@ -378,6 +420,9 @@ class ProcessExecutor(Executor):
             _signal_tree(worker.process, signal.SIGKILL)
             text = f"the driver could not read what the worker sent: {describe_error(exc)}"
             return self._replace(worker, "invalid", None, text)
+        if message[0] == "started":
+            worker.began = worker.proven = True
+            return None
         if message[0] == "call":
             _, method, args = message
             status, result = serve_call(trial, method, args)
@@ -399,12 +444,19 @@ class ProcessExecutor(Executor):
             error.add_note(f"Traceback in worker process:\n{tb}")
         return Outcome(trial, kind, values, error, text, tb)
 
-    def _lost(self, worker: _Worker) -> Outcome:
-        # Before the join reaps it: processes its objective started must not outlive it.
-        _signal_tree(worker.process, signal.SIGKILL)
-        worker.process.join(timeout=1)
+    def _lost(self, worker: _Worker) -> Outcome | None:
+        """``worker`` died with a trial. One it had not started goes to a fresh worker, unless
+        this worker never started any: one that cannot load the objective would be followed by
+        fresh ones dying the same way, the trial handed on for good."""
+        trial = worker.trial
+        assert trial is not None
+        _bury(worker)
+        if worker.proven and not worker.began:  # it died idle, the trial unread in its pipe
+            self._hand(self._renew(worker), trial)
+            return None
         code = worker.process.exitcode
-        text = f"worker lost: process {worker.process.pid} exited with code {code} during the trial"
+        when = "during the trial" if worker.began else "before it started the trial"
+        text = f"worker lost: process {worker.process.pid} exited with code {code} {when}"
         return self._replace(worker, "error", WorkerLostError(text), text)
 
     def _replace(
@@ -413,13 +465,18 @@ class ProcessExecutor(Executor):
         """End ``worker``'s trial as ``kind`` and start a fresh worker in its place."""
         trial = worker.trial
         assert trial is not None
-        worker.trial = None  # its pipe and sentinel may both be ready: handle the loss once
+        self._renew(worker)
+        return Outcome(trial, kind, None, error, text, None)
+
+    def _renew(self, worker: _Worker) -> _Worker:
+        """Start a fresh worker in place of ``worker``, which is dead or killed."""
+        worker.trial = None
         worker.process.join(timeout=5)
         worker.conn.close()
         others = [w.conn for w in self._workers if w is not worker]
         fresh = _Worker(self._context, self._payload, others)
         self._workers[self._workers.index(worker)] = fresh
-        return Outcome(trial, kind, None, error, text, None)
+        return fresh
 
     def shutdown(self, *, cancel: bool) -> None:
         # A second call (the exit hook after a Ctrl-C cut the first short) kills at once.

@@ -15,7 +15,8 @@ from .._frozen import FrozenTrial, TrialState
 from .._space import (
     Distribution,
 )
-from .._trial import SuggestMethods, Trial, check_report, check_suggest
+from .._suggest import SuggestMethods
+from .._trial import Trial, check_report, check_suggest
 from .._validation import json_attr
 
 # The only Trial methods a worker may invoke on the driver.

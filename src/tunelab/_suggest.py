@@ -1,0 +1,54 @@
+"""The ``suggest_*`` shorthands, shared by every object an objective can be handed: the live
+trial, a worker's remote trial, and a finished trial replayed (``objective(study.best_trial)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._space import (
+    Categorical,
+    CategoricalChoice,
+    Distribution,
+    Float,
+    Int,
+    sample_space,
+    validate_space,
+)
+from .exceptions import InvalidParameterError
+
+
+class SuggestMethods:
+    """The ``suggest_*`` shorthands, written once for the driver's Trial, the workers'
+    RemoteTrial and FrozenTrial: each builds (and validates) a distribution and hands it to
+    ``suggest``."""
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
+    ) -> float:
+        return self.suggest(name, _named(name, lambda: Float(low, high, log=log, step=step)))
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, log: bool = False, step: int = 1
+    ) -> int:
+        return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoice]
+    ) -> CategoricalChoice:
+        return self.suggest(name, _named(name, lambda: Categorical(choices)))
+
+    def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
+        """Suggest every parameter of a declarative space (conditional branches followed)."""
+        validate_space(space, "Trial.suggest_space")
+        return sample_space(self, space)
+
+
+def _named(name: str, build: Any) -> Distribution:
+    try:
+        return build()
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"Parameter {name!r}: {exc}") from None
