@@ -725,3 +725,18 @@ def test_each_finished_trial_is_logged_at_info(caplog):
     assert lines[0].startswith("Trial 0 finished with value") and "best is trial 0" in lines[0]
     assert lines[1].startswith("Trial 1 pruned with parameters")
     assert lines[2].startswith("Trial 2 finished with value")
+
+
+def test_another_librarys_trial_pruned_fails_the_trial_with_a_hint():
+    class TrialPruned(Exception):  # stands for optuna.TrialPruned in a ported objective
+        pass
+
+    def obj(trial):
+        trial.suggest_float("x", 0, 1)
+        raise TrialPruned()
+
+    study = tl.create_study()
+    with pytest.raises(TrialPruned) as info:
+        study.optimize(obj, n_trials=1)
+    assert "raise tunelab.TrialPruned to prune" in info.value.__notes__[0]
+    assert study.trials[0].fail_reason.endswith("raise tunelab.TrialPruned to prune)")

@@ -140,8 +140,12 @@ def tune(
     for name, value in result.best_params.items():
         table.add_row(name, _fmt(value))
     console.print(table)
-    done = len(result.study.trials)
-    console.print(f"trials in study: {done} ({result.study.explain_sampler()})")
+    from ._frozen import TrialState
+
+    trials = result.study.get_trials(deepcopy=False)
+    pruned = sum(t.state == TrialState.PRUNED for t in trials)
+    stopped = f", {pruned} stopped after their first folds (pruned)" if pruned else ""
+    console.print(f"trials in study: {len(trials)}{stopped} ({result.study.explain_sampler()})")
     console.print(f"mean CV {result.scoring}: [bold]{result.cv_score:.4f}[/]")
     console.print(
         f"held-out test {result.scoring} ({result.n_test} rows the search never saw): "

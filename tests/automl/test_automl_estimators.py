@@ -210,6 +210,11 @@ def test_infinity_in_a_frame_is_refused_before_the_search() -> None:
     X = pd.DataFrame({"a": [1.0, 2.0, np.inf, 4.0] * 10, "b": ["x", "y"] * 20})
     with pytest.raises(ValueError, match=r"infinity in column\(s\) a;"):
         AutoRegressor(time_budget=30).fit(X, np.arange(40.0))
+    # An array's columns are named by index (check_array named none).
+    array = np.ones((40, 3))
+    array[5, 2] = -np.inf
+    with pytest.raises(ValueError, match=r"infinity in column\(s\) 2;"):
+        AutoRegressor(time_budget=30).fit(array, np.arange(40.0))
 
 
 def test_score_is_the_fitted_metric() -> None:

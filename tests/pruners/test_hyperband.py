@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 import tunelab as tl
@@ -109,6 +110,103 @@ def test_trials_compete_only_within_their_bracket():
         assert {t.number for t in same_group(frozen, trial.freeze())} == expected
 
 
+def test_auto_max_resource_is_settled_once_per_study_for_every_process(tmp_path, finish):
+    # Two Study objects on one SQLite file stand for two worker processes (or a run and its
+    # resumption); the second sees a longer completed trial before its first decision.
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    first = HyperbandPruner()
+    a = tl.create_study(study_name="hb", storage=url, pruner=first)
+    finish(a, [1.0] * 9)  # max_resource 9 -> 3 brackets
+    a.ask()  # the first trial asked after it settles the brackets for the study
+    finish(a, [1.0] * 300)
+    second = HyperbandPruner()
+    b = tl.load_study(study_name="hb", storage=url, pruner=second)
+    asked = b.ask()
+    assert first.n_brackets == second.n_brackets == 3
+    assert [first.bracket_of(a, n) for n in range(60)] == [
+        second.bracket_of(b, n) for n in range(60)
+    ]
+    assert asked.system_attrs[TRIAL_GROUP_ATTR] == f"bracket-{first.bracket_of(a, asked.number)}"
+    assert [second.trial_group(b, t) for t in b.trials[1:]] == [
+        t.system_attrs[TRIAL_GROUP_ATTR] for t in b.trials[1:]
+    ]
+
+
+def test_rivals_are_the_trials_recorded_in_the_same_bracket():
+    # Trials an earlier run judged in bracket 2 (recorded so) are no bracket-0 rivals, whatever
+    # the hash says about their numbers today.
+    pruner = HyperbandPruner(min_resource=1, max_resource=27)
+    study = tl.create_study(study_name="resumed", pruner=pruner)
+    for _ in range(10):
+        study.add_trial(
+            tl.FrozenTrial(
+                number=-1,
+                state=tl.TrialState.PRUNED,
+                values=[0.0],
+                intermediate_values={9: 0.0},
+                system_attrs={TRIAL_GROUP_ATTR: "bracket-2", "sh_rung_0": 0.0},
+            )
+        )
+    trial = study.ask()
+    while trial.system_attrs[TRIAL_GROUP_ATTR] != "bracket-0":
+        trial = study.ask()
+    trial.report(5.0, 1)
+    assert not trial.should_prune()  # alone at bracket 0's first rung
+    assert trial.system_attrs["sh_rung_0"] == 5.0
+
+
+def _seeded_run(**pruner_kwargs) -> list:
+    """An unnamed study, so under a random name: each trial's state, bracket and last step."""
+    study = tl.create_study(
+        sampler=tl.samplers.RandomSampler(seed=0),
+        pruner=HyperbandPruner(1, 27, **pruner_kwargs),
+    )
+
+    def objective(trial):
+        x = trial.suggest_float("x", -3, 3)
+        for step in range(27):
+            trial.report((x - 1) ** 2 + 3.0 / (step + 1), step)
+            if trial.should_prune():
+                raise tl.TrialPruned()
+        return (x - 1) ** 2
+
+    study.optimize(objective, n_trials=30)
+    return [(t.state, t.system_attrs[TRIAL_GROUP_ATTR], t.last_step) for t in study.trials]
+
+
+def test_identical_seeded_runs_get_identical_brackets():
+    assert _seeded_run() == _seeded_run()
+    assert _seeded_run(seed=7) == _seeded_run(seed=7)
+    groups = [[group for _, group, _ in _seeded_run(seed=s)] for s in (None, 7)]
+    assert groups[0] != groups[1]  # the seed is mixed into the hash
+
+
+def test_n_brackets_is_known_from_an_int_max_resource():
+    assert HyperbandPruner(max_resource=27).n_brackets == 4
+    assert HyperbandPruner().n_brackets is None
+
+
+def test_brackets_do_not_depend_on_the_study_name():
+    pruner = HyperbandPruner(max_resource=27)
+    named, unnamed = tl.create_study(study_name="a", pruner=pruner), tl.create_study(pruner=pruner)
+    assert [pruner.bracket_of(named, n) for n in range(50)] == [
+        pruner.bracket_of(unnamed, n) for n in range(50)
+    ]
+
+
+def test_the_last_bracket_cuts_before_max_resource_when_that_is_no_power_of_eta():
+    pruner = HyperbandPruner(min_resource=1, max_resource=20, reduction_factor=3)
+    study = tl.create_study(pruner=pruner)
+    asked = [study.ask() for _ in range(40)]
+    assert pruner.n_brackets == 3  # the last one, bracket 2, first cuts at 3**2 = 9
+    last = [t for t in asked if t.system_attrs[TRIAL_GROUP_ATTR] == "bracket-2"]
+    good, bad = last[:2]
+    good.report(0.0, 9)
+    assert not good.should_prune()
+    bad.report(5.0, 9)
+    assert bad.should_prune()  # at step 9, well before max_resource
+
+
 @pytest.mark.parametrize(
     ("kwargs", "param", "rule"),
     [
@@ -117,6 +215,8 @@ def test_trials_compete_only_within_their_bracket():
         ({"min_resource": 5, "max_resource": 3}, "max_resource", "an int >= min_resource"),
         ({"reduction_factor": 1}, "reduction_factor", "an int >= 2"),
         ({"bootstrap_count": 2}, "bootstrap_count", "0 when max_resource is 'auto'"),
+        ({"max_resource": np.array([5, 6])}, "max_resource", "an int >= min_resource"),
+        ({"seed": -1}, "seed", "a non-negative int or None"),
     ],
 )
 def test_validation(kwargs, param, rule):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import tunelab as tl
@@ -97,15 +98,42 @@ def test_auto_min_resource_waits_for_a_completed_trial(finish):
     assert not trial.should_prune()
     study.tell(trial, 5.0)
     finish(study, [1.0] * 400)  # longest completed trial: 399 steps -> min_resource 3
-    assert pruner.min_resource is None  # fixed at the next check, not before
     late = study.ask()
     late.report(9.0, 2)
     assert not late.should_prune()  # step 2 is below the first rung (3)
-    assert pruner.min_resource == 3
+    assert pruner.min_resource_of(study) == 3
+    assert pruner.min_resource is None  # settled in the study, not in the pruner
     late.report(9.0, 3)
     assert not late.should_prune()  # alone at rung 0, so the best there
     assert late.system_attrs["sh_rung_0"] == 9.0
     assert "auto" in repr(pruner)
+
+
+def test_auto_min_resource_is_settled_once_per_study_for_every_process(tmp_path, finish, run):
+    # Two Study objects on one SQLite file stand for two worker processes (or a run and its
+    # resumption); the second sees a longer completed trial before its first decision.
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    first = SuccessiveHalvingPruner()
+    a = tl.create_study(study_name="sh", storage=url, pruner=first)
+    finish(a, [1.0] * 150)  # last step 149 -> min_resource 1
+    run(a, [1.0] * 2)  # its first check settles min_resource for the study
+    finish(a, [1.0] * 400)  # estimated from this one alone, min_resource would be 3
+    second = SuccessiveHalvingPruner()
+    b = tl.load_study(study_name="sh", storage=url, pruner=second)
+    trial = b.ask()
+    assert _to_step(b, trial, [1.0] * 2) is None
+    assert trial.system_attrs["sh_rung_0"] == 1.0  # rung 0 at step 1, as in the first process
+    assert first.min_resource_of(a) == second.min_resource_of(b) == 1
+
+
+def test_auto_min_resource_belongs_to_the_study_not_the_pruner(finish, run):
+    pruner = SuccessiveHalvingPruner()
+    short, long = tl.create_study(pruner=pruner), tl.create_study(pruner=pruner)
+    finish(short, [1.0] * 10)
+    finish(long, [1.0] * 500)
+    run(short, [1.0] * 2)
+    run(long, [1.0] * 2)
+    assert (pruner.min_resource_of(short), pruner.min_resource_of(long)) == (1, 4)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +141,7 @@ def test_auto_min_resource_waits_for_a_completed_trial(finish):
     [
         ({"min_resource": 0}, "min_resource", "a positive int or 'auto'"),
         ({"min_resource": "big"}, "min_resource", "a positive int or 'auto'"),
+        ({"min_resource": np.array([1, 2])}, "min_resource", "a positive int or 'auto'"),
         ({"reduction_factor": 1}, "reduction_factor", "an int >= 2"),
         ({"min_early_stopping_rate": -1}, "min_early_stopping_rate", "a non-negative int"),
         ({"bootstrap_count": 0.5}, "bootstrap_count", "a non-negative int"),

@@ -125,12 +125,12 @@ class _AutoBase(BaseEstimator):
                 for c in numeric.columns
                 if np.isinf(numeric[c].to_numpy(dtype=float, na_value=np.nan)).any()
             ]
-            if infinite:
-                raise ValueError(
-                    f"Input X contains infinity in column(s) {', '.join(infinite[:5])}; replace "
-                    "it with NaN (missing values are imputed) or drop those rows."
-                )
+            _refuse_infinity(infinite)
             return X.reset_index(drop=True)
+        raw = np.asarray(X) if not hasattr(X, "tocsr") else None
+        if raw is not None and raw.ndim == 2 and raw.dtype.kind == "f":
+            # check_array would say only "Input contains infinity": name the columns, as above.
+            _refuse_infinity([str(i) for i in np.flatnonzero(np.isinf(raw).any(axis=0))])
         arr = check_array(X, dtype=None, ensure_all_finite="allow-nan", ensure_min_samples=1)
         validate_data(self, arr, reset=reset, skip_check_array=True)
         if arr.dtype.kind in "fiub":
@@ -579,3 +579,11 @@ class AutoRegressor(RegressorMixin, _AutoBase):
 
     def predict(self, X: Any) -> np.ndarray:
         return self._predict_raw(X)
+
+
+def _refuse_infinity(columns: list[str]) -> None:
+    if columns:
+        raise ValueError(
+            f"Input X contains infinity in column(s) {', '.join(columns[:5])}; replace it with "
+            "NaN (missing values are imputed) or drop those rows."
+        )

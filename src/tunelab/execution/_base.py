@@ -53,12 +53,25 @@ def run_objective(
             raise
         return "error", None, exc, traceback.format_exc()
     except BaseException as exc:
+        hint = _foreign_prune_hint(exc)
+        if hint:
+            exc.add_note(hint)
         return "error", None, exc, traceback.format_exc()
     return "values", values, None, None
 
 
 def describe_error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    hint = _foreign_prune_hint(exc)
+    return f"{type(exc).__name__}: {exc}" + (f" ({hint})" if hint else "")
+
+
+def _foreign_prune_hint(exc: BaseException) -> str | None:
+    # Optuna's, most likely, from an objective ported from it: tunelab cannot take another
+    # library's exception for a prune, but can say which one it wants.
+    if type(exc).__name__ != "TrialPruned" or isinstance(exc, TrialPruned):
+        return None
+    module = type(exc).__module__.split(".")[0]
+    return f"{module}.TrialPruned fails the trial; raise tunelab.TrialPruned to prune"
 
 
 # Where a stand-in exception keeps the qualified names of the classes the original derived from,

@@ -11,8 +11,9 @@ For each trial the study calls, in order:
    trial's reports so far in ``trial.intermediate_values`` (and, in a multi-objective study,
    the per-step vectors of ``trial.report_values`` in its system attrs).
 
-A pruner keeps no per-trial state of its own between calls: what it must remember (a rung
-reached) goes into the trial's system attrs, so several worker processes can share a study.
+A pruner's decisions rest on no state of its own: what it must remember goes into the storage, a
+rung reached into the trial's system attrs and a value settled for the whole study (an "auto"
+resource) into the study's, so several worker processes, and later runs, can share a study.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from .._frozen import StudyDirection
@@ -10,7 +11,7 @@ from .._validation import fail, is_int, is_real
 from ..exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from .._study import Study
 
@@ -43,6 +44,38 @@ def non_negative_number(value: Any, param: str, owner: str) -> float:
     if not is_real(value) or not math.isfinite(value) or value < 0:
         raise fail(param, owner, "a non-negative finite number", value)
     return float(value)
+
+
+def is_auto(value: Any) -> bool:
+    # Not ``value == "auto"``: a numpy array compares elementwise, and its truth value raises
+    # before the argument check can name the parameter.
+    return isinstance(value, str) and value == "auto"
+
+
+def settled_in_study(study: Study, key: str, estimate: Callable[[], int | None]) -> int | None:
+    """The value held in the study's system attr ``key``; else ``estimate()``, stored there by
+    whichever process gets there first (None while there is nothing to estimate from).
+
+    An 'auto' resource that each process estimated from the trials it happened to see differed
+    between workers and between the runs of a resumed study, moving rungs and brackets under
+    trials that had already been judged by them. The storage's atomic claim makes the first
+    estimate the study's, for every process and every later run.
+    """
+    known = _SETTLED.setdefault(study, {})
+    if key in known:  # settled values never change: no storage read per should_prune
+        return known[key]
+    storage, study_id = study._storage, study._study_id
+    held = storage.get_study_attrs(study_id, system=True).get(key)
+    if held is None:
+        found = estimate()
+        if found is None:
+            return None
+        held = storage.claim_study_attr(study_id, key, found)
+    known[key] = int(held)
+    return known[key]
+
+
+_SETTLED: weakref.WeakKeyDictionary[Study, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
 def single_direction(study: Study, owner: str) -> StudyDirection:

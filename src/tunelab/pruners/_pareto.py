@@ -95,7 +95,7 @@ class ParetoPruner(BasePruner):
             )
         if any(math.isnan(v) for v in mine):
             return True
-        completed = study.get_trials((TrialState.COMPLETE,))
+        completed = study.get_trials((TrialState.COMPLETE,), deepcopy=False)
         if not completed or len(completed) < self.n_startup_trials:
             return False
         others = [intermediate_vectors(t).get(step) for t in completed if t.number != trial.number]

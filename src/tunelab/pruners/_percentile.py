@@ -67,7 +67,7 @@ class PercentilePruner(BasePruner):
             step, trial.intermediate_values, self.n_warmup_steps, self.interval_steps
         ):
             return False
-        completed = study.get_trials((TrialState.COMPLETE,))
+        completed = study.get_trials((TrialState.COMPLETE,), deepcopy=False)
         if not completed or len(completed) < self.n_startup_trials:
             return False
         best = best_of(trial.intermediate_values.values(), direction)

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any
 from .._frozen import StudyDirection, TrialState
 from .._validation import fail, is_int
 from ._base import BasePruner
-from ._common import int_at_least, non_negative_int, single_direction
+from ._common import int_at_least, is_auto, non_negative_int, settled_in_study, single_direction
 
 if TYPE_CHECKING:
     from .._frozen import FrozenTrial
     from .._study import Study
 
 OWNER = "SuccessiveHalvingPruner"
+#: Study system attr holding the step count ``min_resource="auto"`` settled on for the study.
+MIN_RESOURCE_ATTR = "sh_min_resource"
 
 
 def rung_key(rung: int) -> str:
@@ -31,7 +33,7 @@ def rungs_reached(trial: FrozenTrial) -> int:
 
 
 def check_min_resource(value: Any, param: str, owner: str) -> int | None:
-    if value == "auto":
+    if is_auto(value):
         return None
     if not is_int(value) or value < 1:
         raise fail(param, owner, "a positive int or 'auto'", value)
@@ -60,8 +62,10 @@ class SuccessiveHalvingPruner(BasePruner):
     competitors that means being the best so far. A NaN at a rung prunes.
 
     Args:
-        min_resource: steps before the first rung, or ``"auto"`` (1% of the longest completed
-            trial; no pruning until a trial has completed).
+        min_resource: steps before the first rung, or ``"auto"``: 1% of the longest completed
+            trial, settled at the first check after a trial completes (no pruning before) and
+            stored in the study's system attrs (``sh_min_resource``), so every worker and every
+            resumed run puts the rungs at the same steps.
         reduction_factor: eta, at least 2: the fraction 1/eta promoted and the growth of rungs.
         min_early_stopping_rate: s, shifts the first rung to ``min_resource * eta**s``.
         bootstrap_count: a trial is stopped at a rung that fewer than this many other trials
@@ -81,31 +85,38 @@ class SuccessiveHalvingPruner(BasePruner):
             min_early_stopping_rate, "min_early_stopping_rate", OWNER
         )
         self.bootstrap_count = non_negative_int(bootstrap_count, "bootstrap_count", OWNER)
-        self._auto = self.min_resource is None
+
+    def min_resource_of(self, study: Study) -> int | None:
+        """The first rung's step in ``study``: ``min_resource``, or for ``"auto"`` the value
+        settled for the study (None while no trial has completed)."""
+        if self.min_resource is not None:
+            return self.min_resource
+        return settled_in_study(
+            study,
+            MIN_RESOURCE_ATTR,
+            lambda: estimate_min_resource(study.get_trials((TrialState.COMPLETE,), deepcopy=False)),
+        )
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         direction = single_direction(study, OWNER)
         if trial.last_step is None:
             return False
-        trials = study.get_trials()
-        if self.min_resource is None:
-            # Fixed once known, so rungs never move under trials that already reached them.
-            self.min_resource = estimate_min_resource(trials)
-            if self.min_resource is None:
-                return False
+        min_resource = self.min_resource_of(study)
+        if min_resource is None:
+            return False
         return asha_prune(
             study,
             trial,
-            trials,
+            study.get_trials(deepcopy=False),
             direction,
-            min_resource=self.min_resource,
+            min_resource=min_resource,
             eta=self.reduction_factor,
             rate=self.min_early_stopping_rate,
             bootstrap_count=self.bootstrap_count,
         )
 
     def __repr__(self) -> str:
-        min_resource = "auto" if self._auto else self.min_resource
+        min_resource = "auto" if self.min_resource is None else self.min_resource
         return (
             f"SuccessiveHalvingPruner(min_resource={min_resource!r}, "
             f"reduction_factor={self.reduction_factor}, "
