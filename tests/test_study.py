@@ -465,3 +465,18 @@ def test_create_trial_builds_a_trial_for_add_trial():
         study.add_trial(
             tl.create_trial(params={"x": 2.0}, distributions={"x": tl.Float(0, 1)}, value=1.0)
         )
+
+
+def test_metric_names_name_the_objectives(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    study = tl.create_study(study_name="m", storage=url, directions=["maximize", "minimize"])
+    assert study.metric_names is None
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    study.set_metric_names(["accuracy", "latency"])
+    again = tl.load_study(study_name="m", storage=url)
+    assert again.metric_names == ["accuracy", "latency"]
+    columns = list(again.trials_dataframe().columns)
+    assert columns[:3] == ["number", "values_accuracy", "values_latency"]
+    for bad in (["accuracy"], ["a", "a"], "ab", ["a", ""]):
+        with pytest.raises(tl.InvalidParameterError, match="'names' parameter"):
+            study.set_metric_names(bad)

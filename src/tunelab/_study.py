@@ -36,6 +36,7 @@ from .samplers import BaseSampler
 from .storage import RETRY_FAILED_ATTR, BaseStorage, get_storage
 
 logger = logging.getLogger("tunelab")
+METRIC_NAMES_ATTR = "metric_names"
 _NAN_RESULT = "the objective returned NaN"
 
 if TYPE_CHECKING:
@@ -152,6 +153,23 @@ class Study:
     def set_user_attr(self, key: str, value: Any) -> None:
         value = json_attr("Study.set_user_attr", key, value)
         self._storage.set_study_attr(self._study_id, key, value)
+
+    def set_metric_names(self, names: Sequence[str]) -> None:
+        """Name the objectives, in order (stored with the study): ``trials_dataframe`` then has
+        ``values_<name>`` columns and ``plot_pareto_front`` labels its axes with them."""
+        owner = "Study.set_metric_names"
+        n = len(self.directions)
+        if isinstance(names, str) or not isinstance(names, Sequence) or len(names) != n:
+            raise fail("names", owner, f"a list of {n} names, one per objective", names)
+        if not all(isinstance(name, str) and name for name in names) or len(set(names)) != n:
+            raise fail("names", owner, f"{n} distinct non-empty strings", names)
+        self._storage.set_study_attr(self._study_id, METRIC_NAMES_ATTR, list(names), system=True)
+
+    @property
+    def metric_names(self) -> list[str] | None:
+        """The objectives' names from ``set_metric_names``, or None."""
+        names = self._storage.get_study_attrs(self._study_id, system=True).get(METRIC_NAMES_ATTR)
+        return None if names is None else list(names)
 
     @property
     def best_trial(self) -> FrozenTrial:
@@ -692,10 +710,14 @@ class Study:
 
         trials = self.get_trials(deepcopy=False)
         constrained = any(t.constraints for t in trials)
+        names = self.metric_names
         rows = []
         for t in trials:
             row: dict[str, Any] = {"number": t.number}
-            if len(self.directions) == 1:
+            if names is not None:
+                for i, name in enumerate(names):
+                    row[f"values_{name}"] = t.values[i] if t.values else None
+            elif len(self.directions) == 1:
                 row["value"] = t.values[0] if t.values else None
             else:
                 for i in range(len(self.directions)):

@@ -22,6 +22,16 @@ def test_front_and_dominated_two_objectives(make_study):
     assert plot_pareto_front(study).data[1].name == "Pareto front"
 
 
+def test_metric_names_label_the_axes(make_study):
+    study = make_study(directions=("minimize", "maximize"))
+    study.tell(study.ask(), [1.0, 2.0])
+    assert pareto_data(study)["names"] == ["Objective 0", "Objective 1"]
+    study.set_metric_names(["loss", "accuracy"])
+    assert pareto_data(study)["names"] == ["loss", "accuracy"]
+    assert pareto_data(study, target_names=["a", "b"])["names"] == ["a", "b"]
+    assert plot_pareto_front(study).layout.xaxis.title.text == "loss"
+
+
 def test_three_objectives_draw_in_3d(make_study):
     study = make_study(directions=("minimize",) * 3)
     for v in [(1.0, 2.0, 3.0), (3.0, 2.0, 1.0), (3.0, 3.0, 3.0)]:

@@ -88,6 +88,8 @@ def pareto_data(
             f"{s.study_name!r} has {_count(n, 'objective')}. Pass targets=... to pick 2 or 3 "
             "numbers to draw" + (" and directions=[...] to rank them." if n == 1 else ".")
         )
+    if target_names is None and targets is None:
+        target_names = s.metric_names  # set_metric_names, when the objectives are drawn as such
     names = list(target_names) if target_names is not None else [f"Objective {i}" for i in range(n)]
     if len(names) != n:
         raise fail("target_names", owner, f"a list of {n} names", target_names)
