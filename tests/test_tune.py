@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import tunelab as tl
-from tunelab._jobfile import load_job
+from tunelab._jobfile import JobFileError, load_job
 from tunelab._tune import SPLIT_SEED_ATTR, load_data, run_job
 from tunelab.cli import main
 
@@ -48,6 +48,9 @@ def assert_one_error_line(proc, *fragments):
 
 
 RIDGE_SPACE = "space:\n  alpha: {type: float, low: 0.1, high: 10, log: true}\n"
+RIDGE_SPACE_JOB = (
+    "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\nstudy_name: ridge\n" + RIDGE_SPACE
+)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +99,23 @@ RIDGE_SPACE = "space:\n  alpha: {type: float, low: 0.1, high: 10, log: true}\n"
 def test_problems_the_job_file_check_cannot_see_are_one_line_exit_2(tmp_path, text, fragments):
     proc = tune(tmp_path, write(tmp_path, text), "--n-trials", "2")
     assert_one_error_line(proc, *fragments)
+
+
+def test_a_scorer_whose_positive_class_the_labels_lack_is_refused_up_front(tmp_path):
+    # Found by a QA pass: f1 on "no"/"yes" passed the check (run on codes 0/1), then every
+    # trial failed with "pos_label=1 is not a valid label" and the error blamed the space.
+    rows = "\n".join(f"{i % 7},{i % 3},{'yes' if i % 2 else 'no'}" for i in range(60))
+    (tmp_path / "d.csv").write_text("a,b,target\n" + rows + "\n")
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.LogisticRegression\n"
+        "dataset: {csv: d.csv, target: target}\nscoring: f1\n"
+        "space:\n  C: {type: float, low: 0.1, high: 1}\n",
+    )
+    proc = tune(tmp_path, job, "--n-trials", "2")
+    assert_one_error_line(
+        proc, "job.yaml: scoring: 'f1' does not fit column 'target'", "recode the target as 0/1"
+    )
 
 
 def test_failing_trials_are_recorded_and_the_run_goes_on(tmp_path):
@@ -157,6 +177,26 @@ def test_grid_sampler_runs_every_point_once_then_stops(tmp_path):
     result = run_in(f"sqlite:///{tmp_path / 'g.db'}", job, n_trials=50)
     points = {(t.params["alpha"], t.params["fit_intercept"]) for t in result.study.trials}
     assert len(result.study.trials) == len(points) == 8
+
+
+def test_resuming_a_study_with_another_scorer_or_estimator_is_refused(tmp_path):
+    # Found by a QA pass: a study tuned for neg_mean_squared_error and resumed with r2 held
+    # values of both, and an R2 trial (0.5) beat every MSE one (-3000).
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    mse = write(tmp_path, RIDGE_SPACE_JOB + "scoring: neg_mean_squared_error\n")
+    run_in(url, mse, n_trials=1)
+    run_in(url, mse, n_trials=1)  # the same task resumes
+    for text, key in (
+        (RIDGE_SPACE_JOB + "scoring: r2\n", "scoring"),
+        (
+            RIDGE_SPACE_JOB.replace("Ridge", "Lasso") + "scoring: neg_mean_squared_error\n",
+            "estimator",
+        ),
+    ):
+        other = write(tmp_path, text)
+        with pytest.raises(JobFileError, match=f"{key}: study 'ridge' holds trials of {key}"):
+            run_in(url, other, n_trials=1)
+    assert len(tl.load_study(study_name="ridge", storage=url).trials) == 2
 
 
 def test_resuming_a_seedless_job_keeps_its_split_and_folds(tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from .exceptions import InvalidParameterError, StorageError, TrialPruned
 #: Study attribute holding the seed of the train/test split and the folds, so a resumed study
 #: keeps the rows its held-out test score is computed on out of every run's search.
 SPLIT_SEED_ATTR = "tune_split_seed"
+TASK_ATTR = "tune_task"
 
 
 @dataclass
@@ -177,6 +178,7 @@ def run_job(
         load_if_exists=True,
     )
     _check_import_finished(study, job.storage)
+    _check_same_task(study, job)
     split_seed, note = _split_seed(study, job)
     X_train, X_test, y_train, y_test = train_test_split(
         X,
@@ -229,6 +231,29 @@ def _check_import_finished(study: Study, url: str) -> None:
     unfinished = unfinished_import(study.storage, study._study_id, url)
     if unfinished is not None:
         raise InvalidParameterError(unfinished)
+
+
+def _check_same_task(study: Study, job: JobSpec) -> None:
+    """A study resumed by a job that measures something else (another scorer, estimator or
+    dataset) would rank values of two kinds against each other: MSE trials (about -3000) and
+    R2 trials (about 0.5) made an R2 trial the best, and the sampler learnt from both. The
+    first run stores what its values are; a later run must match it."""
+    task = {
+        "estimator": job.estimator,
+        "dataset": job.dataset.builtin or f"csv target {job.dataset.target!r}",
+        "scoring": job.scoring or "the estimator's score",
+    }
+    stored = study.user_attrs.get(TASK_ATTR)
+    if stored is None:
+        study.set_user_attr(TASK_ATTR, task)
+        return
+    for key, value in task.items():
+        if key in stored and stored[key] != value:
+            raise JobFileError(
+                f"{job.path}: {key}: study {study.study_name!r} holds trials of {key} "
+                f"{stored[key]!r}, and this job has {value!r}; their values cannot be ranked "
+                f"together. Use another study_name, or {key} {stored[key]!r} again"
+            )
 
 
 def _split_seed(study: Study, job: JobSpec) -> tuple[int, str | None]:
@@ -399,14 +424,16 @@ def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool)
     # fails here, with the scorer's own reason, instead of in every trial.
     labels, codes = np.unique(y, return_inverse=True)
     if classification:
+        # The real labels, not codes: the search fits them, and a scorer's pos_label=1 fails
+        # on "no"/"yes" (every trial failed) while it passed on codes 0/1.
         counts = np.bincount(codes, minlength=len(labels)).astype(float)
         pred = np.tile(counts / counts.sum(), (len(codes), 1))
-        target, K = codes, len(labels)
+        target, K = y, len(labels)
     else:
         target = y.astype(float)
         pred, K = np.full(len(target), float(np.mean(target))), 0
     try:
-        score_predictions(scorer, task, target, pred, K)
+        score_predictions(scorer, task, target, pred, K, classes=labels)
     except Exception as exc:
         what = f"{len(labels)} classes" if classification else "a continuous target"
         problem = _first_line(str(exc))

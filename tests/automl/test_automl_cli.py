@@ -76,6 +76,15 @@ def test_automl_on_penguins_prints_to_stdout(tmp_path: Path) -> None:
         (["--target", "price", "--metric", "accuracy"], "'accuracy' is a classification metric"),
         (["--target", "price", "--metric", "no_such_metric"], "must be a scikit-learn scorer"),
         (["--target", "kind", "--metric", "r2"], "'r2' is a regression metric"),
+        # Found by a QA pass: the task was a guess, and the message never said so.
+        (
+            ["--target", "kind", "--metric", "r2"],
+            "inferred as classification from column 'kind'; pass --task regression",
+        ),
+        (
+            ["--target", "kind", "--metric", "r2", "--task", "classification"],
+            "'r2' is a regression metric. Use a classification metric such as 'accuracy'.",
+        ),
     ],
 )
 def test_automl_bad_input_is_one_line_and_exit_2(csv: Path, args: list, message: str) -> None:

@@ -32,3 +32,18 @@ def test_numpy_input_gets_column_names_and_unseen_levels_pass() -> None:
     prep.fit(typer.transform(train))
     unseen = typer.transform(np.array([["zzz", 5.0]], dtype=object))
     assert np.all(np.isfinite(prep.transform(unseen)))
+
+
+def test_words_in_a_column_fitted_as_numbers_warn_and_become_missing() -> None:
+    # Found by a QA pass: "oops" in a numeric column at predict became NaN without a word.
+    import warnings
+
+    import pytest
+
+    typer = ColumnTyper().fit(pd.DataFrame({"a": ["1", "2.5", None]}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        typer.transform(pd.DataFrame({"a": ["3", None, "4"]}))  # missing values stay quiet
+    with pytest.warns(UserWarning, match=r"Column 'a' held numbers.*2 value\(s\).*'oops', '1,5'"):
+        out = typer.transform(pd.DataFrame({"a": ["oops", "1,5", "7"]}))
+    assert np.isnan(out["a"].iloc[0]) and out["a"].iloc[2] == 7.0

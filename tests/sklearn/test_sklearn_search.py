@@ -440,3 +440,51 @@ def test_a_scorer_that_fails_on_every_configuration_gets_one_clear_warning():
     assert np.isnan(search.best_score_)
     ovr = SearchCV(SVC(probability=True), {"C": [1.0, 2.0]}, scoring="roc_auc_ovr", random_state=0)
     assert ovr.fit(X, y).best_score_ > 0.9
+
+
+def test_a_budget_larger_than_the_grid_is_said():
+    # As RandomizedSearchCV does; found missing by a QA pass (3 of n_trials=10 ran silently).
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from tunelab.sklearn import SearchCV
+
+    X, y = load_iris(return_X_y=True)
+    search = SearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0, 10.0]}, n_trials=10, cv=3)
+    with pytest.warns(UserWarning, match="holds 3 configurations, fewer than n_trials=10"):
+        search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 3
+
+
+def test_with_metadata_routing_the_default_score_is_the_estimators_own():
+    # Found by a QA pass: with routing on, scoring=None on a Pipeline scored weighted accuracy
+    # with the routed sample_weight, where GridSearchCV (Pipeline.score refuses an unrequested
+    # weight) gives NaN; both now score as the estimator's score() does.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import sklearn
+    from tunelab.sklearn import SearchCV
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:300], y[:300]
+    w = np.random.default_rng(0).uniform(0.1, 3, len(y))
+    with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        def pipe():
+            return make_pipeline(
+                StandardScaler().set_fit_request(sample_weight=False),
+                LogisticRegression(max_iter=3000).set_fit_request(sample_weight=True),
+            )
+
+        space = {"logisticregression__C": [0.01, 1.0]}
+        ours = SearchCV(pipe(), space, cv=StratifiedKFold(3), racing=False).fit(
+            X, y, sample_weight=w
+        )
+        grid = GridSearchCV(pipe(), space, cv=StratifiedKFold(3)).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(
+        ours.cv_results_["mean_test_score"], grid.cv_results_["mean_test_score"]
+    )

@@ -106,7 +106,8 @@ def automl_command(
     X = frame.drop(columns=[target])
     if X.shape[1] == 0:
         _fail(f"{data!r} has no column besides the target {target!r}")
-    if task == "auto":
+    inferred = task == "auto"
+    if inferred:
         task = infer_task(y)
     cls = AutoClassifier if task == "classification" else AutoRegressor
     model = cls(time_budget=time_budget, metric=metric, cv=cv, random_state=seed, verbose=0)
@@ -160,6 +161,14 @@ def automl_command(
             code=130,
         )
     if problem is not None:
+        if inferred and "'metric' parameter" in problem and f"must be a {task} metric" in problem:
+            # The task was a guess from the target (whole numbers with few levels look like
+            # classes): the metric may be right and the guess wrong.
+            other = "regression" if task == "classification" else "classification"
+            problem += (
+                f" The task was inferred as {task} from column {target!r}; pass --task {other} "
+                "if that is wrong."
+            )
         _fail(problem)
     _dump({"model": model, "target": target, "task": task}, out)
     _print_summary(model, out)

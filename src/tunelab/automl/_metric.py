@@ -92,14 +92,17 @@ def score_predictions(
     pred: np.ndarray,
     K: int,
     sample_weight: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
 ) -> float:
     """Score stored predictions (probabilities for classification) as the scorer would score
-    the model that made them, weighted by ``sample_weight`` if given; larger is better."""
+    the model that made them, weighted by ``sample_weight`` if given; larger is better.
+    ``classes`` are the labels ``y`` holds (default: codes ``0 .. K-1``)."""
     dummy = np.empty((len(y), 0))
     # Only a weighted fit passes the argument: a user's scorer callable need not take it.
     kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
     if task == CLASSIFICATION:
-        return float(scorer(_ReplayClassifier(pred, np.arange(K)), dummy, y, **kwargs))
+        labels = np.arange(K) if classes is None else classes
+        return float(scorer(_ReplayClassifier(pred, labels), dummy, y, **kwargs))
     return float(scorer(_ReplayRegressor(pred), dummy, y, **kwargs))
 
 
@@ -113,6 +116,13 @@ def multiclass_scorer_hint(scoring: Any, problem: str) -> str:
         options = [f"{scoring}_ovr", f"{scoring}_ovo"]
     elif "average='binary'" in problem:
         options = [f"{scoring}_macro", f"{scoring}_weighted"]
+    elif "pos_label" in problem:
+        # A named scorer takes class 1 as the positive one: labels such as "no"/"yes" have none.
+        from sklearn.metrics import get_scorer_names
+
+        macro = f"{scoring}_macro"
+        other = f", or use {macro!r} (every class counts)" if macro in get_scorer_names() else ""
+        return f"; the scorer counts class 1 as positive: recode the target as 0/1{other}"
     else:
         return ""
     from sklearn.metrics import get_scorer_names

@@ -62,7 +62,9 @@ class ColumnTyper(TransformerMixin, BaseEstimator):
             frame = frame.set_axis(self.columns_, axis=1)
         out = {}
         for c in self.numeric_:
-            out[c] = pd.to_numeric(frame[c], errors="coerce").astype(float).to_numpy()
+            converted = pd.to_numeric(frame[c], errors="coerce")
+            _warn_if_coerced(c, frame[c], converted)
+            out[c] = converted.astype(float).to_numpy()
         for c in self.categorical_:
             col = frame[c]
             missing = col.isna().to_numpy()
@@ -70,6 +72,23 @@ class ColumnTyper(TransformerMixin, BaseEstimator):
             values[missing] = MISSING
             out[c] = values
         return pd.DataFrame(out, index=frame.index, columns=self.numeric_ + self.categorical_)
+
+
+def _warn_if_coerced(column: Any, given: Any, converted: Any) -> None:
+    """Values of a column that was numeric at fit and are no numbers now become missing (and
+    are imputed); a typo or a new format in new data would otherwise change predictions
+    without a word."""
+    lost = given.notna() & converted.isna()
+    if lost.any():
+        import warnings
+
+        examples = ", ".join(repr(v) for v in given[lost].unique()[:3])
+        warnings.warn(
+            f"Column {column!r} held numbers when the model was fitted; {int(lost.sum())} "
+            f"value(s) here are not numbers ({examples}) and are treated as missing.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def make_preprocessor(params: dict[str, Any], random_state: int | None) -> Any:

@@ -128,6 +128,13 @@ def replayable_scorer(scorer: Any, estimator: Any) -> Any | None:
 
     if not isinstance(scorer, _PassthroughScorer):
         return scorer
+    import sklearn
+
+    if sklearn.get_config().get("enable_metadata_routing"):
+        # With routing, estimator.score takes metadata by its own requests (a Pipeline's score
+        # refuses a sample_weight it did not request, as GridSearchCV shows); the stand-in
+        # scorer took the routed weights and scored weighted accuracy without a word.
+        return None
     final = estimator[-1] if hasattr(estimator, "steps") else estimator
     score = getattr(type(final), "score", None)
     if score is ClassifierMixin.score and is_classifier(estimator):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from inspect import signature
 from typing import Any
@@ -185,6 +186,14 @@ class SearchCV(BaseSearchCV):
             if self.n_trials is not None and self.n_trials < len(points):
                 order = np.random.default_rng(split_seed).permutation(len(points))
                 points = [points[i] for i in order[: self.n_trials]]
+            elif self.n_trials is not None and self.n_trials > len(points):
+                # As RandomizedSearchCV says it: a budget the grid cannot use is a surprise.
+                warnings.warn(
+                    f"The space holds {len(points)} configurations, fewer than "
+                    f"n_trials={self.n_trials}; running {len(points)}.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         budget: float
         if self.n_trials is not None:
             budget = self.n_trials
