@@ -286,3 +286,82 @@ def test_with_hyperband_each_trial_is_modelled_on_its_own_bracket_only(run_in_br
     assert len(seen) >= 2 and None not in seen
     for group, numbers in seen.items():
         assert numbers and {group_of[n] for n in numbers} == {group}
+
+
+def _six_points(trial):
+    return float(trial.suggest_categorical("c", ["x", "y"]) == "x") + trial.suggest_int("a", 0, 2)
+
+
+SIX_POINTS = {(c, a) for c in "xy" for a in range(3)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n_startup_trials", [2, 6])
+def test_a_small_discrete_space_is_covered_before_any_point_repeats(seed, n_startup_trials):
+    study = tl.create_study(sampler=GPSampler(seed=seed, n_startup_trials=n_startup_trials))
+    study.optimize(_six_points, n_trials=8)
+    points = [(t.params["c"], t.params["a"]) for t in study.trials]
+    # The GP used to repeat ('y', 0) from trial 6 on, with ('x', 1) (a category and an integer
+    # step away) never tried; and startup trials 0 and 1 could be the same point.
+    assert set(points[:6]) == SIX_POINTS
+    # With nothing left, a repeat of the best is allowed.
+    assert points[6:] == [("y", 0), ("y", 0)]
+
+
+def test_auto_sampler_model_trials_cover_a_small_discrete_space_before_repeating():
+    from tunelab.samplers._auto import CHOICE_ATTR
+
+    study = tl.create_study(sampler=tl.samplers.AutoSampler(seed=0))
+    study.optimize(_six_points, n_trials=12)
+    seen: set[tuple[str, int]] = set()
+    n_model_trials = 0
+    for t in study.trials:
+        point = (t.params["c"], t.params["a"])
+        if t.system_attrs[CHOICE_ATTR] == "GPSampler" and seen != SIX_POINTS:
+            n_model_trials += 1
+            assert point not in seen
+        seen.add(point)
+    assert seen == SIX_POINTS and n_model_trials >= 1
+
+
+@pytest.mark.parametrize("with_constraint", [False, True])
+def test_kernel_is_refitted_on_schedule_after_the_training_set_is_capped(
+    monkeypatch, with_constraint
+):
+    from tunelab.samplers import _gp_model
+
+    fitted = []
+    fit = _gp_model.fit_theta
+
+    def counting_fit(X, y, *args, **kwargs):
+        fitted.append(len(y))
+        return fit(X, y, *args, **kwargs)
+
+    monkeypatch.setattr(_gp_model, "fit_theta", counting_fit)
+    sampler = GPSampler(seed=0, max_train_size=100)
+    study = tl.create_study(sampler=sampler)
+    rng = np.random.default_rng(0)
+
+    def add(n):
+        for x in rng.random(n):
+            study.add_trial(
+                FrozenTrial(
+                    number=-1,
+                    state=TrialState.COMPLETE,
+                    values=[(x - 0.3) ** 2],
+                    params={"c": float(x)},
+                    distributions={"c": tl.Float(0, 1)},
+                    system_attrs={"constraints": [float(x) - 0.5]} if with_constraint else {},
+                )
+            )
+
+    add(150)
+    study.ask({"c": tl.Float(0, 1)})
+    n_models = 2 if with_constraint else 1
+    assert fitted == [100] * n_models
+    add(3)  # fewer than 153 // 25 = 6 new observations: the fit is reused
+    study.ask({"c": tl.Float(0, 1)})
+    assert len(fitted) == n_models
+    add(4)  # 7 since the fit: refitted, though the GP still trains on 100 of them
+    study.ask({"c": tl.Float(0, 1)})
+    assert fitted == [100] * 2 * n_models

@@ -11,6 +11,7 @@ from tunelab.samplers._gp_acquisition import (
     log_ei,
     log_feasibility,
     log_h,
+    optimize_acquisition,
     optimize_log_ei,
 )
 from tunelab.samplers._gp_model import GP, MIN_NOISE
@@ -133,3 +134,40 @@ def test_without_a_feasible_point_the_acquisition_is_the_feasibility_alone():
     only = constrained_log_ei(gp, None, [(gp, 0.0)])(Xs, ~space.is_categorical)
     expected = log_feasibility(gp, Xs, 0.0, ~space.is_categorical)
     assert np.allclose(only[0], expected[0]) and np.allclose(only[1], expected[1])
+
+
+def _peaked_at(peak):
+    """An acquisition falling with the number of columns that differ from ``peak``."""
+
+    def acquisition(Xs, free=None):
+        values = -(np.abs(Xs - peak) > 1e-9).sum(axis=1).astype(float)
+        return values, None if free is None else np.zeros((len(Xs), int(free.sum())))
+
+    return acquisition
+
+
+def test_a_repeat_gives_way_to_the_untried_point_of_a_small_discrete_space():
+    space = encode_space(["c", "a"], [tl.Categorical(["x", "y"]), tl.Int(0, 2)])
+    grid = np.array([space.encode({"c": c, "a": a}) for c in "xy" for a in range(3)])
+    peak = space.encode({"c": "y", "a": 0})
+    last = space.encode({"c": "x", "a": 1})  # two moves from the peak, and scored lowest
+    tried = grid[~np.isclose(grid, last).all(axis=1)]
+    x = optimize_acquisition(_peaked_at(peak), space, np.random.default_rng(0), avoid=tried)
+    assert np.allclose(x, last)
+    # With every point tried, the best one is repeated.
+    x = optimize_acquisition(_peaked_at(peak), space, np.random.default_rng(0), avoid=grid)
+    assert np.allclose(x, peak)
+
+
+def test_a_repeat_on_a_large_discrete_space_gives_way_to_a_point_far_from_it():
+    # 20**3 = 8000 points, too many to enumerate; everything within two moves of the peak
+    # (1141 points, the ones the optimiser looks at) has been tried.
+    choices = tl.Categorical([str(i) for i in range(20)])
+    space = encode_space(["p", "q", "r"], [choices] * 3)
+    peak = np.zeros(3)
+    X = space.random_points(8000, np.random.default_rng(0), sobol=False)
+    X = np.unique(np.vstack([X, np.indices((20, 20, 20)).reshape(3, -1).T]), axis=0)
+    tried = X[(X != peak).sum(axis=1) <= 2]
+    assert len(tried) == 1141
+    x = optimize_acquisition(_peaked_at(peak), space, np.random.default_rng(0), avoid=tried)
+    assert (x != peak).sum() == 3

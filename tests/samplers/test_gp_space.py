@@ -48,3 +48,15 @@ def test_random_points_are_feasible_and_cover_every_choice():
     assert X.shape == (64, 6)
     assert set(X[:, -1]) == {0.0, 1.0, 2.0}
     assert np.allclose(SPACE.snap(X), X)
+
+
+def test_all_points_lists_a_discrete_space_once_each_within_the_limit():
+    space = encode_space(["q", "n", "k"], [tl.Float(0, 1, step=0.25), tl.Int(1, 10), DISTS[-1]])
+    X = space.all_points(150)
+    assert X.shape == (150, 3) and len(np.unique(X, axis=0)) == 150
+    assert np.array_equal(space.snap(X), X)
+    assert {tuple(space.decode(row).values()) for row in X} == {
+        (q, n, k) for q in (0, 0.25, 0.5, 0.75, 1) for n in range(1, 11) for k in "abc"
+    }
+    assert space.all_points(149) is None
+    assert SPACE.all_points(10**9) is None  # a continuous column

@@ -30,6 +30,9 @@ _REFIT_ALWAYS_BELOW = 100
 _REFIT_DIVISOR = 25
 # Every this many fits, the fit also starts from the prior's centre, not only the last fit.
 _COLD_RESTART_EVERY = 5
+# A startup point that repeats a tried or pending one gives way to the first of this many
+# following points of its Sobol sequence that does not.
+_SOBOL_LOOKAHEAD = 32
 
 
 class GPSampler(BaseSampler):
@@ -50,7 +53,10 @@ class GPSampler(BaseSampler):
     * **Acquisition.** log EI, maximised by multi-start L-BFGS-B from a scrambled Sobol pool
       and the incumbents, then a discrete local search over grid cells and categorical choices.
       An exact repeat of an observed or pending point is proposed only when nothing else is
-      left (a tiny step away teaches as much, and a deterministic objective nothing at all).
+      left (a tiny step away teaches as much, and a deterministic objective nothing at all):
+      a fully discrete space of up to 4096 points then gives its best untried point, a larger
+      one the best untried point of a fresh random pool (so nearly exhausting a larger discrete
+      space can end in a repeat that a luckier pool would have avoided).
     * **Parallel workers.** RUNNING trials are fantasised at the posterior mean (kriging
       believer): the model becomes certain there, so concurrent trials get different points.
     * **Trial states.** COMPLETE trials train the model, and so do PRUNED ones at their last
@@ -183,22 +189,28 @@ class GPSampler(BaseSampler):
         if space is None:
             space = self._spaces[key] = encode_space(names, dists)
         X, y, C = self._observations(study, key, space, group)
+        running = self._running_rows(study, trial, space)
+        # Every observed point, not only those the training subsample keeps: a repeat of any
+        # of them teaches a deterministic objective nothing.
+        tried = X if not len(running) else np.vstack([X, running])
         if len(y) < max(self.n_startup_trials, 2):
-            return self._sobol_point(trial, names, dists)
+            return self._sobol_point(trial, names, dists, space, tried)
 
         from ._gp_acquisition import constrained_log_ei, optimize_acquisition, optimize_log_ei
         from ._gp_model import GP, warp_outputs
 
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
         y = sign * y
+        # The refit schedule counts every observation: counted after subsampling, the count
+        # would stop at max_train_size and the kernel would never be refitted again.
+        n_seen, n_seen_constraint = len(y), (~np.isnan(C)).sum(axis=0)
         if len(y) > self.max_train_size:
             keep = self._subsample(y, trial_rng(self._seed, trial.number, "gp-subset"))
             X, y, C = X[keep], y[keep], C[keep]
         targets = warp_outputs(y, self.output_warping)
-        theta = self._theta(key, X, targets, space)
+        theta = self._theta(key, X, targets, space, n_seen)
         gp = GP(X, targets, space.is_categorical, theta, space.n_choices)
         best = float(targets.min())
-        running = self._running_rows(study, trial, space)
         if len(running):
             # Kriging believer: pretend pending trials return the posterior mean, and count
             # those values in the incumbent, so a pending point offers no improvement.
@@ -207,7 +219,7 @@ class GPSampler(BaseSampler):
             best = min(best, float(believed.min()))
         rng = trial_rng(self._seed, trial.number, "gp", *names)
         options = {
-            "avoid": X if not len(running) else np.vstack([X, running]),
+            "avoid": tried,
             "n_pool": 512 if len(names) > 1 else 64,
         }
         if self.constraints_func is None and not C.shape[1]:
@@ -219,7 +231,7 @@ class GPSampler(BaseSampler):
         violations = np.where(np.isnan(C).any(axis=1), np.inf, np.clip(C, 0, None).sum(axis=1))
         feasible = violations == 0
         incumbent = float(targets[feasible].min()) if feasible.any() else None
-        constraint_gps = self._constraint_gps(key, X, C, space, running)
+        constraint_gps = self._constraint_gps(key, X, C, space, running, n_seen_constraint)
         order = np.lexsort((targets, violations))
         acquisition = constrained_log_ei(gp, incumbent, constraint_gps)
         x = optimize_acquisition(acquisition, space, rng, incumbents=X[order[:2]], **options)
@@ -232,9 +244,10 @@ class GPSampler(BaseSampler):
         C: np.ndarray,
         space: EncodedSpace,
         running: np.ndarray,
+        n_seen: np.ndarray,
     ) -> list[tuple[Any, float]]:
         """A GP per constraint on the trials that have its value, with the threshold 0 in the
-        GP's standardised units.
+        GP's standardised units. ``n_seen`` counts each constraint's values before subsampling.
 
         Values go through arcsinh first, which keeps 0 and the sign (so feasibility) and turns
         huge values into moderate ones: a violation of 1e160 made the standard deviation
@@ -256,7 +269,7 @@ class GPSampler(BaseSampler):
             c = np.clip(c, min(finite.min(), 0.0) - margin, max(finite.max(), 0.0) + margin)
             mean, scale = float(c.mean()), float(c.std()) or 1.0
             z = (c - mean) / scale
-            theta = self._theta((*key, "constraint", j), X[has], z, space)
+            theta = self._theta((*key, "constraint", j), X[has], z, space, int(n_seen[j]))
             cgp = GP(X[has], z, space.is_categorical, theta, space.n_choices)
             if len(running):
                 cgp = cgp.condition_on(running, cgp.posterior(running)[0])
@@ -325,11 +338,18 @@ class GPSampler(BaseSampler):
         return np.sort(np.concatenate([order[:n_best], rest]))
 
     def _theta(
-        self, key: tuple[Any, ...], X: np.ndarray, y: np.ndarray, space: EncodedSpace
+        self,
+        key: tuple[Any, ...],
+        X: np.ndarray,
+        y: np.ndarray,
+        space: EncodedSpace,
+        n_seen: int | None = None,
     ) -> np.ndarray:
+        """Kernel hyperparameters for ``(X, y)``, refitted on the schedule of ``n_seen``, the
+        observations so far (``len(y)`` unless ``X`` is a subsample of them)."""
         from ._gp_model import fit_theta
 
-        n = len(y)
+        n = len(y) if n_seen is None else n_seen
         previous = self._fits.get(key)
         n_fits = 0
         if previous is not None:
@@ -347,9 +367,16 @@ class GPSampler(BaseSampler):
         return theta
 
     def _sobol_point(
-        self, trial: FrozenTrial, names: Sequence[str], dists: Sequence[Distribution]
+        self,
+        trial: FrozenTrial,
+        names: Sequence[str],
+        dists: Sequence[Distribution],
+        space: EncodedSpace,
+        tried: np.ndarray,
     ) -> dict[str, Any]:
         from scipy.stats import qmc
+
+        from ._gp_acquisition import is_duplicate
 
         # One scrambled sequence per set of names, seeded once for the study: trial n takes
         # its point n, so workers asking at once still spread out.
@@ -360,10 +387,25 @@ class GPSampler(BaseSampler):
             warnings.simplefilter("ignore")  # balance warnings for non-power-of-2 draws
             if trial.number > 0:
                 engine.fast_forward(trial.number)
-            point = engine.random(1)[0]
-        return {
-            n: d.from_unit(min(u, math.nextafter(1.0, 0.0))) for n, d, u in zip(names, dists, point)
-        }
+            point = _from_unit(names, dists, engine.random(1)[0])
+            if not is_duplicate(space.encode(point)[None, :], tried)[0]:
+                return point
+            # On a discrete space the sequence can land on a point already tried: other
+            # sequences place points too (a define-by-run study's first trial comes from one
+            # sequence per parameter, enqueued trials from the user).
+            for u in engine.random(_SOBOL_LOOKAHEAD):
+                candidate = _from_unit(names, dists, u)
+                if not is_duplicate(space.encode(candidate)[None, :], tried)[0]:
+                    return candidate
+        return point
+
+
+def _from_unit(
+    names: Sequence[str], dists: Sequence[Distribution], point: np.ndarray
+) -> dict[str, Any]:
+    return {
+        n: d.from_unit(min(u, math.nextafter(1.0, 0.0))) for n, d, u in zip(names, dists, point)
+    }
 
 
 def _one_blas_thread() -> Any:

@@ -22,6 +22,13 @@ _HALF_LOG_PI_OVER_2 = 0.5 * math.log(math.pi / 2)
 # Below this z the erfcx form loses digits to cancellation; the asymptotic series is exact
 # to double precision there.
 _ASYMPTOTIC_Z = -1e4
+# Coordinates closer than this are the same point (snapping can move a value by an ulp).
+_SAME_POINT = 1e-9
+# Once the optimiser's best is a repeat, a fully discrete space of at most this many points is
+# searched exhaustively for the best untried one: the untried points of a small space are few
+# and need not be near the repeat (nor near anything the optimiser looked at), and scoring a
+# few thousand points costs about as much as the optimiser itself.
+_MAX_ENUMERATED = 4096
 
 
 def log_h(z: np.ndarray) -> np.ndarray:
@@ -151,10 +158,13 @@ def optimize_acquisition(
     grid and polished by a discrete local search that moves one grid cell or one categorical
     choice at a time.
 
-    A point equal to a row of ``avoid`` (observed and pending points) is not returned while
-    another candidate exists: re-evaluating it teaches a deterministic objective nothing, and
-    under noise a point a hair away teaches as much. Small jitters and discrete moves around
-    such a duplicate are tried first, so the search stays where the acquisition is high.
+    A point equal to a row of ``avoid`` (observed and pending points) is returned only when
+    every point of the space is such a repeat: re-evaluating it teaches a deterministic
+    objective nothing, and under noise a point a hair away teaches as much. When the best
+    candidate is a repeat, a fully discrete space of at most ``_MAX_ENUMERATED`` points gives
+    its best untried point. Otherwise small jitters and discrete moves around the repeat come
+    first, so the search stays where the acquisition is high, and if all of those are repeats
+    too, a fresh pool of untried points and a local search among untried points from its best.
     """
     from scipy.optimize import minimize
 
@@ -199,22 +209,64 @@ def optimize_acquisition(
     found = [X, *(_local_search(values_at, space, X[i], values[i]) for i in top)]
     X = np.vstack(found)
     values = values_at(X)
-    if avoid is None or not len(avoid):
-        return X[int(np.argmax(values))]
-    fresh = ~_is_duplicate(X, avoid)
     i = int(np.argmax(values))
-    if not fresh[i]:
-        nearby = np.vstack([_jitter(space, X[i], rng), space.neighbours(X[i])])
-        X = np.vstack([X, nearby])
-        values = np.concatenate([values, values_at(nearby)])
-        fresh = np.concatenate([fresh, ~_is_duplicate(nearby, avoid)])
+    if avoid is None or not len(avoid) or not is_duplicate(X[i : i + 1], avoid)[0]:
+        return X[i]
+    grid = space.all_points(_MAX_ENUMERATED)
+    if grid is not None:
+        untried = _untried(space, grid, avoid)
+        return untried[int(np.argmax(values_at(untried)))] if len(untried) else X[i]
+    fresh = ~is_duplicate(X, avoid)
+    nearby = np.vstack([_jitter(space, X[i], rng), space.neighbours(X[i])])
+    X = np.vstack([X, nearby])
+    values = np.concatenate([values, values_at(nearby)])
+    fresh = np.concatenate([fresh, ~is_duplicate(nearby, avoid)])
+    if not fresh.any():
+        # A discrete space too large to enumerate, tried all around the best: the untried
+        # points can be anywhere, so look for them over the whole space.
+        pool = space.random_points(n_pool, rng)
+        pool = pool[~is_duplicate(pool, avoid)]
+        if len(pool):
+            pool_values = values_at(pool)
+            j = int(np.argmax(pool_values))
+            x = _local_search(values_at, space, pool[j], pool_values[j], avoid=avoid)
+            X = np.vstack([X, x])
+            values = np.concatenate([values, values_at(x)])
+            fresh = np.concatenate([fresh, [True]])
     if fresh.any():
         values = np.where(fresh, values, -np.inf)
     return X[int(np.argmax(values))]
 
 
-def _is_duplicate(X: np.ndarray, avoid: np.ndarray) -> np.ndarray:
-    return (np.abs(X[:, None, :] - avoid[None, :, :]) <= 1e-9).all(axis=2).any(axis=1)
+def is_duplicate(X: np.ndarray, avoid: np.ndarray) -> np.ndarray:
+    """Whether each row of ``X`` equals some row of ``avoid``."""
+    if not len(X) or not len(avoid):
+        return np.zeros(len(X), dtype=bool)
+    # In blocks of rows: a pool against thousands of trials would otherwise build a boolean
+    # array of hundreds of megabytes.
+    step = max(1, 2**20 // avoid.size)
+    return np.concatenate(
+        [
+            (np.abs(X[k : k + step, None, :] - avoid[None, :, :]) <= _SAME_POINT)
+            .all(axis=2)
+            .any(axis=1)
+            for k in range(0, len(X), step)
+        ]
+    )
+
+
+def _untried(space: EncodedSpace, grid: np.ndarray, avoid: np.ndarray) -> np.ndarray:
+    """The rows of ``grid`` (every point of a discrete space) that no row of ``avoid`` repeats."""
+    # Snapped, a tried point is bit for bit its grid point, so a set lookup replaces the
+    # pairwise comparison (thousands of points against thousands of trials). Rows off the grid
+    # (a value outside the current range) repeat nothing. Adding 0.0 turns -0.0 into 0.0,
+    # whose bytes differ.
+    snapped = space.snap(avoid)
+    on_grid = (np.abs(snapped - avoid) <= _SAME_POINT).all(axis=1)
+    tried = {row.tobytes() for row in snapped[on_grid] + 0.0}
+    keys = grid + 0.0
+    keep = np.fromiter((row.tobytes() not in tried for row in keys), dtype=bool, count=len(grid))
+    return grid[keep]
 
 
 def _jitter(space: EncodedSpace, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -230,9 +282,13 @@ def _local_search(
     x: np.ndarray,
     value: float,
     max_rounds: int = 10,
+    avoid: np.ndarray | None = None,
 ) -> np.ndarray:
+    """Hill-climb one discrete move at a time; with ``avoid``, only onto points not in it."""
     for _ in range(max_rounds):
         neighbours = space.neighbours(x)
+        if avoid is not None and len(neighbours):
+            neighbours = neighbours[~is_duplicate(neighbours, avoid)]
         if not len(neighbours):
             break
         values = values_at(neighbours)

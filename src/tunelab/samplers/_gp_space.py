@@ -89,6 +89,25 @@ class EncodedSpace:
                     out.append(y)
         return np.array(out).reshape(-1, self.n_dims)
 
+    def all_points(self, limit: int) -> np.ndarray | None:
+        """Every point of the space, in a fixed order; None if a column is continuous (or a grid
+        too fine to table) or if there are more than ``limit`` points."""
+        axes = []
+        size = 1
+        for j in range(self.n_dims):
+            if self.is_categorical[j]:
+                values = np.arange(self.n_choices[j], dtype=float)
+            elif self.centres[j] is not None:
+                values = self.centres[j]
+            else:
+                return None
+            size *= len(values)
+            if size > limit:
+                return None
+            axes.append(values)
+        columns = np.meshgrid(*axes, indexing="ij")
+        return np.stack([c.ravel() for c in columns], axis=1).reshape(-1, self.n_dims)
+
     def random_points(self, n: int, rng: np.random.Generator, sobol: bool = True) -> np.ndarray:
         """``n`` feasible points spread over the space (scrambled Sobol by default)."""
         if sobol and self.n_dims > 0:
