@@ -112,3 +112,14 @@ def test_an_unknown_or_long_budget_keeps_the_full_start():
     assert _choices(study) == ["QMCSampler"] * 10 + ["GPSampler"]
     sampler.plan(study, 1000, 1)
     assert sampler._startup_trials() == 10
+
+
+def test_n_startup_trials_takes_any_integer_as_tpe_and_gp_do():
+    # Found by a QA pass: np.int64(5) was refused here only.
+    import numpy as np
+
+    sampler = AutoSampler(n_startup_trials=np.int64(5))
+    assert sampler.n_startup_trials == 5 and type(sampler.n_startup_trials) is int
+    for bad in (True, 2.5, "5"):
+        with pytest.raises(tl.InvalidParameterError, match="'n_startup_trials'"):
+            AutoSampler(n_startup_trials=bad)

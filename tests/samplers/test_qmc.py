@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 import tunelab as tl
 from tunelab.samplers import QMCSampler, RandomSampler
@@ -27,3 +28,10 @@ def test_sobol_covers_the_square_more_evenly_than_random():
     sobol = qmc.discrepancy(_points(QMCSampler(seed=0)))
     rand = np.median([qmc.discrepancy(_points(RandomSampler(seed=s))) for s in range(5)])
     assert sobol < rand / 2
+
+
+def test_scramble_takes_a_bool_only():
+    # Found by a QA pass: scramble="false" (a quoted flag) was taken as True.
+    with pytest.raises(tl.InvalidParameterError, match="'scramble' parameter of QMCSampler"):
+        QMCSampler(scramble="false")
+    assert QMCSampler(scramble=np.bool_(False)).scramble is False

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .._constraints import check_constraints_func
 from .._frozen import TrialState
 from .._space import Categorical, Distribution
-from .._validation import seed_or_none
+from .._validation import fail, is_int, seed_or_none
 from ._base import BaseSampler, fresh_seed
 
 if TYPE_CHECKING:
@@ -58,15 +58,10 @@ class AutoSampler(BaseSampler):
     ) -> None:
         self.constraints_func = check_constraints_func(constraints_func, "AutoSampler")
         self.seed = seed_or_none(seed, "seed", "AutoSampler")
-        if (
-            isinstance(n_startup_trials, bool)
-            or not isinstance(n_startup_trials, int)
-            or n_startup_trials < 0
-        ):
-            from .._validation import fail
-
+        # Integral, as TPE and GP take it (np.int64 from a config array was refused here only).
+        if not is_int(n_startup_trials) or n_startup_trials < 0:
             raise fail("n_startup_trials", "AutoSampler", "a non-negative int", n_startup_trials)
-        self.n_startup_trials = n_startup_trials
+        self.n_startup_trials = int(n_startup_trials)
         self._seed = self.seed if self.seed is not None else fresh_seed()
         self._delegates: dict[str, BaseSampler] = {}
         self._budget: int | None = None

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._constraints import check_constraints_func
 from .._space import Distribution
-from .._validation import seed_or_none
+from .._validation import fail, plain_scalar, seed_or_none
 from ._base import BaseSampler, fresh_seed
 
 if TYPE_CHECKING:
@@ -36,7 +36,12 @@ class QMCSampler(BaseSampler):
         # Recorded on every trial (best_trial and plots use it); the draws ignore it.
         self.constraints_func = check_constraints_func(constraints_func, "QMCSampler")
         self.seed = seed_or_none(seed, "seed", "QMCSampler")
-        self.scramble = bool(scramble)
+        scramble = plain_scalar(scramble)
+        if not isinstance(scramble, bool):
+            # A quoted "false" (a job file, a command line) is truthy: taken as given, it
+            # meant a scrambled sequence.
+            raise fail("scramble", "QMCSampler", "True or False", scramble)
+        self.scramble = scramble
         self._seed = self.seed if self.seed is not None else fresh_seed()
         self._engines: dict[tuple[str, ...], tuple[Any, int]] = {}
 
