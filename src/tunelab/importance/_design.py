@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._frozen import FrozenTrial, TrialState
-from .._space import Distribution
+from .._space import Categorical, Distribution
 from .._validation import fail
 from ..exceptions import InvalidParameterError
 
@@ -32,6 +32,9 @@ class Design:
     X: np.ndarray  # (n_trials, n_params), columns in [-1, 1]
     y: np.ndarray  # (n_trials,)
     inactive_share: np.ndarray  # (n_params,): fraction of trials without the parameter
+    # For each column, the categorical columns whose value decides whether it is set (its
+    # parents in a conditional space, as the trials show them); empty for an unconditional one.
+    parents: list[tuple[int, ...]] = field(default_factory=list)
 
     def measure(self, dim: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """The measure of ``[low, high]`` along column ``dim`` (the whole column measures 1)."""
@@ -100,7 +103,33 @@ def build_design(
             if name in t.params:
                 X[r, c] = dist.to_unit(t.params[name])
     inactive = (X < 0).mean(axis=0)
-    return Design(names, dists, X, np.asarray(ys, dtype=float), inactive)
+    return Design(names, dists, X, np.asarray(ys, dtype=float), inactive, _parents(X, dists))
+
+
+def _parents(X: np.ndarray, dists: Sequence[Distribution]) -> list[tuple[int, ...]]:
+    """The categorical columns that decide, in these trials, whether each column is set: set
+    wherever a conditional column is, and with every value of theirs either always or never
+    going with it. ``if optimizer == "sgd": momentum`` makes optimizer momentum's parent."""
+    active = X >= 0
+    out: list[tuple[int, ...]] = []
+    for c in range(X.shape[1]):
+        present = active[:, c]
+        if present.all() or not present.any():
+            out.append(())
+            continue
+        found = []
+        for k, dist in enumerate(dists):
+            if k == c or not isinstance(dist, Categorical) or not active[present, k].all():
+                continue
+            values = X[active[:, k], k]
+            decided = all(
+                len(set(present[active[:, k]][values == v].tolist())) == 1
+                for v in np.unique(values)
+            )
+            if decided:
+                found.append(k)
+        out.append(tuple(found))
+    return out
 
 
 def normalized(names: Sequence[str], scores: np.ndarray) -> dict[str, float]:

@@ -67,7 +67,14 @@ def tree_shares(
         length = design.measure(i, cuts[:-1], cuts[1:])
         marginal = cover.T @ (weighted / safe[:, i])
         main[i] = float(length @ (marginal - mean) ** 2)
-        score[i] = main[i] - _presence_effect(cuts, length, marginal, mean)
+        presence = _presence_effect(cuts, length, marginal, mean)
+        score[i] += main[i] - presence
+        # The tree may tell "set or not" apart on the child's column rather than its parent's
+        # (one split there, where the parent's middle choice would take two): that variance
+        # is the parent's. Dropped, the parent of a child set on a middle choice scored 0.
+        parents = design.parents[i] if design.parents else ()
+        for parent in parents:
+            score[parent] += presence / len(parents)
         cells.append(cover)
         lengths.append(length)
     if interactions:
@@ -89,8 +96,9 @@ def _presence_effect(
     """The part of a conditional column's main effect that only says whether it is set.
 
     Whether a conditional parameter is set is decided by its parent, whose own column already
-    carries that variance; crediting it to the child too would rank every child as high as its
-    parent. This is the between-region term of the main effect (set vs. absent)."""
+    carries that variance (or is credited it, when the tree split on the child's column
+    instead); crediting it to the child too would rank every child as high as its parent. This
+    is the between-region term of the main effect (set vs. absent)."""
     absent = cuts[1:] <= 0.0
     mass_absent, mass_set = float(length[absent].sum()), float(length[~absent].sum())
     if mass_absent <= 0 or mass_set <= 0:
