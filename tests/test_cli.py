@@ -251,6 +251,22 @@ def test_export_to_a_missing_directory_is_one_line(runner, tmp_path, fmt):
     assert not out.parent.exists()
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
+def test_export_over_the_storages_own_database_is_refused(runner, tmp_path, fmt, monkeypatch):
+    # Found by a QA pass: the database was overwritten by its own export ("wrote 8 trials").
+    url = _exported(tmp_path)
+    database = url[len("sqlite:///") :]
+    monkeypatch.chdir(Path(database).parent)
+    before = Path(database).read_bytes()
+    message = _one_error_line(
+        runner.invoke(
+            main, ["export", "s", "--storage", url, "--format", fmt, "--out", Path(database).name]
+        )
+    )
+    assert "is the storage's own database file" in message
+    assert Path(database).read_bytes() == before
+
+
 def test_tune_defaults_to_TUNELAB_STORAGE(runner, tmp_path, monkeypatch):  # noqa: N802
     # ridge_diabetes.yaml has no storage: key, so $TUNELAB_STORAGE decides, as for `studies`.
     url = f"sqlite:///{tmp_path / 'env.db'}"

@@ -339,6 +339,9 @@ def _no_best(study: str, storage: str, trials: list[Any]) -> str:
 @_friendly
 def export(study: str, storage: str, fmt: str, out: str | None) -> None:
     """Export the trials of STUDY as CSV, JSON, or JSON lines that `tunelab import` restores."""
+    if out and _is_database_file(out, storage):
+        # Written over, the database was gone (a QA pass saw "wrote 8 trials" and exit 0).
+        _fail(f"--out {out} is the storage's own database file; write the export elsewhere.")
     if fmt == "jsonl":
         from ._transfer import export_study
 
@@ -380,6 +383,19 @@ def check_writable(out: str) -> None:
         _cannot_write(out, exc)
     if not existed:
         os.remove(out)
+
+
+def _is_database_file(out: str, storage: str) -> bool:
+    """Whether ``out`` names the SQLite database (or its journal files) of ``storage``."""
+    if not storage.startswith("sqlite:///"):
+        return False
+    database = storage[len("sqlite:///") :].split("?", 1)[0]
+    if not database or database == ":memory:":
+        return False
+    target = os.path.realpath(out)
+    return any(
+        target == os.path.realpath(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")
+    )
 
 
 def _cannot_write(out: str, exc: OSError) -> NoReturn:
