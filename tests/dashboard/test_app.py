@@ -252,3 +252,105 @@ def test_pareto_plot_excludes_an_infeasible_dominating_trial(db_url):
     front = next(tr for tr in figure["data"] if tr["name"] == "Pareto front")
     assert front["text"] == ["Trial 1", "Trial 2"]
     assert [t.number for t in study.best_trials] == [1, 2]
+
+
+def test_study_id_the_storage_refuses_is_not_found(client, monkeypatch):
+    # Found by a QA pass: PostgreSQL's ids are 32-bit and it refuses 2**31 ("integer out of
+    # range", a DB-API DataError wrapped in StorageError): the API answered a plain-text 500.
+    import sqlalchemy.exc
+
+    from tunelab.exceptions import StorageError
+
+    storage = client.app.state.storage
+
+    def refused(study_id):
+        cause = sqlalchemy.exc.DataError("SELECT", {}, Exception("integer out of range"))
+        raise StorageError("Storage failed: integer out of range.") from cause
+
+    monkeypatch.setattr(storage, "get_study_name", refused)
+    for path in ("", "/trials", "/plots/history"):
+        r = client.get(f"/api/studies/{2**31}{path}")
+        assert r.status_code == 404, path
+        assert r.json() == {"error": f"No study with id {2**31}."}
+
+    def down(study_id):
+        cause = sqlalchemy.exc.OperationalError("SELECT", {}, Exception("server closed"))
+        raise StorageError("Storage failed: server closed.") from cause
+
+    monkeypatch.setattr(storage, "get_study_name", down)
+    with pytest.raises(StorageError, match="server closed"):  # an outage is no "not found"
+        client.get("/api/studies/1")
+
+
+@pytest.mark.postgres
+def test_study_id_beyond_postgres_integers_is_not_found(pg_url):
+    study = tunelab.create_study(study_name="pg", storage=pg_url)
+    study.tell(study.ask({"x": Float(0, 1)}), 1.0)
+    with TestClient(create_app(pg_url)) as c:
+        for huge in (2**31, -(2**31) - 1, 2**63):
+            for path in ("", "/trials", "/trials/0", "/plots/history"):
+                r = c.get(f"/api/studies/{huge}{path}")
+                assert r.status_code == 404, (huge, path)
+                assert r.json() == {"error": f"No study with id {huge}."}
+        assert c.get(f"/api/studies/{study._study_id}").status_code == 200
+
+
+def test_version_changes_when_a_waiting_trial_starts(client, filled):
+    # Found by a QA pass: WAITING -> RUNNING left the version as it was, so the page kept
+    # showing WAITING while its summary said "1 running".
+    sid = filled._study_id
+    writer = tunelab.load_study("demo", filled.storage)
+    writer.enqueue_trial({"x": 0.5})
+    waiting = client.get(f"/api/studies/{sid}/trials?since=7").json()
+    assert (7, "WAITING") in [(t["number"], t["state"]) for t in waiting["trials"]]
+    writer.ask()  # claims the enqueued trial; no parameter is set yet
+    started = client.get(f"/api/studies/{sid}/trials?since=8").json()
+    assert (7, "RUNNING") in [(t["number"], t["state"]) for t in started["trials"]]
+    assert started["version"] != waiting["version"]
+    assert client.get(f"/api/studies/{sid}").json()["version"] == started["version"]
+
+
+def test_metric_names_label_the_figures_and_follow_a_rename(db_url):
+    # Found by a QA pass: after set_metric_names the Pareto figure kept the old axis labels
+    # (its cache key was the trials' version), and the other figures said "Objective 0".
+    study = tunelab.create_study(
+        study_name="named", storage=db_url, directions=["minimize", "maximize"], seed=0
+    )
+    for _ in range(4):
+        trial = study.ask({"x": Float(0, 1), "y": Float(0, 1)})
+        study.tell(trial, [trial.params["x"], trial.params["y"]])
+    study.set_metric_names(["loss", "acc"])
+    sid = study._study_id
+
+    def label(c, kind):
+        layout = c.get(f"/api/studies/{sid}/plots/{kind}").json()["figure"]["layout"]
+        axis = "xaxis" if kind in ("pareto", "edf") else "yaxis"
+        return layout[axis]["title"]["text"]
+
+    with TestClient(create_app(db_url)) as c:
+        assert c.get(f"/api/studies/{sid}").json()["metric_names"] == ["loss", "acc"]
+        assert label(c, "pareto") == "loss"
+        assert label(c, "history") == "loss"
+        assert label(c, "edf") == "loss"
+        version = c.get(f"/api/studies/{sid}").json()["version"]
+        study.set_metric_names(["val_loss", "val_acc"])
+        assert c.get(f"/api/studies/{sid}").json()["metric_names"] == ["val_loss", "val_acc"]
+        assert label(c, "pareto") == "val_loss"
+        assert label(c, "history") == "val_loss"
+        # The trials did not change: the version (polled every 2 s) reads no attribute.
+        assert c.get(f"/api/studies/{sid}").json()["version"] == version
+        plain = c.get(f"/api/studies/{sid}/plots/parallel").json()["figure"]
+        assert plain["data"][0]["dimensions"][0]["label"] == "val_loss"
+
+
+def test_contour_of_a_one_parameter_study_says_why(db_url):
+    # Found by a QA pass: "The 'params' parameter ... Got None instead." for a caller that
+    # passed no params.
+    study = tunelab.create_study(study_name="one", storage=db_url, seed=0)
+    for v in (1.0, 2.0, 3.0):
+        study.tell(study.ask({"x": Float(0, 1)}), v)
+    with TestClient(create_app(db_url)) as c:
+        body = c.get(f"/api/studies/{study._study_id}/plots/contour").json()
+    assert "figure" not in body
+    assert "needs two parameters" in body["message"] and "only 'x'" in body["message"]
+    assert "Got None" not in body["message"]

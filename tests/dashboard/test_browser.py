@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import threading
 import time
+from datetime import UTC, timedelta
 
 import pytest
 
 import tunelab
-from tunelab import Float
+from tunelab import Float, Int
 
 CHROMIUM = os.environ.get("TUNELAB_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -60,20 +62,35 @@ def served(filled, db_url):
     thread.join(10)
 
 
-@pytest.fixture
-def page(tmp_path):
+@contextlib.contextmanager
+def _browser_page(profile, **options):
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
+            str(profile),
             executable_path=CHROMIUM,
             headless=True,
             args=ARGS,
             viewport={"width": 1280, "height": 900},
+            **options,
         )
         try:
             yield context.new_page()
         finally:
             context.close()
+
+
+@pytest.fixture
+def page(tmp_path):
+    with _browser_page(tmp_path / "profile") as new_page:
+        yield new_page
+
+
+@pytest.fixture
+def tokyo_page(tmp_path):
+    """A browser in Asia/Tokyo (UTC+9, no daylight saving): times the page shows in UTC
+    differ from the local ones by 9 hours."""
+    with _browser_page(tmp_path / "tokyo-profile", timezone_id="Asia/Tokyo") as new_page:
+        yield new_page
 
 
 def test_list_plots_and_live_trial(served, page, filled, tmp_path):
@@ -146,3 +163,56 @@ def test_constrained_study_shows_feasibility(served, page, constrained):
     page.goto(served + f"/studies/{constrained._study_id}/trials/1")
     page.wait_for_selector("body[data-ready='1']")
     assert "0.5 · infeasible (total violation 0.5)" in page.inner_text("#overview")
+
+
+def test_parameters_named_like_table_fields_and_metric_names(served, page, db_url):
+    # Found by a QA pass: parameters named "number", "duration" and "value" showed the trial's
+    # own number, duration and value, and filters and sorting read those too. The objective
+    # column is labelled with the study's metric name and follows a rename.
+    study = tunelab.create_study(study_name="clash", storage=db_url, seed=0)
+    space = {"number": Int(100, 200), "duration": Float(50, 60), "value": Float(7, 8)}
+    for i, number in enumerate((180, 120, 160)):
+        study.enqueue_trial({"number": number, "duration": 55.0, "value": 7.5})
+        study.tell(study.ask(space), float(i))
+    study.set_metric_names(["loss"])
+    page.goto(served + f"/studies/{study._study_id}")
+    page.wait_for_selector("body[data-ready='1']")
+    headers = page.locator("#trials thead th").all_inner_texts()
+    assert [h.rstrip(" ▲▼") for h in headers] == [
+        "#", "State", "loss", "Duration (s)", "duration", "number", "value"
+    ]  # fmt: skip
+    cells = page.locator("#trials tbody tr:first-child td").all_inner_texts()
+    assert cells[0] == "0" and cells[2] == "0" and cells[4:] == ["55", "180", "7.5"]
+
+    page.fill("#text-filter", "params.number>150")
+    assert page.locator("#trials tbody tr").count() == 2  # parameters 180 and 160
+    page.fill("#text-filter", "number>=1")
+    assert page.locator("#trials tbody tr").count() == 2  # trials 1 and 2
+    page.fill("#text-filter", "values_loss<1")  # as study.trials_dataframe() names it
+    assert page.locator("#trials tbody tr").count() == 1
+    page.fill("#text-filter", "")
+    page.click("th[data-key='params.number']")
+    firsts = page.locator("#trials tbody tr td:first-child").all_inner_texts()
+    assert firsts == ["1", "2", "0"]  # parameters 120, 160, 180
+
+    study.set_metric_names(["val_loss"])
+    page.wait_for_function(
+        "document.querySelector(\"th[data-key='value']\").innerText.startsWith('val_loss')",
+        timeout=30_000,
+    )
+
+
+def test_timeline_in_the_browser_time_zone(served, tokyo_page, filled):
+    # Found by a QA pass: the timeline showed UTC (plotly.js drops a "+00:00") while every
+    # other time on the page is the browser's local time.
+    page = tokyo_page
+    page.goto(served + f"/studies/{filled._study_id}")
+    page.wait_for_selector("#plot-timeline[data-rendered='1']", timeout=30_000)
+    trace = page.evaluate(
+        "(() => { const d = document.getElementById('plot-timeline');"
+        " return {base: d.data[0].base, title: d.layout.xaxis.title.text}; })()"
+    )
+    first = filled.trials[0].datetime_start.astimezone(UTC)
+    tokyo = (first + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    assert trace["base"][0] == tokyo
+    assert trace["title"] == "Time (Asia/Tokyo)"

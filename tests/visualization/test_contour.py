@@ -107,3 +107,37 @@ def test_choices_that_print_alike_keep_their_own_cells(make_study):
     assert data["x"]["centers"] == ["None", "'None'"]
     assert data["points"]["x"] == ["None", "'None'"]
     assert data["z"] == [[None, None], [0.0, 10.0]]
+
+
+def test_log_int_cells_have_distinct_centers(make_study):
+    # Found by a QA pass: Int(1, 1000, log=True) got cells centred on 1, 1, 1, 1, 2, ...: the
+    # first cells are narrower than one integer. Neighbours that round alike are one cell.
+    study = make_study()
+    space = {"n": Int(1, 1000, log=True), "x": Float(0.0, 1.0)}
+    for n, v in [(1, 5.0), (1, 7.0), (2, 1.0), (30, 2.0), (1000, 3.0)]:
+        study.enqueue_trial({"n": n, "x": 0.5})
+        study.tell(study.ask(space), v)
+    data = contour_data(study, params=["n", "x"])
+    centers = data["x"]["centers"]
+    assert centers[0] == 1 and centers[-1] <= 1000
+    assert all(a < b for a, b in zip(centers, centers[1:]))  # distinct, in order
+    assert all(isinstance(c, int) for c in centers)
+    row = data["z"][len(data["z"]) // 2]  # x = 0.5
+    assert row[0] == 6.0  # the two trials with n = 1 share the first cell
+    assert row[centers.index(2)] == 1.0
+    assert sum(v is not None for v in row) == 4
+
+
+def test_a_study_with_fewer_than_two_params_is_named_not_the_argument(make_study):
+    # Found by a QA pass: "The 'params' parameter of plot_contour must be exactly two
+    # parameter names. Got None instead." though the caller passed no params.
+    study = make_study()
+    for v in (1.0, 2.0):
+        study.tell(study.ask({"x": Float(0, 1)}), v)
+    with pytest.raises(InvalidParameterError, match="needs two parameters") as info:
+        plot_contour(study)
+    assert "only 'x'" in str(info.value) and "Got None" not in str(info.value)
+    empty = make_study("empty")
+    empty.tell(empty.ask(), 1.0)
+    with pytest.raises(InvalidParameterError, match="have none"):
+        contour_data(empty)

@@ -33,3 +33,29 @@ def test_default_params_are_those_every_trial_has(make_study):
     assert only_y["target"] == [1.0]
     with pytest.raises(InvalidParameterError, match="'params' parameter"):
         parallel_data(study, params=["nope"])
+
+
+def test_log_axis_ticks_fall_inside_a_narrow_range(make_study):
+    # Found by a QA pass: for Float(2, 8, log=True) the ticks were 1e0 and 1e1, both outside
+    # the axis, which then showed no value at all.
+    study = make_study()
+    for v in (2.5, 3.3, 4.0, 6.1, 7.5):
+        study.enqueue_trial({"batch": v})
+        study.tell(study.ask({"batch": Float(2, 8, log=True)}), v)
+    dim = plot_parallel_coordinate(study).data[0].dimensions[1]
+    lo, hi = min(dim.values), max(dim.values)
+    assert len(dim.tickvals) >= 3
+    assert all(lo <= t <= hi for t in dim.tickvals)
+    assert list(dim.ticktext) == ["3", "4", "5", "6", "7"]
+    for t, text in zip(dim.tickvals, dim.ticktext):
+        assert math.isclose(10**t, float(text))
+
+
+def test_log_axis_ticks_are_decades_over_a_wide_range(make_study):
+    study = make_study()
+    for v in (1e-4, 3e-3, 0.2, 1.0):
+        study.enqueue_trial({"lr": v})
+        study.tell(study.ask({"lr": Float(1e-4, 1.0, log=True)}), v)
+    dim = plot_parallel_coordinate(study).data[0].dimensions[1]
+    assert list(dim.tickvals) == [-4, -3, -2, -1, 0]
+    assert list(dim.ticktext) == ["1e-4", "1e-3", "1e-2", "1e-1", "1e0"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._frozen import TrialState
 from .._study import Study
-from ..exceptions import StudyNotFoundError
+from ..exceptions import StorageError, StudyNotFoundError
 from ..storage import BaseStorage, get_storage
 from ._plots import FigureCache, build, plot_kinds, version_of
 from ._serialize import summary_json, trial_detail, trial_row
@@ -45,6 +45,7 @@ def open_storage(storage: str | BaseStorage) -> BaseStorage:
 
 
 def create_app(storage: str | BaseStorage) -> Starlette:
+    from sqlalchemy.exc import DataError
     from starlette.applications import Starlette
     from starlette.responses import FileResponse, Response
     from starlette.routing import Mount, Route
@@ -90,10 +91,16 @@ def create_app(storage: str | BaseStorage) -> Starlette:
         try:
             name = backend.get_study_name(study_id)
             return Study(name, backend)
-        # An id beyond SQLite's 64-bit integers cannot name a study: the driver raises
-        # OverflowError before the query runs.
+        # An id beyond the storage's integers cannot name a study. SQLite's driver raises
+        # OverflowError past 64 bits before the query runs; PostgreSQL, whose ids are 32-bit,
+        # refuses the query ("integer out of range"), which SQLStorage raises as a StorageError
+        # caused by a DB-API DataError: the only data of this query is the id.
         except (StudyNotFoundError, OverflowError):
             raise _NotFound(f"No study with id {study_id}.") from None
+        except StorageError as exc:
+            if isinstance(exc.__cause__, DataError):
+                raise _NotFound(f"No study with id {study_id}.") from None
+            raise
 
     def page(name: str) -> Any:
         def endpoint(request: Request) -> Response:
@@ -112,7 +119,12 @@ def create_app(storage: str | BaseStorage) -> Starlette:
             raise _NotFound(f"No study with id {study._study_id}.")
         params = sorted({n for t in trials for n in t.params})
         payload = summary_json(summary)
-        payload.update(version=version_of(trials), params=params, plots=plot_kinds(study))
+        payload.update(
+            version=version_of(trials),
+            params=params,
+            plots=plot_kinds(study),
+            metric_names=study.metric_names,
+        )
         return dumps(payload)
 
     def api_trials(request: Request) -> Response:
@@ -144,16 +156,19 @@ def create_app(storage: str | BaseStorage) -> Starlette:
         if kind not in plot_kinds(study):
             raise _NotFound(f"No plot {kind!r} for this study; see the study's 'plots' list.")
         version = version_of(study.get_trials(deepcopy=False))
+        # Renaming the objectives (set_metric_names) adds no trial: the names are part of the
+        # cache key instead of the version, so a poll of the trials reads no study attributes.
+        names = study.metric_names
 
         def make() -> str:
             try:
-                figure = build(study, kind)
+                figure = build(study, kind, names)
             except ValueError as exc:  # not enough trials yet, and the like: say so
                 return json.dumps({"message": str(exc), "version": version})
             # plotly's own encoder turns numpy arrays and dates into plotly.js' JSON.
             return '{"version":' + json.dumps(version) + ',"figure":' + figure.to_json() + "}"
 
-        text = figures.get(study._study_id, kind, version, make)
+        text = figures.get(study._study_id, kind, (version, names), make)
         return Response(text, media_type="application/json", headers={"Cache-Control": "no-store"})
 
     def plotly_js(request: Request) -> Response:

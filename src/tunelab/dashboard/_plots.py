@@ -44,17 +44,22 @@ def plot_kinds(study: Study) -> list[str]:
     return kinds
 
 
-def _target(study: Study) -> tuple[Any, str]:
+def _target(study: Study, metric_names: list[str] | None) -> tuple[Any, str]:
+    """What the single-value figures plot (objective 0) and its name: the study's metric name
+    (``set_metric_names``) when it has one."""
     if len(study.directions) == 1:
-        return None, "Objective value"
-    return (lambda t: t.values[0]), "Objective 0"
+        return None, metric_names[0] if metric_names else "Objective value"
+    return (lambda t: t.values[0]), metric_names[0] if metric_names else "Objective 0"
 
 
-def build(study: Study, kind: str) -> Any:
+def build(study: Study, kind: str, metric_names: list[str] | None = None) -> Any:
+    """The figure ``kind`` of ``study``, its objectives named ``metric_names`` (the names the
+    caller read once for its cache key: a figure is never labelled with other names than the
+    key it is cached under)."""
     from .. import visualization as V
     from ..importance import CorrelationRatioImportanceEvaluator
 
-    target, name = _target(study)
+    target, name = _target(study, metric_names)
     makers: dict[str, Callable[[], Any]] = {
         "history": lambda: V.plot_optimization_history(study, target=target, target_name=name),
         "slice": lambda: V.plot_slice(_recent(study), target=target, target_name=name),
@@ -68,7 +73,7 @@ def build(study: Study, kind: str) -> Any:
         "edf": lambda: V.plot_edf(study, target=target, target_name=name),
         "intermediate": lambda: V.plot_intermediate_values(_recent(study)),
         "timeline": lambda: V.plot_timeline(_recent(study)),
-        "pareto": lambda: V.plot_pareto_front(study),
+        "pareto": lambda: V.plot_pareto_front(study, target_names=metric_names),
     }
     figure = makers[kind]()
     if kind in _WINDOWED and study.storage.get_n_trials(study._study_id) > RECENT:
@@ -84,30 +89,41 @@ def _recent(study: Study) -> Study:
 
 
 def version_of(trials: list) -> str:
-    """Changes whenever a trial is added, finishes, or reports: finished trials never change."""
-    open_marks = sum(
-        1 + len(t.intermediate_values) + len(t.params)
-        for t in trials
-        if t.state in (TrialState.RUNNING, TrialState.WAITING)
-    )
-    done = sum(1 for t in trials if t.state.is_finished())
-    return f"{len(trials)}.{done}.{open_marks}"
+    """Changes whenever a trial is added, starts, sets a parameter, reports, or finishes.
+
+    A trial's state only moves forward (WAITING -> RUNNING -> finished; a retry is a new trial)
+    and a finished trial never changes, so counting the trials, the finished ones and the
+    started ones (RUNNING or finished) sees every change of state; the marks (parameters and
+    reports) of the unfinished trials only grow. One pass, no attribute read: the page polls it.
+    """
+    done = started = open_marks = 0
+    for t in trials:
+        if t.state.is_finished():
+            done += 1
+            started += 1
+        else:
+            started += t.state == TrialState.RUNNING
+            open_marks += 1 + len(t.intermediate_values) + len(t.params)
+    return f"{len(trials)}.{done}.{started}.{open_marks}"
 
 
 class FigureCache:
+    """The last figure of each (study, kind), kept while its ``stamp`` (the study's version and
+    whatever else the figure shows, such as the metric names) is unchanged."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._locks: dict[tuple[int, str], threading.Lock] = {}
-        self._figures: dict[tuple[int, str], tuple[str, str]] = {}
+        self._figures: dict[tuple[int, str], tuple[Any, str]] = {}
 
-    def get(self, study_id: int, kind: str, version: str, make: Callable[[], str]) -> str:
+    def get(self, study_id: int, kind: str, stamp: Any, make: Callable[[], str]) -> str:
         key = (study_id, kind)
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             cached = self._figures.get(key)
-            if cached is not None and cached[0] == version:
+            if cached is not None and cached[0] == stamp:
                 return cached[1]
             text = make()
-            self._figures[key] = (version, text)
+            self._figures[key] = (stamp, text)
             return text

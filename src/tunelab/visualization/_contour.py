@@ -68,6 +68,23 @@ def _grid(dist: Any, n_cells: int) -> list[Any] | None:
     return None
 
 
+def _distinct_centers(centers: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """The distinct cell centres, and for each cell the index of its centre among them.
+
+    An Int (or stepped Float) rounds a centre to its grid: where cells are narrower than one
+    step, as at the low end of a log range (Int(1, 1000, log=True): the first cells hold
+    only 1), neighbours get the same centre. They are one cell: a contour needs distinct
+    positions. Centres grow with the cell, so equal ones are neighbours.
+    """
+    distinct: list[Any] = []
+    index = []
+    for c in centers:
+        if not distinct or c != distinct[-1]:
+            distinct.append(c)
+        index.append(len(distinct) - 1)
+    return distinct, np.array(index, dtype=int)
+
+
 def contour_data(
     study: Any,
     params: Sequence[str] | None = None,
@@ -80,7 +97,8 @@ def contour_data(
 
     Cells are equal in each distribution's unit space, so log ranges get log-spaced cells; a
     categorical, and an Int or stepped Float with at most ``n_cells`` values, get one cell per
-    value. Without ``params`` the most important pair (fast estimate) that completed trials set
+    value, and neighbouring cells of a larger Int or stepped Float that round to the same value
+    (narrower than one step) are merged. Without ``params`` the most important pair (fast estimate) that completed trials set
     together is used; explicit ``params`` that no completed trial sets together are refused."""
     owner = "plot_contour"
     if not is_int(n_cells) or n_cells < 2:
@@ -89,6 +107,13 @@ def contour_data(
     rows = scored(s, resolve_target(s, target, owner))
     trials = [t for t, _ in rows]
     names = _default_pair(s, rows, target) if params is None else pick_params(trials, params, owner)
+    if params is None and len(names) < 2:
+        # The caller named no parameter: the study is what falls short, not an argument.
+        have = f"only {names[0]!r}" if names else "none"
+        raise InvalidParameterError(
+            f"plot_contour cannot draw study {s.study_name!r}: a contour needs two "
+            f"parameters, and its completed trials with a finite target have {have}."
+        )
     if len(names) != 2:
         raise fail(
             "params",
@@ -123,10 +148,12 @@ def contour_data(
             cells.append(np.clip(steps, 0, k - 1))
             labels.append(raw)
         else:
-            k = n_cells
             unit = np.array([dist.to_unit(v) for v in raw])
-            cells.append(np.minimum((unit * k).astype(int), k - 1))
-            centers = [dist.from_unit((i + 0.5) / k) for i in range(k)]
+            fine = np.minimum((unit * n_cells).astype(int), n_cells - 1)
+            centers, merged = _distinct_centers(
+                [dist.from_unit((i + 0.5) / n_cells) for i in range(n_cells)]
+            )
+            cells.append(merged[fine])
             labels.append(raw)
         axes.append({"name": name, "axis": info, "centers": centers})
     kx, ky = len(axes[0]["centers"]), len(axes[1]["centers"])

@@ -72,9 +72,9 @@ def plot_parallel_coordinate(
             entry["tickvals"] = list(range(len(axis["choices"])))
             entry["ticktext"] = axis["choices"]
         elif axis["scale"] == "log":
-            lo, hi = math.floor(math.log10(axis["low"])), math.ceil(math.log10(axis["high"]))
-            entry["tickvals"] = list(range(lo, hi + 1))
-            entry["ticktext"] = [f"1e{k}" for k in range(lo, hi + 1)]
+            # plotly draws the axis over the values given (its default range): tick those.
+            values = d["values"] or [math.log10(axis["low"]), math.log10(axis["high"])]
+            entry["tickvals"], entry["ticktext"] = _log_ticks(min(values), max(values))
         dims.append(entry)
     line = {
         "color": data["target"],
@@ -85,3 +85,26 @@ def plot_parallel_coordinate(
     fig = graph.Figure(graph.Parcoords(dimensions=dims, line=line))
     fig.update_layout(title="Parallel coordinates", template="plotly_white")
     return fig
+
+
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Ticks (log10 positions, labels) at round numbers between ``10**lo`` and ``10**hi``.
+
+    Decades when the range holds three of them; a narrower range (2 to 8 holds none) gets
+    1-2-5 or 1-to-9 steps within each decade, and one too narrow even for those (2.1 to 2.9)
+    its two ends: ticks outside the axis would leave it without a single label.
+    """
+    eps = 1e-9  # a value drawn exactly at a round number keeps its tick
+    decades = range(math.floor(lo), math.ceil(hi) + 1)
+    inside = [k for k in decades if lo - eps <= k <= hi + eps]
+    if len(inside) >= 3:
+        return [float(k) for k in inside], [f"1e{k}" for k in inside]
+    for mantissas in ((1, 2, 5), range(1, 10)):
+        values = [m * 10.0**k for k in decades for m in mantissas]
+        steps = [v for v in values if lo - eps <= math.log10(v) <= hi + eps]
+        if len(steps) >= 3:
+            break
+    if len(steps) < 2:
+        ends = sorted({lo, hi})
+        return ends, [f"{10**p:.3g}" for p in ends]
+    return [math.log10(v) for v in steps], [f"{v:g}" for v in steps]

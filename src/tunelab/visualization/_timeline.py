@@ -34,7 +34,16 @@ def timeline_data(study: Any, now: datetime | None = None) -> dict[str, Any]:
     return {"trials": rows}
 
 
+def _utc_text(moment: datetime) -> str:
+    """``moment`` in UTC as plotly.js reads a date: it has no time zones and drops an offset
+    (10:00+09:00 would be drawn at 10:00), so the time is sent in UTC, and the axis says so.
+    A naive moment is local time, as the storages read it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def plot_timeline(study: Any) -> Any:
+    """Bars from each trial's start to its end, in UTC (the axis title says "Time (UTC)"; the
+    dashboard redraws them in the browser's time zone)."""
     rows = timeline_data(study)["trials"]
     graph = go()
     fig = graph.Figure()
@@ -44,7 +53,7 @@ def plot_timeline(study: Any) -> Any:
             continue
         fig.add_trace(
             graph.Bar(
-                base=[r["start"].isoformat() for r in chosen],
+                base=[_utc_text(r["start"]) for r in chosen],
                 x=[max(r["duration"], 1e-3) * 1000 for r in chosen],
                 y=[r["number"] for r in chosen],
                 orientation="h",
@@ -55,7 +64,7 @@ def plot_timeline(study: Any) -> Any:
         )
     fig.update_layout(
         title="Timeline",
-        xaxis={"type": "date", "title": {"text": "Time"}},
+        xaxis={"type": "date", "title": {"text": "Time (UTC)"}},
         yaxis_title="Trial",
         barmode="overlay",
         template="plotly_white",

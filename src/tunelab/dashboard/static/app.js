@@ -77,6 +77,28 @@ async function studiesPage() {
   setInterval(refresh, 3 * POLL_MS);
 }
 
+// plotly.js has no time zones: the timeline comes in UTC ("Time (UTC)", shared by every page)
+// and is redrawn here in the browser's zone, the zone of every other time on the page.
+function pad(n, width = 2) {
+  return String(n).padStart(width, "0");
+}
+
+function localPlotlyDate(utcText) {
+  const d = new Date(utcText.replace(" ", "T") + "Z");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+function timelineInLocalTime(figure) {
+  const axis = figure.layout.xaxis || {};
+  if (!axis.title || axis.title.text !== "Time (UTC)") return;
+  for (const trace of figure.data) {
+    if (Array.isArray(trace.base)) trace.base = trace.base.map(localPlotlyDate);
+  }
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local";
+  axis.title = Object.assign({}, axis.title, { text: `Time (${zone})` });
+}
+
 // ---------------------------------------------------------------------------------------
 // Study page: trials fetched incrementally (?since=), table sorted and filtered in the page,
 // figures re-fetched when the study's version changes (at most every few seconds).
@@ -89,7 +111,15 @@ function parseFilter(text) {
   });
 }
 
-function fieldOf(row, key) {
+// A parameter's column key is "params.<name>", so that parameters named "number", "value" or
+// "duration" get their own values, not the trial's. Filter terms take the same keys, and a
+// parameter's bare name when no built-in field has it ("lr<0.01"): "number>150" is the trial
+// number, "params.number>150" the parameter. An objective is "value" (objective 0),
+// "values_<i>", or "values_<metric name>" as in study.trials_dataframe().
+const PARAM_KEY = "params.";
+
+function fieldOf(row, key, metricNames) {
+  if (key.startsWith(PARAM_KEY)) return row.params[key.slice(PARAM_KEY.length)];
   if (key === "number") return row.number;
   if (key === "state") return row.state;
   if (key === "duration") return row.duration;
@@ -97,17 +127,32 @@ function fieldOf(row, key) {
   if (key === "value") return row.values ? num(row.values[0]) : null;
   const v = key.match(/^values?_?(\d+)$/);
   if (v) return row.values ? num(row.values[Number(v[1])]) : null;
+  const named = metricNames && key.startsWith("values_") ? metricNames.indexOf(key.slice(7)) : -1;
+  if (named >= 0) return row.values ? num(row.values[named]) : null;
   return row.params[key];
 }
 
-function matches(row, rules) {
+// Columns of the trials table as [key, label]: objectives labelled with the study's metric
+// names (study.set_metric_names) when it has them.
+function tableColumns(summary, params, withFeasible) {
+  const cols = [["number", "#"], ["state", "State"]];
+  const names = summary.metric_names;
+  if (summary.directions.length === 1) cols.push(["value", names ? names[0] : "Value"]);
+  else summary.directions.forEach((_, i) => cols.push([`values_${i}`, names ? names[i] : `Value ${i}`]));
+  cols.push(["duration", "Duration (s)"]);
+  if (withFeasible) cols.push(["feasible", "Feasible"]);
+  params.forEach((p) => cols.push([PARAM_KEY + p, p]));
+  return cols;
+}
+
+function matches(row, rules, metricNames) {
   for (const rule of rules) {
     if (rule.text !== undefined) {
       const hay = `${row.number} ${row.state} ${JSON.stringify(row.params)}`.toLowerCase();
       if (!hay.includes(rule.text)) return false;
       continue;
     }
-    const have = fieldOf(row, rule.key);
+    const have = fieldOf(row, rule.key, metricNames);
     if (have === undefined || have === null) return false;
     const a = typeof have === "number" ? have : String(have);
     const b = typeof have === "number" ? Number(rule.value) : rule.value;
@@ -152,32 +197,24 @@ async function studyPage() {
       `${c.RUNNING} running) · ${esc(infeasible)}${esc(best)}last activity ${esc(fmtTime(summary.last_activity))}`;
   }
 
-  function columns() {
-    const cols = [["number", "#"], ["state", "State"]];
-    if (summary.directions.length === 1) cols.push(["value", "Value"]);
-    else summary.directions.forEach((_, i) => cols.push([`values_${i}`, `Value ${i}`]));
-    cols.push(["duration", "Duration (s)"]);
-    if (trials.some((r) => r && feasibleText(r) !== null)) cols.push(["feasible", "Feasible"]);
-    summary.params.forEach((p) => cols.push([p, p]));
-    return cols;
-  }
-
   function renderTable() {
-    const cols = columns();
+    const withFeasible = trials.some((r) => r && feasibleText(r) !== null);
+    const cols = tableColumns(summary, summary.params, withFeasible);
+    const names = summary.metric_names;
     const head = document.querySelector("#trials thead");
     head.innerHTML = "<tr>" + cols.map(([key, label]) =>
-      `<th class="sortable" data-key="${esc(key)}">${esc(label)}${key === sortKey ? (sortDir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
+      `<th class="sortable" data-key="${esc(key)}" title="filter: ${esc(key)}">${esc(label)}${key === sortKey ? (sortDir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
     const state = document.getElementById("state-filter").value;
     const rules = parseFilter(document.getElementById("text-filter").value);
-    let rows = trials.filter((r) => r && (!state || r.state === state) && matches(r, rules));
-    rows.sort((a, b) => sortDir * compare(fieldOf(a, sortKey), fieldOf(b, sortKey)) || a.number - b.number);
+    let rows = trials.filter((r) => r && (!state || r.state === state) && matches(r, rules, names));
+    rows.sort((a, b) => sortDir * compare(fieldOf(a, sortKey, names), fieldOf(b, sortKey, names)) || a.number - b.number);
     const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
     pageNo = Math.min(pageNo, pages - 1);
     const shown = rows.slice(pageNo * PAGE_SIZE, (pageNo + 1) * PAGE_SIZE);
     document.getElementById("page-info").textContent = `${rows.length} trials · page ${pageNo + 1} of ${pages}`;
     // Infeasible rows are greyed, as their points are in the figures.
     document.querySelector("#trials tbody").innerHTML = shown.map((r) => (r.feasible === false ? '<tr class="infeasible">' : "<tr>") + cols.map(([key]) => {
-      let v = fieldOf(r, key);
+      let v = fieldOf(r, key, names);
       if (key === "number") return `<td><a href="/studies/${studyId}/trials/${r.number}">${r.number}</a></td>`;
       if (key === "state") return `<td class="state-${r.state}">${r.state}</td>`;
       if (key === "duration" && typeof v === "number") v = v.toFixed(2);
@@ -219,6 +256,7 @@ async function studyPage() {
     const div = document.getElementById(`plot-${kind}`);
     try {
       const data = await getJSON(`${api}/plots/${kind}`);
+      if (data.figure && kind === "timeline") timelineInLocalTime(data.figure);
       if (data.figure) {
         const layout = Object.assign({}, data.figure.layout, { autosize: true, height: 380, margin: { t: kind === "parallel" ? 100 : 50, l: 60, r: 20, b: 50 } });
         if (div.querySelector(".message")) div.innerHTML = "";
@@ -251,13 +289,17 @@ async function studyPage() {
 
   const idle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+  // The figures show the trials and the metric names: either changing redraws them.
+  const plotKey = () => `${version}|${JSON.stringify(summary.metric_names || null)}`;
+
   async function refreshPlots() {
-    if (plotBusy || version === plotVersion) return;
+    if (plotBusy || plotKey() === plotVersion) return;
     // Figures of a big study cost time: refresh them no more often than 2x what they cost.
     if (Date.now() - lastPlotAt < Math.max(POLL_MS, 2 * plotCost)) return;
     plotBusy = true;
     const started = Date.now();
-    const target = version;
+    const target = plotKey();
+    const drawn = version;
     try {
       await loadPlotly();
       // One figure at a time, yielding between them, so the table stays responsive.
@@ -266,7 +308,7 @@ async function studyPage() {
         await idle();
       }
       plotVersion = target;
-      document.body.dataset.plotVersion = target;
+      document.body.dataset.plotVersion = drawn;
     } finally {
       plotCost = Date.now() - started;
       lastPlotAt = Date.now();
@@ -288,9 +330,12 @@ async function studyPage() {
       if (++ticks % 2 === 0 || version !== summary.version) {
         const fresh = await getJSON(api);
         const newParams = fresh.params.join() !== summary.params.join();
+        // Renamed objectives (set_metric_names) add no trial, so the version stays: redraw
+        // the table's headers and the figures that show the names.
+        const renamed = JSON.stringify(fresh.metric_names) !== JSON.stringify(summary.metric_names);
         summary = Object.assign(fresh, { plots: summary.plots });
         renderSummary();
-        if (newParams) renderTable();
+        if (newParams || renamed) renderTable();
       }
       refreshPlots();
       setStatus(true);
@@ -315,7 +360,8 @@ async function trialPage() {
 
   async function refresh() {
     const t = await getJSON(`/api/studies/${studyId}/trials/${number}`);
-    const values = t.values ? t.values.map(fmt).join(", ") : "";
+    const names = study.metric_names;  // set_metric_names: "loss 0.31, acc 0.92"
+    const values = t.values ? t.values.map((v, i) => (names ? `${names[i]} ${fmt(v)}` : fmt(v))).join(", ") : "";
     const rows = [["State", `<span class="state-${t.state}">${t.state}</span>`], ["Value(s)", esc(values)],
       ["Started", esc(fmtTime(t.datetime_start))], ["Finished", esc(fmtTime(t.datetime_complete))],
       ["Duration (s)", t.duration === null ? "" : t.duration.toFixed(3)]];
