@@ -311,3 +311,193 @@ def test_load_study_warns_about_a_study_left_by_a_killed_import(sqlite_url):
     )
     with pytest.warns(transfer.UnfinishedImportWarning, match="import"):
         tl.load_study(study_name="half", storage=sqlite_url)
+
+
+def _exported_records(tmp_path):
+    """The header and trial records of _rich_study's export (2 objectives; trials 0-4 are
+    COMPLETE, PRUNED, FAIL, RUNNING, WAITING)."""
+    source = InMemoryStorage()
+    _rich_study(source)
+    path = tmp_path / "src.jsonl"
+    export_study(source, "src", path)
+    header, *trials = (json.loads(line) for line in path.read_text().splitlines())
+    return header, trials
+
+
+def _write(path, header, trials):
+    path.write_text("".join(json.dumps(r) + "\n" for r in [header, *trials]))
+
+
+def _set(record, **changes):
+    record.update(changes)
+
+
+# Found by a QA pass: an edited file was stored as given, though create_study and add_trial
+# refuse the same study; afterwards `tunelab studies` (ValueError for the whole storage),
+# `best` or `export --format csv` raised tracebacks. Each case: (edit, line, message).
+_EDITS = {
+    "long study name": (lambda h, t: _set(h, study_name="x" * 600), 1, "at most 512"),
+    "NUL in study name": (lambda h, t: _set(h, study_name="a\x00b"), 1, "NUL character"),
+    "no directions": (lambda h, t: _set(h, directions=[]), 1, "non-empty list"),
+    "user_attrs not an object": (
+        lambda h, t: _set(h, user_attrs=[1, 2]),
+        1,
+        r"'user_attrs' is \[1, 2\], not an object",
+    ),
+    "metric names for 3 objectives": (
+        lambda h, t: h["system_attrs"].update(metric_names=["a", "b", "c"]),
+        1,
+        "a list of 2 names",
+    ),
+    "NUL in a parameter name": (
+        lambda h, t: t[0]["params"].update({"a\x00b": t[0]["params"]["lr"]}),
+        2,
+        r"Parameter name 'a\\x00b' cannot be stored",
+    ),
+    "text constraint": (
+        lambda h, t: t[0]["system_attrs"].update({"constraints:mem": "bad"}),
+        2,
+        "constraint 'mem' must be a number",
+    ),
+    "COMPLETE without values": (
+        lambda h, t: _set(t[0], values=None),
+        2,
+        "trial 0 is COMPLETE but has no values",
+    ),
+    "1 value for 2 objectives": (
+        lambda h, t: _set(t[0], values=[1.0]),
+        2,
+        r"2 objective\(s\) but 1 value\(s\)",
+    ),
+    "NaN value": (lambda h, t: _set(t[0], values=["nan", 1.0]), 2, "got NaN"),
+    "FAIL with values": (
+        lambda h, t: _set(t[2], values=[1.0, 2.0]),
+        4,
+        "trial 2 is FAIL but has values",
+    ),
+    "RUNNING with values": (
+        lambda h, t: _set(t[3], values=[1.0, 2.0]),
+        5,
+        "trial 3 is RUNNING but has values",
+    ),
+    "parameter outside its distribution": (
+        lambda h, t: t[0]["params"]["lr"].__setitem__(0, 99.0),
+        2,
+        "parameter 'lr' of trial 0 is 99.0, outside its distribution",
+    ),
+    "parameter in a RUNNING trial outside its distribution": (
+        lambda h, t: t[3]["params"].update(lr=[99.0, t[0]["params"]["lr"][1]]),
+        5,
+        "parameter 'lr' of trial 3 is 99.0, outside its distribution",
+    ),
+    "categorical index out of range": (
+        lambda h, t: t[0]["params"]["kind"].__setitem__(0, 7.0),
+        2,
+        "parameter 'kind' has internal value 7.0",
+    ),
+    "negative categorical index": (
+        lambda h, t: t[0]["params"]["kind"].__setitem__(0, -1.0),
+        2,
+        "parameter 'kind' has internal value -1.0",
+    ),
+    "fractional trial number": (lambda h, t: _set(t[0], number=0.5), 2, "not an integer"),
+    "user_attrs a list of pairs": (
+        lambda h, t: _set(t[0], user_attrs=[["a", 1]]),
+        2,
+        "'user_attrs' is .*, not a JSON object",
+    ),
+    "bad distribution": (
+        lambda h, t: t[0]["params"]["lr"].__setitem__(
+            1, '{"type": "float", "low": 5, "high": 1, "log": false, "step": null}'
+        ),
+        2,
+        "low <= high",
+    ),
+    "step beyond 64 bits": (
+        lambda h, t: _set(t[1], intermediate_values={str(2**70): 1.0}),
+        3,
+        "fit in 64 bits",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_EDITS))
+def test_an_edited_file_the_api_would_refuse_is_refused_whole(tmp_path, case):
+    edit, line, message = _EDITS[case]
+    header, trials = _exported_records(tmp_path)
+    edit(header, trials)
+    path = tmp_path / "edited.jsonl"
+    _write(path, header, trials)
+    target = tmp_path / "new.db"
+    # One InvalidParameterError naming the line (not an IndexError or AttributeError), and
+    # nothing written: not even the database file.
+    with pytest.raises(tl.InvalidParameterError, match=message) as info:
+        import_study(f"sqlite:///{target}", path)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+    assert not target.exists()
+
+
+def test_a_file_whose_name_no_storage_takes_imports_under_another_name(tmp_path):
+    header, trials = _exported_records(tmp_path)
+    header["study_name"] = "x" * 600
+    path = tmp_path / "long.jsonl"
+    _write(path, header, trials)
+    with pytest.raises(tl.InvalidParameterError, match="--study-name NAME"):
+        import_study(InMemoryStorage(), path)
+    storage = InMemoryStorage()
+    assert import_study(storage, path, study_name="short") == "short"
+    assert len(tl.load_study(study_name="short", storage=storage).trials) == 5
+    with pytest.raises(tl.InvalidParameterError, match="at most 512"):
+        import_study(storage, path, study_name="y" * 513)
+
+
+def test_the_header_counts_the_trials(tmp_path):
+    storage = InMemoryStorage()
+    tl.create_study(study_name="s", storage=storage).optimize(lambda t: 1.0, n_trials=3)
+    path = tmp_path / "s.jsonl"
+    assert export_study(storage, "s", path) == 3
+    assert json.loads(path.read_text().splitlines()[0])["n_trials"] == 3
+    copy = InMemoryStorage()
+    import_study(copy, path)
+    again = io.StringIO()
+    export_study(copy, "s", again)
+    assert json.loads(again.getvalue().splitlines()[0])["n_trials"] == 3
+
+
+@pytest.mark.parametrize("kept", [1, 3])  # the header alone; the header and 2 of 3 trials
+def test_a_file_cut_at_a_line_boundary_is_refused(tmp_path, kept):
+    # Found by a QA pass: `head -n 4 s.jsonl` imported 3 of 8 trials, exit code 0.
+    storage = InMemoryStorage()
+    tl.create_study(study_name="s", storage=storage).optimize(lambda t: 1.0, n_trials=3)
+    path = tmp_path / "s.jsonl"
+    export_study(storage, "s", path)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(path.read_text().splitlines(keepends=True)[:kept]))
+    target = tmp_path / "new.db"
+    with pytest.raises(
+        tl.InvalidParameterError,
+        match=f"holds {kept - 1} of the 3 trials its header announces: it looks truncated",
+    ):
+        import_study(f"sqlite:///{target}", cut)
+    assert not target.exists()
+
+
+def test_a_file_with_more_trials_than_announced_is_refused(tmp_path):
+    header, trials = _exported_records(tmp_path)
+    header["n_trials"] = 4
+    path = tmp_path / "more.jsonl"
+    _write(path, header, trials)
+    with pytest.raises(
+        tl.InvalidParameterError, match="holds 5 trials, but its header announces 4"
+    ):
+        import_study(InMemoryStorage(), path)
+
+
+def test_a_file_from_before_the_count_still_imports(tmp_path):
+    header, trials = _exported_records(tmp_path)
+    del header["n_trials"]
+    path = tmp_path / "old.jsonl"
+    _write(path, header, trials[:3])  # unnoticed, as before: such a file carries no count
+    storage = InMemoryStorage()
+    import_study(storage, path)
+    assert len(tl.load_study(study_name="src", storage=storage).trials) == 3

@@ -1,6 +1,10 @@
 """Move a study between storages as JSON lines, losslessly (``tunelab export/import``).
 
-Line 1 describes the study; each further line is one trial, in number order. JSON has no
+Line 1 describes the study (with its number of trials, so that a file cut short at a line
+boundary is not taken for a smaller study); each further line is one trial, in number order. An
+import refuses what the library's own API refuses (a name too long for the databases, a COMPLETE
+trial without values, a parameter outside its distribution, ...): such a study, once stored,
+broke ``tunelab studies`` for the whole storage. JSON has no
 infinities or NaN, so every value and intermediate value travels as a number or as one of the
 strings "inf", "-inf", "nan"; parameters travel as their internal float with the distribution,
 which round-trips every categorical choice exactly. Attributes are free-form JSON, where a string
@@ -13,18 +17,22 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shlex
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import IO, Any
 
-from ._frozen import FrozenTrial, StudyDirection, TrialState
-from ._space import distribution_from_json
-from ._validation import fail
+from ._frozen import FrozenTrial, TrialState
+from ._space import Distribution, distribution_from_json
+from ._study import METRIC_NAMES_ATTR, Study, create_study
+from ._trial import check_suggest
+from ._validation import check_name, fail, is_int, is_real, json_attr
 from .exceptions import DuplicatedStudyError, InvalidParameterError
-from .storage import BaseStorage, get_storage
+from .storage import BaseStorage, InMemoryStorage, get_storage
 
 FORMAT = "tunelab-study"
 FORMAT_VERSION = 1
@@ -57,7 +65,12 @@ def _enc(value: float) -> float | str:
 
 def _dec(value: float | str) -> float:
     if isinstance(value, str):
+        if value not in _SPECIAL:
+            raise ValueError(f"{value!r} is not a number (nor 'inf', '-inf', 'nan')")
         return _SPECIAL[value]
+    # float() would take True and the text "1.5": export_study writes neither.
+    if not is_real(value):
+        raise ValueError(f"{value!r} is not a number")
     return float(value)
 
 
@@ -91,25 +104,66 @@ def trial_to_record(trial: FrozenTrial) -> dict[str, Any]:
 
 
 def record_to_trial(record: dict[str, Any]) -> FrozenTrial:
+    """The trial a line of :func:`export_study` describes; ValueError, TypeError, KeyError or
+    InvalidParameterError for a record it cannot have written (whether the study would take
+    the trial is :func:`_check_trial`'s business)."""
+    if not isinstance(record, dict):
+        raise ValueError(f"{type(record).__name__}, not a JSON object")
     params, distributions = {}, {}
-    for name, (internal, dist_json) in record["params"].items():
+    for name, (internal, dist_json) in _mapping(record, "params").items():
         dist = distribution_from_json(dist_json)
         distributions[name] = dist
-        params[name] = dist.to_external(float(internal))
+        params[name] = _external(name, dist, internal)
     values = record["values"]
+    if values is not None and not isinstance(values, list):
+        raise ValueError(f"'values' is {values!r}, not a list or null")
+    number = record["number"]
+    # int() took "0" and 0.5 (read as trial 0); export_study writes plain ints.
+    if not is_int(number):
+        raise ValueError(f"'number' is {number!r}, not an integer")
+    fail_reason = record["fail_reason"]
+    if fail_reason is not None and not isinstance(fail_reason, str):
+        raise ValueError(f"'fail_reason' is {fail_reason!r}, not a string or null")
     return FrozenTrial(
-        number=int(record["number"]),
+        number=number,
         state=TrialState(record["state"]),
         values=None if values is None else [_dec(v) for v in values],
         params=params,
         distributions=distributions,
-        user_attrs=dict(record["user_attrs"]),
-        system_attrs=dict(record["system_attrs"]),
-        intermediate_values={int(k): _dec(v) for k, v in record["intermediate_values"].items()},
+        # dict() would turn [[1, 2]] into {1: 2}.
+        user_attrs=dict(_mapping(record, "user_attrs")),
+        system_attrs=dict(_mapping(record, "system_attrs")),
+        intermediate_values={
+            int(k): _dec(v) for k, v in _mapping(record, "intermediate_values").items()
+        },
         datetime_start=_parse_when(record["datetime_start"]),
         datetime_complete=_parse_when(record["datetime_complete"]),
-        fail_reason=record["fail_reason"],
+        fail_reason=fail_reason,
     )
+
+
+def _mapping(record: dict[str, Any], key: str) -> dict[str, Any]:
+    value = record[key]
+    if not isinstance(value, dict):
+        raise ValueError(f"{key!r} is {value!r}, not a JSON object")
+    return value
+
+
+def _external(name: str, dist: Distribution, internal: Any) -> Any:
+    """The value that ``internal`` stands for in ``dist``, if export_study could have written
+    it: a categorical index must name a choice (7 of 5 raised IndexError, -1 took the last
+    one, 1.5 the second), an int parameter must be whole."""
+    problem = f"parameter {name!r} has internal value {internal!r}, which {dist!r} cannot hold"
+    if not is_real(internal):
+        raise ValueError(problem)
+    try:
+        value = dist.to_external(float(internal))
+        exact = dist.to_internal(value) == internal
+    except (IndexError, ValueError, OverflowError):
+        exact = False
+    if not exact:
+        raise ValueError(problem)
+    return value
 
 
 @contextmanager
@@ -136,16 +190,19 @@ def export_study(
     system_attrs = backend.get_study_attrs(study_id, system=True)
     # Where this storage's copy came from says nothing about the study itself.
     system_attrs.pop(IMPORT_ATTR, None)
+    trials = backend.get_all_trials(study_id)
     header = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "study_name": study_name,
+        # Checked by import_study: a file cut at a line boundary is whole JSON lines, and was
+        # imported as a smaller study without a word.
+        "n_trials": len(trials),
         "directions": [d.value for d in backend.get_study_directions(study_id)],
         "user_attrs": backend.get_study_attrs(study_id),
         "system_attrs": system_attrs,
         "datetime_start": _when(summary.datetime_start if summary else None),
     }
-    trials = backend.get_all_trials(study_id)
     with _written(file) as out:
         out.write(json.dumps(header) + "\n")
         for trial in trials:
@@ -190,7 +247,10 @@ def import_study(
     """
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         raise fail("study_name", "import_study", "a non-empty string or None", study_name)
-    where = f"{os.fspath(file)}:" if isinstance(file, (str, os.PathLike)) else "line "
+    if study_name is not None:
+        check_name("The study name", study_name)  # as create_study checks it
+    named = isinstance(file, (str, os.PathLike))
+    where = f"{os.fspath(file)}:" if named else "line "
     with _opened(file) as source:
         lines = _numbered_lines(source, where)
         try:
@@ -208,30 +268,43 @@ def import_study(
         for key in ("study_name", "directions", "user_attrs", "system_attrs"):
             if key not in header:
                 raise _bad_line(where, first, f"not a study header (no key {key!r})")
-        try:
-            directions = [StudyDirection(d) for d in header["directions"]]
-        except (ValueError, TypeError) as exc:
-            raise _bad_line(where, first, f"not a study header ({exc})") from None
+        probe = _checked_header(where, first, header, study_name)
         # Every line is read and checked before anything is written, and a failure while
         # writing removes the new study: an import either lands whole or leaves nothing, but
         # for a process that dies, whose study stays marked unfinished (IMPORT_ATTR).
         trials = []
         for expected, (lineno, text) in enumerate(lines):
+            record = _loads(where, lineno, text)
             try:
-                trial = record_to_trial(_loads(where, lineno, text))
+                trial = record_to_trial(record)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                if isinstance(exc, InvalidParameterError):
-                    raise
-                raise _bad_line(where, lineno, f"not a trial record ({exc!r})") from None
+                detail = f"no key {exc.args[0]!r}" if isinstance(exc, KeyError) else _reason(exc)
+                raise _bad_line(where, lineno, f"not a trial record ({detail})") from None
             if trial.number != expected:
                 raise InvalidParameterError(
                     f"Trial numbers in the file must be 0, 1, 2, ... in order; line {lineno} "
                     f"holds trial {trial.number}."
                 )
+            _check_trial(probe, trial, where, lineno)
             trials.append(trial)
+    announced = header.get("n_trials")
+    if announced is not None and announced != len(trials):
+        label = os.fspath(file) if named else "The file"
+        if len(trials) < announced:
+            problem = (
+                f"{label} holds {len(trials)} of the {announced} trials its header announces: "
+                "it looks truncated (cut short while copied, or by a full disk)"
+            )
+        else:
+            problem = f"{label} holds {len(trials)} trials, but its header announces {announced}"
+        raise InvalidParameterError(
+            f"{problem}. Nothing was imported; export the study again "
+            "(`tunelab export --format jsonl`)."
+        )
     # Opened only now: a file that cannot be read leaves no new, empty database behind.
     backend = get_storage(storage)
-    name = study_name or header["study_name"]
+    name = probe.study_name
+    directions = probe.directions
     marker = {
         "file": os.path.abspath(file) if isinstance(file, (str, os.PathLike)) else None,
         "study_name": header["study_name"],
@@ -274,6 +347,96 @@ def import_study(
         backend.delete_study(study_id)
         raise
     return name
+
+
+def _checked_header(
+    where: str, lineno: int, header: dict[str, Any], study_name: str | None
+) -> Study:
+    """An in-memory study made from ``header`` through the library's own API (create_study,
+    set_user_attr, set_metric_names), so the file's study passes the checks a study created in
+    Python does; its trials are then checked by adding them to it (_check_trial). A study the
+    API refuses (600-character or NUL name, no directions) was stored as given, and broke
+    ``tunelab studies`` or ``best`` afterwards."""
+    name = header["study_name"] if study_name is None else study_name
+    if not isinstance(name, str) or not name.strip():
+        raise _bad_line(where, lineno, f"not a study header (study name {name!r})")
+    try:
+        check_name("The study name", name)
+    except InvalidParameterError as exc:
+        # The file is fine otherwise: the way out is another name, not another export.
+        raise InvalidParameterError(
+            f"{where}{lineno}: {_reason(exc)}. Import it under another name: "
+            "import_study(..., study_name=NAME), `tunelab import FILE --study-name NAME`."
+        ) from None
+    for key in ("user_attrs", "system_attrs"):
+        if not isinstance(header[key], dict):
+            raise _bad_line(
+                where, lineno, f"not a study header ({key!r} is {header[key]!r}, not an object)"
+            )
+    announced = header.get("n_trials")  # absent from files of tunelab before 2026-11-30
+    if announced is not None and (not is_int(announced) or announced < 0):
+        raise _bad_line(
+            where, lineno, f"not a study header ('n_trials' is {announced!r}, not a count)"
+        )
+    from .samplers import RandomSampler  # the probe samples nothing; spare the default's setup
+
+    try:
+        probe = create_study(
+            study_name=name,
+            storage=InMemoryStorage(),
+            directions=header["directions"],
+            sampler=RandomSampler(),
+        )
+        for key, value in header["user_attrs"].items():
+            probe.set_user_attr(key, value)
+        for key, value in header["system_attrs"].items():
+            json_attr("the study's system attributes", key, value)
+        names = header["system_attrs"].get(METRIC_NAMES_ATTR)
+        if names is not None:
+            probe.set_metric_names(names)
+    except InvalidParameterError as exc:
+        raise _bad_line(where, lineno, f"the study cannot be created ({_reason(exc)})") from None
+    return probe
+
+
+def _check_trial(probe: Study, trial: FrozenTrial, where: str, lineno: int) -> None:
+    """Refuse a trial that the API would not have stored, by adding it to ``probe`` with
+    Study.add_trial (values: their count, numbers, a COMPLETE trial has some; parameters
+    inside their distribution, one distribution per name; constraint values are numbers),
+    plus the checks of a suggest call and of attribute keys, which add_trial leaves out."""
+    try:
+        for name, distribution in trial.distributions.items():
+            check_suggest(trial.number, name, distribution)
+        for key, value in trial.user_attrs.items():
+            json_attr(f"trial {trial.number}'s user attributes", key, value)
+        for key, value in trial.system_attrs.items():
+            json_attr(f"trial {trial.number}'s system attributes", key, value)
+        if trial.values is not None and trial.state not in (
+            TrialState.COMPLETE,
+            TrialState.PRUNED,
+        ):
+            # Study.tell stores none for these; add_trial does not look.
+            raise InvalidParameterError(
+                f"trial {trial.number} is {trial.state.name} but has values "
+                f"{trial.values!r}; only COMPLETE and PRUNED trials have values"
+            )
+        # add_trial takes finished trials only; the rest of its checks hold for a RUNNING or
+        # WAITING trial alike, which the probe keeps as FAIL (without values, as checked).
+        probe.add_trial(
+            trial if trial.state.is_finished() else replace(trial, state=TrialState.FAIL)
+        )
+    except InvalidParameterError as exc:
+        reason = _reason(exc)
+        said = re.search(rf"\btrial {trial.number}\b", reason)  # add_trial names it mostly
+        culprit = "" if said else f"trial {trial.number} "
+        raise _bad_line(where, lineno, f"{culprit}cannot be imported ({reason})") from None
+
+
+def _reason(exc: Exception) -> str:
+    """An error's message to quote inside another: without the API owner it names (the
+    caller of import_study never called add_trial) and the closing full stop."""
+    text = str(exc).removeprefix("Study.add_trial: ").rstrip()
+    return text[:-1] if text.endswith(".") else text
 
 
 def unfinished_import(backend: BaseStorage, study_id: int, url: str | None = None) -> str | None:
