@@ -373,7 +373,7 @@ def _checked_header(
             raise _bad_line(
                 where, lineno, f"not a study header ({key!r} is {header[key]!r}, not an object)"
             )
-    announced = header.get("n_trials")  # absent from files of tunelab before 2026-11-30
+    announced = header.get("n_trials")  # absent from files of tunelab before 2026-11-29
     if announced is not None and (not is_int(announced) or announced < 0):
         raise _bad_line(
             where, lineno, f"not a study header ('n_trials' is {announced!r}, not a count)"
