@@ -216,3 +216,64 @@ def test_a_storage_value_that_is_no_url_names_the_file_and_key(tmp_path):
         load_job(job)
     assert load_job(write(tmp_path, BASE + "storage: sqlite:///x.db\n")).storage_from_file
     assert not load_job(write(tmp_path, BASE)).storage_from_file
+
+
+def test_one_name_with_two_ranges_in_two_branches_is_refused_naming_both(tmp_path):
+    # Found by a QA pass: accepted, then every trial of the second branch failed ("Parameter
+    # 'C' is Float(...) here but was ..."), since a study keeps one distribution per name.
+    text = (
+        "estimator: sklearn.linear_model.LogisticRegression\ndataset: iris\nspace:\n"
+        "  penalty: {type: categorical, choices: {l2: {C: {type: float, low: 0.1, high: 1}}, "
+        "l1: {C: {type: float, low: 1, high: 2}}}}\n"
+    )
+    with pytest.raises(
+        JobFileError,
+        match=r"job.yaml: space.penalty.choices.l1.C: is \{type: float, low: 1, high: 2\} here "
+        r"but \{type: float, low: 0.1, high: 1\} at space.penalty.choices.l2.C; .*give C the "
+        r"same range in both places$",
+    ):
+        load_job(write(tmp_path, text))
+    same = load_job(write(tmp_path, text.replace("low: 1, high: 2", "low: 0.1, high: 1")))
+    assert same.space["penalty"]["l1"]["C"] == same.space["penalty"]["l2"]["C"]
+
+
+@pytest.mark.parametrize("name", ["job.yaml", "job.toml"])
+@pytest.mark.parametrize(
+    ("encode", "message"),
+    [
+        (lambda text: text.encode("utf-16"), r"the job file is UTF-16 text, not UTF-8; save it"),
+        (
+            lambda text: text.replace("sklearn", "sklearné").encode("latin-1"),
+            r"the job file is not UTF-8 text \(byte 0xe9 at offset \d+\); save it as UTF-8",
+        ),
+    ],
+    ids=["utf-16", "latin-1"],
+)
+def test_a_job_file_that_is_not_utf8_is_one_error(tmp_path, name, encode, message):
+    # Found by a QA pass: a UnicodeDecodeError traceback.
+    text = TOML_JOB if name.endswith(".toml") else BASE
+    path = tmp_path / name
+    path.write_bytes(encode(text))
+    with pytest.raises(JobFileError, match=f"^{path}: {message}"):
+        load_job(path)
+
+
+TOML_JOB = (
+    'estimator = "sklearn.tree.DecisionTreeClassifier"\ndataset = "wine"\n[space]\n'
+    'max_depth = { type = "int", low = 1, high = 8 }\n'
+)
+
+
+@pytest.mark.parametrize(("name", "text"), [("job.toml", TOML_JOB), ("job.yaml", BASE)])
+def test_a_byte_order_mark_is_accepted(tmp_path, name, text):
+    # Found by a QA pass: a BOM on a TOML job gave "Invalid statement (at line 1, column 1)".
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert load_job(path).estimator.startswith("sklearn.")
+
+
+def test_an_upper_case_toml_suffix_is_reported_as_toml(tmp_path):
+    # Found by a QA pass: parsed as TOML, reported as "not valid YAML".
+    with pytest.raises(JobFileError, match=r"JOB.TOML: not valid TOML: "):
+        load_job(write(tmp_path, "estimator = [\n", name="JOB.TOML"))
+    assert load_job(write(tmp_path, TOML_JOB, name="TREE.TOML")).space

@@ -363,3 +363,160 @@ def test_a_scorer_whose_method_a_searched_choice_turns_on_is_accepted(tmp_path):
     proc = tune(tmp_path, job, "--n-trials", "2")
     assert proc.returncode == 0, proc.stderr
     assert "mean CV neg_log_loss" in proc.stdout + proc.stderr
+
+
+LOGREG_L1 = (
+    "estimator: sklearn.linear_model.LogisticRegression\ndataset: breast_cancer\nstudy_name: s\n"
+    "space:\n  penalty: [l1]\n"
+)
+
+
+def test_a_resumed_run_whose_trials_all_fail_is_an_error(tmp_path):
+    # Found by a QA pass: "every trial failed" looked at the whole study, so a resumed run
+    # whose trials all failed printed the best of the earlier ones and exited 0.
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    run_in(url, write(tmp_path, LOGREG_L1 + "params: {solver: liblinear}\n"), n_trials=1)
+    with pytest.raises(JobFileError, match=r"job.yaml: space: every trial failed \(2 of 2\)"):
+        run_in(url, write(tmp_path, LOGREG_L1 + "params: {solver: lbfgs}\n"), n_trials=2)
+
+
+def test_resuming_with_another_range_is_refused_before_any_trial(tmp_path):
+    # Found by a QA pass: every new trial failed ("Parameter 'C' is Float(...) here but was
+    # ..."), and the run printed the old best and exited 0.
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    base = "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\nstudy_name: ridge\nspace:\n"
+    run_in(
+        url,
+        write(tmp_path, base + "  alpha: {type: float, low: 0.001, high: 1000, log: true}\n"),
+        2,
+    )
+    changed = write(tmp_path, base + "  alpha: {type: float, low: 0.001, high: 100, log: true}\n")
+    with pytest.raises(
+        JobFileError,
+        match=r"job.yaml: space.alpha: study 'ridge' holds trials of alpha in \{type: float, "
+        r"low: 0.001, high: 1000, log: true\}, and this job has \{type: float, low: 0.001, "
+        r"high: 100, log: true\}; .*Use another study_name, or the old range of alpha again$",
+    ):
+        run_in(url, changed, 2)
+    assert len(tl.load_study(study_name="ridge", storage=url).trials) == 2
+
+
+def _csv(path, loader):
+    import pandas as pd
+
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{loader}")()
+    pd.DataFrame(bunch.data).assign(y=bunch.target).to_csv(path, index=False)
+
+
+def test_resuming_on_another_csv_with_the_same_target_is_refused(tmp_path):
+    # Found by a QA pass: the stored dataset was only "csv target 'y'".
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    for name in ("iris", "wine"):
+        _csv(tmp_path / f"{name}.csv", name)
+    (tmp_path / "moved").mkdir()
+    _csv(tmp_path / "moved" / "iris.csv", "iris")
+    job = (
+        "estimator: sklearn.linear_model.LogisticRegression\nstudy_name: c\ncv: 3\n"
+        "space:\n  C: {type: float, low: 0.1, high: 1}\ndataset: {csv: %s, target: y}\n"
+    )
+    run_in(url, write(tmp_path, job % "iris.csv"), 1)
+    run_in(url, write(tmp_path, job % "moved/iris.csv"), 1)  # the file's name, not its place
+    with pytest.raises(
+        JobFileError,
+        match=r"job.yaml: dataset.csv: study 'c' holds trials of CSV file 'iris.csv', and this "
+        r"job has 'wine.csv'",
+    ):
+        run_in(url, write(tmp_path, job % "wine.csv"), 1)
+
+
+def test_resuming_with_another_test_size_is_refused_unless_the_study_predates_the_key(
+    tmp_path,
+):
+    # Found by a QA pass: another test_size held out rows the earlier runs had searched on,
+    # and the summary still said "rows the search never saw".
+    from tunelab._tune import TASK_ATTR
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    run_in(url, write(tmp_path, RIDGE_SPACE_JOB), 1)
+    other = write(tmp_path, RIDGE_SPACE_JOB + "test_size: 0.5\n")
+    with pytest.raises(
+        JobFileError,
+        match=r"job.yaml: test_size: study 'ridge' holds trials of test_size 0.25, and this job "
+        r"has 0.5; .*or test_size 0.25 again$",
+    ):
+        run_in(url, other, 1)
+    # A study stored before test_size was a key is checked on the keys it has.
+    study = tl.load_study(study_name="ridge", storage=url)
+    task = dict(study.user_attrs[TASK_ATTR])
+    del task["test_size"]
+    study.set_user_attr(TASK_ATTR, task)
+    assert run_in(url, other, 1).n_test == 221
+
+
+@pytest.mark.parametrize(
+    ("csv", "fragment"),
+    [
+        ("a,b,y\n", "job.yaml: dataset.csv: d.csv has a header but no rows"),
+        (
+            "a,y\n" + "".join(f"{i},\n" for i in range(30)),
+            "job.yaml: dataset.target: column 'y' is empty in all 30 rows of d.csv",
+        ),
+        (
+            "y\n" + "".join(f"{i}\n" for i in range(30)),
+            "job.yaml: dataset.csv: d.csv has no column besides the target 'y'",
+        ),
+        (
+            "a,y\n" + "".join(f",{i}\n" for i in range(30)),
+            "job.yaml: dataset.csv: every column of d.csv besides the target 'y' is empty",
+        ),
+        (
+            "a,y\n1,2\n2,3\n3,4\n",
+            "job.yaml: dataset.csv: too few rows (3) for a held-out test split (test_size 0.25) "
+            "and 2-fold CV, with 2 test rows per fold; it needs at least 6 rows",
+        ),
+        ("a;y\n1;2\n2;3\n1,5;4\n", "(Error tokenizing data. C error: Expected 1 fields in line"),
+    ],
+    ids=[
+        "header-only",
+        "target-all-missing",
+        "target-only",
+        "features-all-empty",
+        "3-rows",
+        "semi",
+    ],
+)
+def test_csvs_the_search_cannot_use_are_one_line_before_the_search(tmp_path, csv, fragment):
+    # Found by a QA pass: tracebacks ("n_samples=0"), every trial failing "0 feature(s)",
+    # advice that cannot be followed ("use cv: 2 or less" with cv: 2), a message over 2 lines.
+    write(tmp_path, csv, name="d.csv")
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.Ridge\ndataset: {csv: d.csv, target: y}\ncv: 2\n"
+        + RIDGE_SPACE,
+    )
+    proc = tune(tmp_path, job, "--n-trials", "1")
+    assert_one_error_line(proc, fragment)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "or less" not in proc.stderr
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    assert not (tmp_path / "t.db").exists() or tl.get_all_study_summaries(url) == []
+
+
+def test_too_few_rows_of_each_class_names_the_rows_needed(tmp_path):
+    # A held-out split with fewer test rows than classes was a traceback from scikit-learn.
+    write(tmp_path, "a,y\n" + "".join(f"{i},{'abc'[i // 2]}\n" for i in range(6)), name="d.csv")
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.LogisticRegression\ndataset: {csv: d.csv, target: y}\n"
+        "cv: 2\nspace:\n  C: {type: float, low: 0.1, high: 1}\n",
+    )
+    with pytest.raises(
+        JobFileError,
+        match=r"dataset.csv: too few rows \(6, of 3 classes\) .* it needs at least 3 rows of "
+        r"every class$",
+    ):
+        run_in(f"sqlite:///{tmp_path / 'c.db'}", job, 1)
+    write(tmp_path, "a,y\n" + "".join(f"{i},{'abc'[i // 3]}\n" for i in range(9)), name="d.csv")
+    assert run_in(f"sqlite:///{tmp_path / 'c.db'}", job, 1).n_test == 3

@@ -84,12 +84,14 @@ def _err(path: Path, key: str, problem: str) -> JobFileError:
 
 
 def _read(path: Path) -> Mapping[str, Any]:
+    fmt = "TOML" if path.suffix.lower() == ".toml" else "YAML"
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise JobFileError(f"{path}: cannot read the job file ({exc.strerror}).") from None
+    text = _decode(path, raw)
     try:
-        if path.suffix.lower() == ".toml":
+        if fmt == "TOML":
             import tomllib
 
             data = tomllib.loads(text)
@@ -99,14 +101,28 @@ def _read(path: Path) -> Mapping[str, Any]:
             data = yaml.safe_load(text)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise JobFileError(
-            f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {first}"
-        ) from None
+        raise JobFileError(f"{path}: not valid {fmt}: {first}") from None
     if not isinstance(data, Mapping):
         raise JobFileError(
             f"{path}: the job file must be a mapping of keys (estimator, space, ...)."
         )
     return data
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """The job file's text: UTF-8, with or without a byte-order mark (an editor's BOM made a
+    TOML job "Invalid statement (at line 1, column 1)"), newlines as open() reads them. Any
+    other encoding is one line, not a UnicodeDecodeError traceback."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise JobFileError(f"{path}: the job file is UTF-16 text, not UTF-8; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JobFileError(
+            f"{path}: the job file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _int(path: Path, key: str, value: Any, low: int, allow_minus_one: bool = False) -> int:
@@ -276,6 +292,7 @@ def load_job(path: str | Path) -> JobSpec:
         str(name): parse_distribution(path, f"space.{name}", spec)
         for name, spec in raw_space.items()
     }
+    flat_space(path, space)  # one distribution per name
     names = _all_names(space)
     for name in params:
         if name in names:
@@ -366,6 +383,58 @@ def _constructible(cls: type) -> bool:
         return True
     except Exception:
         return False
+
+
+def flat_space(path: Path, space: Mapping[str, Any]) -> dict[str, tuple[str, Distribution]]:
+    """Every parameter the space draws, with the key that declares it and its distribution (a
+    conditional categorical draws its choices). A study keeps one distribution per name, so a
+    name declared twice with two ranges (in two branches) is refused: it was accepted, and the
+    trials of the branch drawn second all failed."""
+    found: dict[str, tuple[str, Distribution]] = {}
+
+    def walk(nodes: Mapping[str, Any], prefix: str) -> None:
+        for name, node in nodes.items():
+            key = f"{prefix}.{name}"
+            dist = node if isinstance(node, Distribution) else Categorical(list(node))
+            if name in found and found[name][1] != dist:
+                first_key, first = found[name]
+                raise _err(
+                    path,
+                    key,
+                    f"is {describe_distribution(dist)} here but "
+                    f"{describe_distribution(first)} at {first_key}; a study keeps one range "
+                    f"per parameter name, so the trials that drew the second one would all "
+                    f"fail; give {name} the same range in both places",
+                )
+            found.setdefault(name, (key, dist))
+            if isinstance(node, Mapping):
+                for choice, sub in node.items():
+                    walk(sub, f"{key}.choices.{choice}")
+
+    walk(space, "space")
+    return found
+
+
+def describe_distribution(dist: Distribution) -> str:
+    """A distribution as a job file writes it: {type: float, low: 0.001, high: 1000, log: true}."""
+    import json
+
+    if isinstance(dist, Categorical):
+        return json.dumps(list(dist.choices))
+    spec = dist.to_dict()
+    parts = [f"type: {spec['type']}", f"low: {_plain_number(spec['low'])}"]
+    parts.append(f"high: {_plain_number(spec['high'])}")
+    if spec.get("log"):
+        parts.append("log: true")
+    if spec.get("step") not in (None, 1):
+        parts.append(f"step: {_plain_number(spec['step'])}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _plain_number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
 
 
 def _all_names(space: Mapping[str, Any]) -> list[str]:

@@ -52,20 +52,44 @@ def load_data(job: JobSpec) -> tuple[Any, np.ndarray, bool]:
         return bunch.data, bunch.target, classification
     import pandas as pd
 
-    assert job.dataset.csv is not None and job.dataset.target is not None
+    csv, target = job.dataset.csv, job.dataset.target
+    assert csv is not None and target is not None
     try:
-        frame = pd.read_csv(job.dataset.csv)
+        frame = pd.read_csv(csv)
     except (OSError, ValueError) as exc:
+        # pandas' messages end in a newline or span lines; the CLI prints one.
         raise JobFileError(
-            f"{job.path}: dataset.csv: cannot read {job.dataset.csv} ({exc})"
+            f"{job.path}: dataset.csv: cannot read {csv} ({_one_line(str(exc))})"
         ) from None
-    if job.dataset.target not in frame.columns:
+    if target not in frame.columns:
         raise JobFileError(
-            f"{job.path}: dataset.target: column {job.dataset.target!r} is not in {job.dataset.csv.name} "
+            f"{job.path}: dataset.target: column {target!r} is not in {csv.name} "
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
-    frame = frame.dropna(subset=[job.dataset.target])
-    y = frame.pop(job.dataset.target).to_numpy()
+    # Each of these crashed the provisional split ("n_samples=0") or failed every trial
+    # ("0 feature(s)").
+    if frame.empty:
+        raise JobFileError(
+            f"{job.path}: dataset.csv: {csv.name} has a header but no rows; it needs rows of data"
+        )
+    rows = len(frame)
+    frame = frame.dropna(subset=[target])
+    if frame.empty:
+        raise JobFileError(
+            f"{job.path}: dataset.target: column {target!r} is empty in all {rows} rows of "
+            f"{csv.name}; fill it in, or name the column that holds the target"
+        )
+    y = frame.pop(target).to_numpy()
+    if frame.shape[1] == 0:
+        raise JobFileError(
+            f"{job.path}: dataset.csv: {csv.name} has no column besides the target {target!r}; "
+            "it needs feature columns to predict the target from"
+        )
+    if not frame.notna().any().any():
+        raise JobFileError(
+            f"{job.path}: dataset.csv: every column of {csv.name} besides the target {target!r} "
+            f"is empty in the {len(y)} rows that have a target; it needs feature values"
+        )
     return frame, y, classification
 
 
@@ -154,6 +178,7 @@ def run_job(
 
     X, y, classification = load_data(job)
     check_job(job, y, classification)
+    _check_rows(job, y, classification)
     stratify = y if classification else None
     # Checked on a provisional split too, so a refused job leaves no empty study behind; a
     # stratified split's class counts hardly depend on its seed.
@@ -179,6 +204,7 @@ def run_job(
     )
     _check_import_finished(study, job.storage)
     _check_same_task(study, job)
+    _check_same_space(study, job)
     split_seed, note = _split_seed(study, job)
     X_train, X_test, y_train, y_test = train_test_split(
         X,
@@ -189,7 +215,7 @@ def run_job(
     )
     _check_folds(job, y_train, classification)
     objective = make_objective(job, X_train, y_train, classification, seed=split_seed)
-    before = {t.number for t in study.trials}
+    before = {t.number for t in study.get_trials(deepcopy=False)}
     # A configuration that cannot be fitted is one FAIL trial (as error_score does in
     # scikit-learn's searches); the search goes on with the next one.
     study.optimize(
@@ -200,10 +226,12 @@ def run_job(
         catch=(Exception,),
         show_progress_bar=show_progress_bar,
     )
-    if not study.get_trials((TrialState.COMPLETE,), deepcopy=False):
-        raise JobFileError(
-            _nothing_completed(job, [t for t in study.trials if t.number not in before])
-        )
+    ran = [t for t in study.get_trials(deepcopy=False) if t.number not in before]
+    # This run's trials, not the study's: a resumed study whose new trials all failed reported
+    # the best of its earlier ones and exited 0.
+    failed_run = bool(ran) and all(t.state == TrialState.FAIL for t in ran)
+    if failed_run or not study.get_trials((TrialState.COMPLETE,), deepcopy=False):
+        raise JobFileError(_nothing_completed(job, ran))
     best = study.best_trial
     final = clone(build_pipeline(job, X_train)).set_params(
         **{f"model__{k}": v for k, v in best.params.items()}
@@ -237,23 +265,64 @@ def _check_same_task(study: Study, job: JobSpec) -> None:
     """A study resumed by a job that measures something else (another scorer, estimator or
     dataset) would rank values of two kinds against each other: MSE trials (about -3000) and
     R2 trials (about 0.5) made an R2 trial the best, and the sampler learnt from both. The
-    first run stores what its values are; a later run must match it."""
-    task = {
+    first run stores what its values are; a later run must match it. A study stored before a
+    key was added (csv, test_size) is checked on the keys it has."""
+    task: dict[str, Any] = {
         "estimator": job.estimator,
         "dataset": job.dataset.builtin or f"csv target {job.dataset.target!r}",
-        "scoring": job.scoring or "the estimator's score",
     }
+    if job.dataset.csv is not None:
+        # The file's name, not its directory, so a moved file still resumes.
+        task["csv"] = job.dataset.csv.name
+    task["scoring"] = job.scoring or "the estimator's score"
+    # Another test_size holds out other rows, some of which earlier runs searched on.
+    task["test_size"] = job.test_size
     stored = study.user_attrs.get(TASK_ATTR)
     if stored is None:
         study.set_user_attr(TASK_ATTR, task)
         return
     for key, value in task.items():
         if key in stored and stored[key] != value:
-            raise JobFileError(
-                f"{job.path}: {key}: study {study.study_name!r} holds trials of {key} "
-                f"{stored[key]!r}, and this job has {value!r}; their values cannot be ranked "
-                f"together. Use another study_name, or {key} {stored[key]!r} again"
+            where, what = _TASK_KEYS.get(key, (key, key))
+            why = (
+                "the rows this split holds out for the test score were searched on by its "
+                "earlier runs"
+                if key == "test_size"
+                else "their values cannot be ranked together"
             )
+            raise JobFileError(
+                f"{job.path}: {where}: study {study.study_name!r} holds trials of {what} "
+                f"{stored[key]!r}, and this job has {value!r}; {why}. Use another study_name, "
+                f"or {what} {stored[key]!r} again"
+            )
+
+
+#: Task keys whose job-file key or wording differ from the key: (job-file key, wording).
+_TASK_KEYS = {"csv": ("dataset.csv", "CSV file"), "test_size": ("test_size", "test_size")}
+
+
+def _check_same_space(study: Study, job: JobSpec) -> None:
+    """A resumed study whose trials drew a parameter from another range than the job's: every
+    new trial failed ("Parameter 'C' is Float(...) here but was ..."), since a study keeps one
+    distribution per name. Refused before any trial."""
+    from ._jobfile import describe_distribution, flat_space
+
+    space = flat_space(job.path, job.space)
+    seen: set[str] = set()
+    for trial in study.get_trials(deepcopy=False):
+        for name, stored in trial.distributions.items():
+            if name in seen or name not in space:
+                continue
+            seen.add(name)
+            key, dist = space[name]
+            if stored != dist:
+                raise JobFileError(
+                    f"{job.path}: {key}: study {study.study_name!r} holds trials of {name} in "
+                    f"{describe_distribution(stored)}, and this job has "
+                    f"{describe_distribution(dist)}; a study keeps one range per parameter, so "
+                    f"every new trial would fail. Use another study_name, or the old range of "
+                    f"{name} again"
+                )
 
 
 def _split_seed(study: Study, job: JobSpec) -> tuple[int, str | None]:
@@ -290,6 +359,10 @@ def _nothing_completed(job: JobSpec, trials: list[Any]) -> str:
         f"{job.path}: space: every trial failed ({len(failed)} of {len(trials)}); "
         f"{count} with {reason} (e.g. trial {example.number}: {dict(example.params)})"
     )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _first_line(text: str) -> str:
@@ -443,20 +516,82 @@ def _check_scoring(job: JobSpec, cls: type, y: np.ndarray, classification: bool)
         ) from None
 
 
+def _split_sizes(n: int, test_size: float) -> tuple[int, int]:
+    """Training and test rows of scikit-learn's train_test_split of ``n`` rows."""
+    import math
+
+    n_test = math.ceil(test_size * n)
+    return n - n_test, n_test
+
+
+def _rows_needed(job: JobSpec, classification: bool, n_classes: int) -> int:
+    """Rows (of every class, for a classifier) a held-out split and ``job.cv`` folds need, so
+    that each fold tests 2 rows (regression) and holds a row of every class (classification)."""
+    import math
+
+    if not classification:
+        n = 2 * job.cv
+        while _split_sizes(n, job.test_size)[0] < 2 * job.cv:
+            n += 1
+        return n
+    # Of every class: cv rows left for training once its share of the test rows is taken, and
+    # enough rows in all that the test split holds one of every class.
+    c = 2
+    while True:
+        n_train, n_test = _split_sizes(n_classes * c, job.test_size)
+        if c - math.ceil(c * job.test_size) >= job.cv and min(n_train, n_test) >= n_classes:
+            return c
+        c += 1
+
+
+def _check_rows(job: JobSpec, y: np.ndarray, classification: bool) -> None:
+    """Too few rows for any number of folds: the advice was "use cv: 2 or less" (cv must be
+    2 or more, and 2 failed), or a traceback from the split (test rows fewer than classes)."""
+    n = len(y)
+    n_train, n_test = _split_sizes(n, job.test_size)
+    key = "dataset" if job.dataset.builtin is not None else "dataset.csv"
+    where = f"a held-out test split (test_size {job.test_size:g}) and {job.cv}-fold CV"
+    if classification:
+        n_classes = len(np.unique(y))
+        if min(n_train, n_test) >= n_classes:
+            return  # a smaller cv may do: _check_folds says which
+        need = _rows_needed(job, classification, n_classes)
+        raise JobFileError(
+            f"{job.path}: {key}: too few rows ({n}, of {n_classes} classes) for {where}, "
+            f"with a row of every class in each split; it needs at least {need} rows of every "
+            "class"
+        )
+    if n_train >= 4:
+        return  # cv: 2 fits: _check_folds says which cv does
+    need = _rows_needed(job, classification, 0)
+    raise JobFileError(
+        f"{job.path}: {key}: too few rows ({n}) for {where}, with 2 test rows per fold; it "
+        f"needs at least {need} rows"
+    )
+
+
 def _check_folds(job: JobSpec, y_train: np.ndarray, classification: bool) -> None:
     n = len(y_train)
     if classification:
         labels, counts = np.unique(y_train, return_counts=True)
         smallest = int(counts.min())
         if job.cv > smallest:
-            fix = f"use cv: {smallest} or less" if smallest >= 2 else "drop the rarest classes"
+            if smallest >= 2:
+                fix = f"use cv: {smallest} or less"
+            else:
+                need = _rows_needed(job, classification, len(labels))
+                fix = (
+                    f"give every class at least {need} rows (cv: {job.cv} and test_size "
+                    f"{job.test_size:g}), or drop the rarest classes"
+                )
             raise JobFileError(
                 f"{job.path}: cv: {job.cv} stratified folds need {job.cv} rows of every class in "
                 f"the {n} training rows, but class {_plain(labels[counts.argmin()])!r} has "
                 f"{smallest}; {fix}"
             )
     elif n < 2 * job.cv:
+        # _check_rows saw to n >= 4 (every split of the rows has as many), so cv: 2 fits.
         raise JobFileError(
             f"{job.path}: cv: {job.cv} folds of the {n} training rows leave fewer than 2 test "
-            f"rows per fold; use cv: {max(2, n // 2)} or less"
+            f"rows per fold; use cv: {n // 2} or less"
         )
