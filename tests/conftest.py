@@ -19,6 +19,24 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
+def pg_url(postgres_url):
+    """A PostgreSQL URL whose tables live in a fresh schema, dropped afterwards: reruns pass."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"tl_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in postgres_url else "?"
+    yield f"{postgres_url}{joiner}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture
 def ctrl_c():
     """Ctrl-C raises KeyboardInterrupt in this test, as in a terminal. A process started in the
     background by a non-interactive shell (some CI runners) inherits SIGINT ignored, and a

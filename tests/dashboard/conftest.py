@@ -41,22 +41,3 @@ def constrained(db_url) -> tunelab.Study:
         trial.set_user_attr("c", c)
         study.tell(trial, value)
     return study
-
-
-@pytest.fixture
-def pg_url(postgres_url):
-    """A PostgreSQL URL whose tables live in a fresh schema, dropped afterwards (skips without
-    TUNELAB_TEST_POSTGRES_URL)."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    schema = f"tl_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    joiner = "&" if "?" in postgres_url else "?"
-    yield f"{postgres_url}{joiner}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
