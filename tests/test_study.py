@@ -480,3 +480,10 @@ def test_metric_names_name_the_objectives(tmp_path):
     for bad in (["accuracy"], ["a", "a"], "ab", ["a", ""]):
         with pytest.raises(tl.InvalidParameterError, match="'names' parameter"):
             study.set_metric_names(bad)
+
+
+def test_add_trial_refuses_a_failed_trial_with_values():
+    study = tl.create_study()
+    with pytest.raises(tl.InvalidParameterError, match="trial is FAIL but has values"):
+        study.add_trial(tl.create_trial(state=tl.TrialState.FAIL, value=1.0))
+    assert study.trials == []

@@ -628,6 +628,12 @@ class Study:
                 f"Study.add_trial: {label} is COMPLETE but has no values; give "
                 "values=[...] (one per objective), or state=TrialState.FAIL."
             )
+        if trial.state == TrialState.FAIL and trial.values is not None:
+            # tell stores none for a failed trial; with values it would read as scored.
+            raise InvalidParameterError(
+                f"Study.add_trial: {label} is FAIL but has values {trial.values!r}; a failed "
+                "trial has none. Drop the values, or give state=TrialState.COMPLETE."
+            )
         if trial.values is not None:
             _, problem = self._check_values(trial.values)  # raises on a wrong count
             if problem is not None:
