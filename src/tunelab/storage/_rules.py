@@ -166,11 +166,11 @@ def retry_template(lost: FrozenTrial, count: int) -> FrozenTrial:
     system_attrs: dict[str, Any] = {RETRY_OF_ATTR: lost.number, RETRY_COUNT_ATTR: count}
     # A grid trial lost between two suggests had its whole point decided: the retry runs that
     # point. With only the parameters drawn so far, the grid handed it another point agreeing
-    # with them, and the lost one, counted as tried, never ran.
-    fixed = {
-        **(lost.system_attrs.get(GRID_POINT_ATTR) or {}),
-        **(lost.system_attrs.get(FIXED_PARAMS_ATTR) or {}),
-    }
+    # with them, and the lost one, counted as tried, never ran. One lost before its first
+    # suggest never ran: its point is free for any trial (the grid takes it over), and tied to
+    # the retry as well, it could run twice.
+    point = lost.system_attrs.get(GRID_POINT_ATTR) if lost.params else None
+    fixed = {**(point or {}), **(lost.system_attrs.get(FIXED_PARAMS_ATTR) or {})}
     if fixed:
         system_attrs[FIXED_PARAMS_ATTR] = fixed
     return FrozenTrial(
