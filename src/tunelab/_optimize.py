@@ -296,6 +296,7 @@ def _settle(study: Study, received: list[Outcome], pending: dict[int, Trial], re
 def _record(study: Study, outcome: Outcome) -> tuple[FrozenTrial, FrozenTrial | None]:
     """Store an outcome; returns the finished trial and, for a lost one, its queued retry."""
     trial = outcome.trial
+    retry = None
     unusable = study._unusable_result(outcome.values) if outcome.kind == "values" else None
     if outcome.kind == "invalid":
         unusable = outcome.error_text
@@ -314,7 +315,6 @@ def _record(study: Study, outcome: Outcome) -> tuple[FrozenTrial, FrozenTrial | 
                 study._set_trial_system_attr(trial._frozen, TRACEBACK_ATTR, outcome.traceback)
             except Exception:
                 logger.debug("could not store the traceback of trial %s", trial.number)
-        retry = None
         if isinstance(outcome.error, WorkerLostError):
             frozen, retry = study._fail_lost(trial, outcome.error_text)
         else:
@@ -324,7 +324,5 @@ def _record(study: Study, outcome: Outcome) -> tuple[FrozenTrial, FrozenTrial | 
         )
         if retry is not None:
             logger.warning("Trial %d re-queued as trial %d", trial.number, retry.number)
-        gc.collect(0)
-        return frozen, retry
     gc.collect(0)
-    return frozen, None
+    return frozen, retry

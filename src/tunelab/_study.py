@@ -384,7 +384,8 @@ class Study:
             if not skip_if_finished:
                 raise
             number = trial.number if isinstance(trial, (Trial, FrozenTrial)) else trial
-            return next(t for t in self.get_trials() if t.number == number)
+            # One copy, not one of every trial.
+            return next(t for t in self.get_trials(deepcopy=False) if t.number == number).copy()
         if skip_if_finished:
             stored = self._storage.get_trial(frozen.trial_id)
             if stored.state.is_finished():

@@ -411,11 +411,9 @@ def _check_trial(probe: Study, trial: FrozenTrial, where: str, lineno: int) -> N
             json_attr(f"trial {trial.number}'s user attributes", key, value)
         for key, value in trial.system_attrs.items():
             json_attr(f"trial {trial.number}'s system attributes", key, value)
-        if trial.values is not None and trial.state not in (
-            TrialState.COMPLETE,
-            TrialState.PRUNED,
-        ):
-            # Study.tell stores none for these; add_trial does not look.
+        if trial.values is not None and not trial.state.is_finished():
+            # add_trial refuses a FAIL trial with values; an unfinished one, which the probe
+            # adds as FAIL below, is named here by its own state.
             raise InvalidParameterError(
                 f"trial {trial.number} is {trial.state.name} but has values "
                 f"{trial.values!r}; only COMPLETE and PRUNED trials have values"

@@ -141,13 +141,11 @@ class BaseStorage(abc.ABC):
         two would otherwise leave a lost trial that is never retried, since the reaper only
         looks at RUNNING trials. This fallback does them one after the other.
         """
-        from ._rules import retry_template
+        from ._rules import retry_within
 
         lost = self.finish_trial(trial_id, TrialState.FAIL, fail_reason=fail_reason)
-        count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
-        if count >= _retry_limit(self.get_study_attrs(study_id, system=True)):
-            return lost, None
-        return lost, self.create_trial(study_id, retry_template(lost, count + 1))
+        template = retry_within(lost, _retry_limit(self.get_study_attrs(study_id, system=True)))
+        return lost, None if template is None else self.create_trial(study_id, template)
 
     @abc.abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial: ...

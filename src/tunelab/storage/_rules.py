@@ -160,6 +160,13 @@ def summarize(
     )
 
 
+def retry_within(lost: FrozenTrial, limit: int) -> FrozenTrial | None:
+    """The WAITING re-run of ``lost`` while its chain of re-runs is shorter than ``limit``
+    (the study's ``retry_failed``), else None; the one rule of the reaper and of a lost worker."""
+    count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
+    return retry_template(lost, count + 1) if count < limit else None
+
+
 def retry_template(lost: FrozenTrial, count: int) -> FrozenTrial:
     """The WAITING copy of a trial whose worker was lost, to be run again (``retry_failed``):
     its parameters, and ``retry_of``/``retry_count`` saying which trial it repeats."""

@@ -32,7 +32,6 @@ from .._validation import fail, is_int, is_real
 from ..exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from . import _schema as S
 from ._base import (
-    RETRY_COUNT_ATTR,
     BaseStorage,
     StudySummary,
     _retry_limit,
@@ -49,7 +48,7 @@ from ._rules import (
     check_writable,
     clean_text,
     normalize_template,
-    retry_template,
+    retry_within,
     summarize,
 )
 
@@ -633,10 +632,8 @@ class SQLStorage(BaseStorage):
                 )
             )
             lost = load_trials(conn, t.c.trial_id == trial_id)[trial_id]
-            count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
-            if count >= _retry_limit(self._study_attrs(conn, study_id, True)):
-                return lost, None
-            return lost, self._insert_trial(conn, study_id, retry_template(lost, count + 1))
+            template = retry_within(lost, _retry_limit(self._study_attrs(conn, study_id, True)))
+            return lost, None if template is None else self._insert_trial(conn, study_id, template)
 
         lost, retry = self._write(work)
         self._remember_finished(lost)
@@ -757,9 +754,9 @@ class SQLStorage(BaseStorage):
                 if updated.rowcount != 1:
                     continue
                 lost = load_trials(conn, t.c.trial_id == trial_id)[trial_id]
-                count = int(lost.system_attrs.get(RETRY_COUNT_ATTR, 0))
-                if count < limit:
-                    retry = self._insert_trial(conn, study_id, retry_template(lost, count + 1))
+                template = retry_within(lost, limit)
+                if template is not None:
+                    retry = self._insert_trial(conn, study_id, template)
                     lost.fail_reason += f"; re-queued as trial {retry.number}"
                     conn.execute(
                         t.update()
