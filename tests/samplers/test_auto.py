@@ -1,7 +1,7 @@
 import pytest
 
 import tunelab as tl
-from tunelab.samplers import AutoSampler
+from tunelab.samplers import AutoSampler, QMCSampler
 from tunelab.testing import SamplerContract
 
 
@@ -123,3 +123,24 @@ def test_n_startup_trials_takes_any_integer_as_tpe_and_gp_do():
     for bad in (True, 2.5, "5"):
         with pytest.raises(tl.InvalidParameterError, match="'n_startup_trials'"):
             AutoSampler(n_startup_trials=bad)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_quasi_random_start_does_not_repeat_a_point_of_a_small_discrete_space(seed):
+    # Found in session 12: on a 2 x 2 space, 4 trials repeated a point on 13 of 20 seeds
+    # (the first, define-by-run trial comes from other Sobol sequences than the rest).
+    study = tl.create_study(sampler=AutoSampler(seed=seed))
+    study.optimize(
+        lambda t: t.suggest_int("a", 0, 1) + t.suggest_categorical("b", [0, 1]), n_trials=4
+    )
+    points = [(t.params["a"], t.params["b"]) for t in study.trials]
+    assert sorted(points) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+
+def test_the_start_still_draws_continuous_points_from_the_sequence():
+    space = {"x": tl.Float(0, 1), "k": tl.Int(0, 1)}
+    study = tl.create_study(sampler=AutoSampler(seed=3))
+    for _ in range(3):
+        study.tell(study.ask(space), 0.0)
+    reference = QMCSampler(seed=(3 + 1) % 2**32)
+    assert [t.params for t in study.trials] == [reference.point_at(space, n) for n in range(3)]

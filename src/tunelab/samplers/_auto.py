@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._constraints import check_constraints_func
 from .._frozen import TrialState
-from .._space import Categorical, Distribution
+from .._space import Categorical, Distribution, Float
 from .._validation import fail, is_int, seed_or_none
 from ._base import BaseSampler, fresh_seed
+from ._qmc import QMCSampler
 
 if TYPE_CHECKING:
     from .._frozen import FrozenTrial
@@ -27,6 +28,10 @@ _GP_MAX_DIMENSIONS = 16
 _GP_MAX_TRIALS = 250
 _GP_MAX_CATEGORICAL_SHARE = 0.5
 _GP_MAX_WORKERS = 8
+# On a finite space the Sobol start can land on a point already tried (the first trial of a
+# define-by-run study comes from other sequences, enqueued trials from the user); it then
+# takes the first of this many following points of the sequence that is new.
+_SOBOL_LOOKAHEAD = 32
 
 
 def _load(name: str) -> type[BaseSampler] | None:
@@ -164,7 +169,22 @@ class AutoSampler(BaseSampler):
     def sample_joint(
         self, study: Study, trial: FrozenTrial, search_space: Mapping[str, Distribution]
     ) -> dict[str, Any]:
-        return self._for(trial).sample_joint(study, trial, search_space)
+        delegate = self._for(trial)
+        point = delegate.sample_joint(study, trial, search_space)
+        if not point or not isinstance(delegate, QMCSampler):
+            return point
+        if not all(_is_finite(search_space[name]) for name in point):
+            return point  # a continuous draw does not repeat
+        seen = {
+            _point_key(t.params, point)
+            for t in study.get_trials(deepcopy=False)
+            if t.number != trial.number and all(name in t.params for name in point)
+        }
+        for ahead in range(_SOBOL_LOOKAHEAD + 1):
+            candidate = delegate.point_at(search_space, trial.number + ahead) if ahead else point
+            if _point_key(candidate, point) not in seen:
+                return candidate
+        return point
 
     def sample_one(
         self, study: Study, trial: FrozenTrial, name: str, distribution: Distribution
@@ -176,3 +196,12 @@ class AutoSampler(BaseSampler):
 
     def describe(self) -> str:
         return self._last_reason
+
+
+def _is_finite(dist: Distribution) -> bool:
+    return not isinstance(dist, Float) or dist.step is not None
+
+
+def _point_key(params: Mapping[str, Any], names: Mapping[str, Any]) -> tuple[str, ...]:
+    # repr tells True from 1 and 1 from 1.0, as a categorical does.
+    return tuple(repr(params[name]) for name in names)

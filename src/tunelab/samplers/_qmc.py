@@ -62,10 +62,14 @@ class QMCSampler(BaseSampler):
     def sample_joint(
         self, study: Study, trial: FrozenTrial, search_space: Mapping[str, Distribution]
     ) -> dict[str, Any]:
+        return self.point_at(search_space, trial.number)
+
+    def point_at(self, search_space: Mapping[str, Distribution], index: int) -> dict[str, Any]:
+        """Point ``index`` of the sequence for ``search_space`` (trial ``n`` takes point ``n``)."""
         names = tuple(sorted(n for n, d in search_space.items() if not d.is_single()))
         if not names:
             return {}
-        point = self._point(names, trial.number)
+        point = self._point(names, index)
         return {name: search_space[name].from_unit(u) for name, u in zip(names, point)}
 
     def sample_one(

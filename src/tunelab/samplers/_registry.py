@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from .._space import Categorical, Distribution, Float, Int
 from ..exceptions import InvalidParameterError
 from ._base import BaseSampler
+from ._grid import MAX_POINTS
 
 _BY_NAME = {
     "auto": "AutoSampler",
@@ -23,9 +23,6 @@ _BY_NAME = {
 }
 #: Every name :func:`sampler_from_name` knows; job files are validated against this same list.
 SAMPLER_NAMES = tuple(_BY_NAME)
-
-# GridSampler lists every point up front; a grid this large is a mistake, not a search.
-MAX_GRID_POINTS = 1_000_000
 
 
 class GridSpaceError(InvalidParameterError):
@@ -60,11 +57,11 @@ def grid_from_space(space: Mapping[str, Any]) -> dict[str, Distribution]:
             raise GridSpaceError(name, f"the grid sampler cannot enumerate {node!r}")
         grid[name] = node
         size *= _n_values(node)
-    if size > MAX_GRID_POINTS:
+    if size > MAX_POINTS:
         raise GridSpaceError(
             max(grid, key=lambda n: _n_values(grid[n])),
-            f"the grid has {size:,} points (more than {MAX_GRID_POINTS:,}); use larger steps "
-            "or fewer values",
+            f"the grid has {size:,} points (more than the {MAX_POINTS:,} an exhaustive search "
+            "can go through); use larger steps or fewer values",
         )
     return grid
 
@@ -72,10 +69,8 @@ def grid_from_space(space: Mapping[str, Any]) -> dict[str, Distribution]:
 def _n_values(dist: Distribution) -> int:
     if isinstance(dist, Categorical):
         return len(dist.choices)
-    if isinstance(dist, Int):
-        return (dist.high - dist.low) // dist.step + 1
-    assert isinstance(dist, Float) and dist.step is not None
-    return int(math.floor((dist.high - dist.low) / dist.step + 1e-9)) + 1
+    assert isinstance(dist, (Int, Float)) and dist.n_steps is not None
+    return dist.n_steps
 
 
 def sampler_from_name(
