@@ -208,3 +208,34 @@ def _n_complete(url):
     except KeyError:
         return 0
     return len(study.get_trials((tl.TrialState.COMPLETE,)))
+
+
+def test_a_worker_goes_on_after_a_failing_trial_unless_told_to_stop(tmp_path, monkeypatch):
+    # Found in session 12: one raising trial ended an unattended worker with a traceback.
+    from click.testing import CliRunner
+
+    from tunelab.cli import main
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    (tmp_path / "flaky.py").write_text(
+        textwrap.dedent(
+            """
+            def objective(trial):
+                x = trial.suggest_float("x", 0, 1)
+                if trial.number % 2 == 0:
+                    raise ValueError("even trials fail")
+                return x
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    args = ["worker", "--storage", url, "--study", "s", "--objective", "flaky:objective"]
+    result = CliRunner().invoke(main, args + ["--n-trials", "4", "--create"])
+    assert result.exit_code == 0, result.output
+    assert "ran 4 trial(s) on 's' (2 failed; `tunelab trials` shows why)" in result.output
+    trials = tl.load_study(study_name="s", storage=url).trials
+    assert [t.state for t in trials] == [tl.TrialState.FAIL, tl.TrialState.COMPLETE] * 2
+    assert trials[0].fail_reason == "ValueError: even trials fail"
+    stopped = CliRunner().invoke(main, args + ["--n-trials", "4", "--stop-on-error"])
+    assert isinstance(stopped.exception, ValueError)  # the user's own error, with its traceback
+    assert len(tl.load_study(study_name="s", storage=url).trials) == 5

@@ -105,6 +105,10 @@ def test_a_failing_constraints_func_fails_a_complete_trial_and_spares_a_pruned_o
         failed.state == TrialState.FAIL
         and "constraints_func failed: KeyError" in failed.fail_reason
     )
+    # Found by a QA pass: the objective's values were thrown away with the feasibility.
+    x = failed.params["x"]
+    assert failed.system_attrs["objective_values"] == [x]
+    assert f"the objective's values [{x}] are kept in the system attribute" in failed.fail_reason
     pruned = study.ask()
     pruned.report(1.0, 0)
     with pytest.warns(UserWarning, match="constraints_func failed"):

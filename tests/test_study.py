@@ -272,6 +272,17 @@ def test_delete_and_summaries(sqlite_url):
     assert [s.study_name for s in tl.get_all_study_summaries(sqlite_url)] == ["b"]
 
 
+def test_a_summary_has_a_direction_as_in_optuna(sqlite_url):
+    # Found by a QA pass: the Optuna guide listed get_all_study_summaries as the same, but
+    # StudySummary.direction did not exist.
+    tl.create_study(study_name="one", storage=sqlite_url, direction="maximize")
+    tl.create_study(study_name="two", storage=sqlite_url, directions=["minimize", "maximize"])
+    one, two = tl.get_all_study_summaries(sqlite_url)
+    assert one.direction == tl.StudyDirection.MAXIMIZE
+    with pytest.raises(ValueError, match="'two' has several objectives; use `directions`"):
+        _ = two.direction
+
+
 def test_skip_duplicates_reuses_completed_values(sqlite_url):
     from tunelab.samplers import GridSampler
 

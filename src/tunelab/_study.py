@@ -21,6 +21,7 @@ from ._constraints import (
 )
 from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._interrupts import interrupts_held
+from ._json import json_float
 from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
@@ -37,6 +38,8 @@ from .storage import RETRY_FAILED_ATTR, BaseStorage, get_storage
 
 logger = logging.getLogger("tunelab")
 METRIC_NAMES_ATTR = "metric_names"
+# Where a trial failed by its constraints_func keeps what the objective returned.
+OBJECTIVE_VALUES_ATTR = "objective_values"
 _NAN_RESULT = "the objective returned NaN"
 
 if TYPE_CHECKING:
@@ -461,6 +464,14 @@ class Study:
             constraints = evaluate_constraints(func, view)
         except Exception as exc:
             reason = f"constraints_func failed: {type(exc).__name__}: {exc}"
+            if state == TrialState.COMPLETE and values is not None:
+                # A FAIL trial has no values, yet the evaluation may have cost hours: keep them.
+                kept = [json_float(v) for v in values]
+                self._set_trial_system_attr(frozen, OBJECTIVE_VALUES_ATTR, kept)
+                reason += (
+                    f" (the objective's values {kept} are kept in the system attribute "
+                    f"{OBJECTIVE_VALUES_ATTR!r})"
+                )
             warnings.warn(f"Trial {frozen.number}: {reason}", stacklevel=3)
             if state == TrialState.COMPLETE:
                 return TrialState.FAIL, None, reason

@@ -257,6 +257,7 @@ def import_study(
             first, text = next(lines)
         except StopIteration:
             raise InvalidParameterError("import_study got an empty file.") from None
+        _refuse_other_export_formats(where, first, text)
         header = _loads(where, first, text)
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise _bad_line(where, first, f"not a study header (format {FORMAT!r})")
@@ -481,6 +482,23 @@ def _numbered_lines(source: IO[str], where: str) -> Iterator[tuple[int, str]]:
         raise _bad_line(
             where, lineno + 1, "not UTF-8 text (is it a database or another binary file?)"
         ) from None
+
+
+def _refuse_other_export_formats(where: str, lineno: int, text: str) -> None:
+    # `tunelab export` writes three formats and only jsonl is exact; the other two must not
+    # be reported as broken files.
+    start = text.lstrip()
+    if start.startswith("["):
+        kind = "a `--format json` export (one JSON array)"
+    elif start.startswith("number,") or start.startswith('"number",'):
+        kind = "a `--format csv` export"
+    else:
+        return
+    raise InvalidParameterError(
+        f"{where}{lineno}: this is {kind}: it holds the trials but not the study they belong "
+        "to; import reads files written by `tunelab export --format jsonl`: export the study "
+        "again in that format."
+    )
 
 
 def _loads(where: str, lineno: int, text: str) -> Any:

@@ -338,7 +338,8 @@ def _no_best(study: str, storage: str, trials: list[Any]) -> str:
 )
 @_friendly
 def export(study: str, storage: str, fmt: str, out: str | None) -> None:
-    """Export the trials of STUDY as CSV, JSON, or JSON lines that `tunelab import` restores."""
+    """Export the trials of STUDY as CSV or JSON (tables), or as JSON lines (jsonl), the one
+    format `tunelab import` restores."""
     if out and _is_database_file(out, storage):
         # Written over, the database was gone (a QA pass saw "wrote 8 trials" and exit 0).
         _fail(f"--out {out} is the storage's own database file; write the export elsewhere.")
@@ -602,6 +603,13 @@ def _import_objective(spec: str) -> Any:
 @click.option(
     "--create", is_flag=True, help="Create the study if it does not exist (direction minimize)."
 )
+@click.option(
+    "--keep-going/--stop-on-error",
+    default=True,
+    show_default=True,
+    help="When the objective raises: fail that trial (its reason stored) and go on, or stop "
+    "the worker with the traceback.",
+)
 @_friendly
 def worker(
     storage: str,
@@ -612,8 +620,10 @@ def worker(
     sampler: str,
     seed: int | None,
     create: bool,
+    keep_going: bool,
 ) -> None:
     """Join STUDY in a shared storage and run trials (start as many workers as you like)."""
+    from ._frozen import FrozenTrial, TrialState
     from ._study import create_study, load_study
     from .samplers._registry import sampler_from_name
 
@@ -637,10 +647,16 @@ def worker(
         )
     _check_import_finished(study, storage)
     # Other workers add trials to the same study meanwhile; only this one's are counted.
-    ran: list[int] = []
+    ran: list[FrozenTrial] = []
     try:
+        # A worker left running unattended should not end at the first bad configuration;
+        # each failed trial keeps its reason in the study.
         study.optimize(
-            func, n_trials=n_trials, timeout=timeout, callbacks=[lambda _, t: ran.append(t.number)]
+            func,
+            n_trials=n_trials,
+            timeout=timeout,
+            callbacks=[lambda _, t: ran.append(t)],
+            catch=(Exception,) if keep_going else (),
         )
     except KeyboardInterrupt:
         _fail(
@@ -648,7 +664,9 @@ def worker(
             f"{study_name!r}, and starting the worker again continues it",
             code=130,
         )
-    click.echo(f"worker {os.getpid()} ran {len(ran)} trial(s) on {study_name!r}")
+    n_failed = sum(t.state == TrialState.FAIL for t in ran)
+    failed = f" ({n_failed} failed; `tunelab trials` shows why)" if n_failed else ""
+    click.echo(f"worker {os.getpid()} ran {len(ran)} trial(s) on {study_name!r}{failed}")
 
 
 def _register_automl() -> None:

@@ -107,7 +107,10 @@ def test_an_infinite_value_is_ranked_then_left_out_of_the_drawing(make_study):
     assert data["not_drawn"] == {"front": [1], "dominated": [3], "infeasible": []}
     title = plot_pareto_front(study).layout.title.text
     assert "trial 1 on the front" in title and "1 dominated trial" in title
-    assert "dominated" not in plot_pareto_front(study, include_dominated=False).layout.title.text
+    assert (
+        "dominated"
+        not in plot_pareto_front(study, include_dominated_trials=False).layout.title.text
+    )
     assert plot_pareto_front(make_study("other", ("minimize", "minimize"))).layout.title.text == (
         "Pareto front"
     )
@@ -149,7 +152,7 @@ def test_front_excludes_an_infeasible_dominating_trial(constrained):
     assert [tr.name for tr in fig.data] == ["Infeasible", "Dominated", "Pareto front"]
     assert fig.data[0].marker.color == "#cccccc" and list(fig.data[0].text) == ["Trial 0"]
     assert fig.layout.title.text == "Pareto front"
-    assert [tr.name for tr in plot_pareto_front(study, include_dominated=False).data] == [
+    assert [tr.name for tr in plot_pareto_front(study, include_dominated_trials=False).data] == [
         "Pareto front"
     ]
     ranked = pareto_data(

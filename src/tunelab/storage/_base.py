@@ -43,6 +43,13 @@ class StudySummary:
     def n_trials(self) -> int:
         return sum(self.n_trials_by_state.values())
 
+    @property
+    def direction(self) -> StudyDirection:
+        """The one direction of a single-objective study (as ``Study.direction``)."""
+        if len(self.directions) != 1:
+            raise ValueError(f"Study {self.study_name!r} has several objectives; use `directions`.")
+        return self.directions[0]
+
 
 class BaseStorage(abc.ABC):
     """Abstract storage. Methods are called by Study, never by user code directly."""

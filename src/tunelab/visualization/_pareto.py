@@ -135,16 +135,17 @@ def pareto_data(
 
 def plot_pareto_front(
     study: Any,
+    *,
     targets: Callable[[Any], Sequence[float]] | None = None,
     target_names: Sequence[str] | None = None,
-    include_dominated: bool = True,
+    include_dominated_trials: bool = True,
     directions: Sequence[StudyDirection | str] | None = None,
 ) -> Any:
     data = pareto_data(study, targets, target_names, directions)
     graph = go()
     fig = graph.Figure()
     groups = [("Pareto front", data["front"], "#d62728")]
-    if include_dominated:
+    if include_dominated_trials:
         groups.insert(0, ("Dominated", data["dominated"], "#9ecae1"))
         # Only when there are some, so an unconstrained study's figure keeps its two traces.
         # Drawn first, under the others: a grey point must not hide a point of the front.
@@ -179,11 +180,11 @@ def plot_pareto_front(
         fig.update_layout(
             scene={"xaxis_title": names[0], "yaxis_title": names[1], "zaxis_title": names[2]}
         )
-    fig.update_layout(title=_title(data, include_dominated), template="plotly_white")
+    fig.update_layout(title=_title(data, include_dominated_trials), template="plotly_white")
     return fig
 
 
-def _title(data: dict[str, Any], include_dominated: bool) -> str:
+def _title(data: dict[str, Any], include_dominated_trials: bool) -> str:
     """The title, naming the trials that are ranked but cannot be drawn, and saying when no
     trial is feasible.
 
@@ -203,8 +204,8 @@ def _title(data: dict[str, Any], include_dominated: bool) -> str:
             )
             notes.append(f"No feasible trial: {who} the constraints")
     front = data["not_drawn"]["front"]
-    dominated = data["not_drawn"]["dominated"] if include_dominated else []
-    infeasible = data["not_drawn"]["infeasible"] if include_dominated else []
+    dominated = data["not_drawn"]["dominated"] if include_dominated_trials else []
+    infeasible = data["not_drawn"]["infeasible"] if include_dominated_trials else []
     parts = []
     if front:
         shown = ", ".join(str(k) for k in front[:5]) + (", ..." if len(front) > 5 else "")
