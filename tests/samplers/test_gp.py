@@ -365,3 +365,44 @@ def test_kernel_is_refitted_on_schedule_after_the_training_set_is_capped(
     add(4)  # 7 since the fit: refitted, though the GP still trains on 100 of them
     study.ask({"c": tl.Float(0, 1)})
     assert fitted == [100] * 2 * n_models
+
+
+def test_a_trial_without_constraint_values_is_feasible_for_the_incumbent_too():
+    # Found by a QA pass: a row without a value for some constraint counted as infinitely
+    # violating, so with the only constraint set on the always-violating "big" branch no
+    # observation was feasible, the GP had no incumbent and only chased feasibility: the
+    # unconstrained "small" trials went to x = 1 (where "big" comes nearest to fitting), the
+    # worst of their own branch.
+    def objective(trial):
+        model = trial.suggest_categorical("model", ["small", "big"])
+        x = trial.suggest_float("x", 0, 1)
+        if model == "big":
+            trial.set_constraint("mem", 1.5 - x)
+            return x
+        return 1 + x
+
+    study = tl.create_study(sampler=GPSampler(seed=2, n_startup_trials=10))
+    study.optimize(objective, n_trials=30)
+    late = study.trials[10:]
+    assert sum(t.params["model"] == "big" for t in late) <= 4
+    assert np.median([t.params["x"] for t in late]) < 0.3
+    assert study.best_trial.params["model"] == "small" and study.best_value < 1.02
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_a_constant_constraint_value_does_not_swamp_expected_improvement(seed):
+    # Found in session 12: equal constraint values have a std of 1e-16, not 0; standardised
+    # by it, the threshold went to -1e16 and every trial of the feasible branch went to x = 1,
+    # its worst point.
+    def objective(trial):
+        model = trial.suggest_categorical("model", ["small", "big"])
+        x = trial.suggest_float("x", 0, 1)
+        if model == "big":
+            trial.set_constraint("mem", 1.0)
+            return x
+        return 1 + x
+
+    study = tl.create_study(sampler=GPSampler(seed=seed, n_startup_trials=10))
+    study.optimize(objective, n_trials=25)
+    late = [t.params["x"] for t in study.trials[10:] if t.params["model"] == "small"]
+    assert np.median(late) < 0.3 and study.best_value < 1.02

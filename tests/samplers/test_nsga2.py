@@ -156,3 +156,24 @@ def test_pruned_and_failed_trials_never_become_parents():
     parents = sampler._parents_of(study, 2)
     states = {t.trial_id: t.state for t in study.trials}
     assert parents and all(states[i] == TrialState.COMPLETE for i in parents)
+
+
+def test_a_trial_without_constraint_values_is_feasible_for_the_elite_too():
+    # Found by a QA pass: a trial without constraint values counted as the most violating one,
+    # so the always-violating "big" branch, whose values dominate, outranked the unconstrained
+    # "small" one (37 of the last 50 trials; Optuna 13 of 50) while best_trials only ever
+    # returned "small".
+    def objective(trial):
+        model = trial.suggest_categorical("model", ["small", "big"])
+        x = trial.suggest_float("x", 0, 1)
+        if model == "big":
+            trial.set_constraint("mem", 1.0)
+            return x, x
+        return 1 + x, 1 + x
+
+    study = tl.create_study(
+        directions=["minimize", "minimize"], sampler=NSGAIISampler(population_size=10, seed=0)
+    )
+    study.optimize(objective, n_trials=80)
+    assert sum(t.params["model"] == "big" for t in study.trials[30:]) <= 20
+    assert {t.params["model"] for t in study.best_trials} == {"small"}

@@ -227,8 +227,9 @@ class GPSampler(BaseSampler):
             x = optimize_log_ei(gp, space, best, rng, incumbents=incumbents, **options)
             return space.decode(x)
         # Constrained: the incumbent is the best feasible observation, and every constraint
-        # gets a GP of its own whose probability of holding multiplies EI.
-        violations = np.where(np.isnan(C).any(axis=1), np.inf, np.clip(C, 0, None).sum(axis=1))
+        # gets a GP of its own whose probability of holding multiplies EI. A missing value (NaN:
+        # the trial never set that constraint) counts as satisfied, as for best_trial.
+        violations = np.nansum(np.clip(C, 0, None), axis=1)
         feasible = violations == 0
         incumbent = float(targets[feasible].min()) if feasible.any() else None
         constraint_gps = self._constraint_gps(key, X, C, space, running, n_seen_constraint)
@@ -267,7 +268,11 @@ class GPSampler(BaseSampler):
                 continue
             margin = max(1.0, float(finite.max() - finite.min()))
             c = np.clip(c, min(finite.min(), 0.0) - margin, max(finite.max(), 0.0) + margin)
-            mean, scale = float(c.mean()), float(c.std()) or 1.0
+            mean, scale = float(c.mean()), float(c.std())
+            if scale <= 1e-10 * max(1.0, float(np.abs(c).max())):
+                # Equal values have a std of rounding noise (1e-16), not 0: dividing by it put
+                # the threshold at -1e16 and the feasibility term swamped EI everywhere.
+                scale = 1.0
             z = (c - mean) / scale
             theta = self._theta((*key, "constraint", j), X[has], z, space, int(n_seen[j]))
             cgp = GP(X[has], z, space.is_categorical, theta, space.n_choices)

@@ -119,7 +119,9 @@ def _standardise(y: np.ndarray) -> np.ndarray:
         # Ordinary magnitudes do not take this branch, so their targets keep their bits.
         y = np.ldexp(y, -int(np.frexp(scale)[1]))
     sd = y.std()
-    return (y - y.mean()) / sd if sd > 0 else np.zeros_like(y)
+    # Equal values have a std of rounding noise, not 0; standardised by it they would be
+    # spread to +-1 as if they differed.
+    return (y - y.mean()) / sd if sd > 1e-10 * np.abs(y).max() else np.zeros_like(y)
 
 
 # -- priors -------------------------------------------------------------------------------------

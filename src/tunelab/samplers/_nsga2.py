@@ -8,10 +8,10 @@ order, mixes them by crossover (uniform, or simulated binary on numeric paramete
 mutates each parameter with probability ``mutation_prob`` by drawing it afresh.
 
 With constraints (``constraints_func`` or ``Trial.set_constraint``) the sort uses constrained
-domination: feasible trials first (by
-front), then infeasible ones by total violation, so a generation leans toward the feasible
-region before it spreads along the front. Parameters outside the space every finished trial
-shares (conditional ones) and generation 0 are drawn at random.
+domination: feasible trials first (by front), then infeasible ones by total violation, so a
+generation leans toward the feasible region before it spreads along the front. A trial without
+constraint values is feasible, as for ``best_trials``. Parameters outside the space every
+finished trial shares (conditional ones) and generation 0 are drawn at random.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._constraints import check_constraints_func, violation
+from .._constraints import check_constraints_func, is_feasible, violation
 from .._frozen import StudyDirection, TrialState
 from .._pareto import rank_fronts
 from .._space import Categorical, Distribution
@@ -173,17 +173,12 @@ class NSGAIISampler(BaseSampler):
         """The best ``population_size`` of ``pool``, best first, by constrained domination."""
         pool = sorted(pool, key=lambda t: t.number)  # ties by trial number, not arrival
         signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-        amounts = [violation(t) for t in pool]
-        if self.constraints_func is None and all(v is None for v in amounts):
-            feasible, infeasible = pool, []
-        else:
-            feasible = [t for t, v in zip(pool, amounts) if v == 0.0]
-            # A trial without constraint values (finished before they were asked for) counts
-            # as the most violating one.
-            infeasible = sorted(
-                (t for t, v in zip(pool, amounts) if v != 0.0),
-                key=lambda t: math.inf if violation(t) is None else violation(t),
-            )
+        # A trial without constraint values is feasible, as for best_trials (so every trial of
+        # an unconstrained study is); infeasible ones follow by total violation, least first.
+        feasible = [t for t in pool if is_feasible(t)]
+        infeasible = sorted(
+            (t for t in pool if not is_feasible(t)), key=lambda t: violation(t) or 0.0
+        )
         values = np.array([signs * np.asarray(t.values, dtype=float) for t in feasible])
         values = np.nan_to_num(values.reshape(len(feasible), len(signs)), nan=math.inf)
         order = rank_fronts(values, self.population_size)

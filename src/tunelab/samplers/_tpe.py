@@ -87,7 +87,8 @@ class _History:
         self.values: list[np.ndarray] = []
         self.steps: list[float] = []
         self.last_values: list[float] = []
-        # Sum of positive constraint values; inf for a trial without any.
+        # Sum of the positive constraint values a trial has: 0 for one without any, which is
+        # feasible (as for is_feasible and best_trial).
         self.violations: list[float] = []
         # Some trial has constraint values (Trial.set_constraint needs no constraints_func).
         self.constrained = False
@@ -111,7 +112,7 @@ class _History:
         last = math.inf if step is None else self.signs[0] * trial.intermediate_values[step]
         self.last_values.append(math.inf if math.isnan(last) else last)
         v = violation(trial)
-        self.violations.append(math.inf if v is None else v)
+        self.violations.append(0.0 if v is None else v)
         self.constrained = self.constrained or v is not None
         for column in self.columns.values():
             column.values.append(math.nan)
@@ -183,9 +184,10 @@ class TPESampler(BaseSampler):
 
     With constraints (``constraints_func``, see :class:`~tunelab.samplers.BaseSampler`, or
     ``Trial.set_constraint`` in the objective) the feasible trials
-    rank first; infeasible ones follow, least violation first, and trials without constraint
-    values last, so the "good" mixture fills from the feasible region and, while few trials
-    are feasible, from the nearest infeasible ones (Watanabe and Hutter's c-TPE ranks alike).
+    rank first and infeasible ones follow, least violation first, so the "good" mixture fills
+    from the feasible region and, while few trials are feasible, from the nearest infeasible
+    ones (Watanabe and Hutter's c-TPE ranks alike). A trial without constraint values (say, a
+    branch of a conditional objective that sets none) is feasible, as for ``best_trial``.
     """
 
     def __init__(
