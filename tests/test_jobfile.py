@@ -277,3 +277,17 @@ def test_an_upper_case_toml_suffix_is_reported_as_toml(tmp_path):
     with pytest.raises(JobFileError, match=r"JOB.TOML: not valid TOML: "):
         load_job(write(tmp_path, "estimator = [\n", name="JOB.TOML"))
     assert load_job(write(tmp_path, TOML_JOB, name="TREE.TOML")).space
+
+
+def test_numbers_yaml_1_1_reads_as_strings_are_numbers_among_choices_too(tmp_path):
+    # Found by a QA pass: `C: [1e-3, 1e-1, 1e1]` gave the strings '1e-3', ... and every
+    # trial failed in SVC; bounds were already read as numbers.
+    job = load_job(
+        write(
+            tmp_path,
+            BASE.replace(
+                "{type: float, low: 1.0e-3, high: 100, log: true}", "[1e-3, 1.0e1, '1', inf, abc]"
+            ),
+        )
+    )
+    assert job.space["C"].choices == (1e-3, 10.0, "1", "inf", "abc")

@@ -90,7 +90,7 @@ def test_declarative_space_validation_names_the_parameter():
         tl.InvalidParameterError, match="Parameter 'x': expected a tunelab distribution"
     ):
         validate_space({"x": (0, 1)})
-    with pytest.raises(tl.InvalidParameterError, match="'a' appears twice"):
+    with pytest.raises(tl.InvalidParameterError, match="'a' appears twice in the space, as"):
         validate_space({"k": {"p": {"a": tl.Float(0, 1)}, "q": {"a": tl.Float(0, 2)}}})
     with pytest.raises(tl.InvalidParameterError, match="must be a dict"):
         validate_space([("x", tl.Float(0, 1))])
@@ -195,3 +195,63 @@ def test_a_step_that_does_not_divide_the_range_warns_and_ends_at_the_last_step()
         warnings.simplefilter("error")
         assert tl.Float(0, 0.8999999999999999, step=0.3) == dist  # as stored: no warning
         tl.Float(-1, 1, step=0.1)
+
+
+def test_a_name_may_recur_in_branches_with_one_distribution():
+    # Found by a QA pass: job files took `C` in two branches, Study.ask and SearchCV refused it.
+    c = tl.Float(1e-3, 1e3, log=True)
+    space = {"model": {"svm": {"C": c, "gamma": tl.Float(1e-4, 1, log=True)}, "lr": {"C": c}}}
+    validate_space(space)
+    study = tl.create_study(seed=0)
+    for _ in range(6):
+        study.tell(study.ask(space), 1.0)
+    assert {t.params["model"] for t in study.trials} == {"svm", "lr"}
+    assert all(c.contains(t.params["C"]) for t in study.trials)
+    with pytest.raises(tl.InvalidParameterError, match="'model' names both a branch choice"):
+        validate_space({"model": {"a": {"model": tl.Float(0, 1)}}})
+
+
+@pytest.mark.parametrize(
+    ("dist", "value"),
+    [(tl.Float(1e-14, 1e-10, log=True), 0.0), (tl.Float(1e-14, 1e-10, log=True), -5e-13)]
+    + [(tl.Float(0, 1e-9), 1.0009e-9), (tl.Float(0, 1e-9), -9e-13)],
+)
+def test_a_tiny_range_contains_nothing_outside_it(dist, value):
+    # Found by a QA pass: a fixed slack of 1e-12 took these in, and log(0) then broke TPE.
+    assert not dist.contains(value)
+    assert dist.contains(dist.low) and dist.contains(dist.high)
+
+
+def test_rounding_noise_at_a_bound_is_still_forgiven():
+    assert tl.Float(0, 1).contains(-1e-17) and tl.Float(0, 0.3).contains(0.1 + 0.2)
+
+
+def test_an_int_range_shortened_by_its_step_warns_as_a_float_one_does():
+    with pytest.warns(UserWarning, match=r"Int\(low=0, high=10, step=3\).* ends at 9"):
+        assert tl.Int(0, 10, step=3).high == 9
+    with pytest.warns(UserWarning, match="ends at 9e-11"):
+        tl.Float(0, 1e-10, step=3e-11)
+
+
+def test_a_float_range_wider_than_a_float_is_refused():
+    # Found by a QA pass: every draw of Float(-1e308, 1e308) was one of its two edges.
+    with pytest.raises(tl.InvalidParameterError, match="high - low overflows"):
+        tl.Float(-1e308, 1e308)
+    assert tl.Float(1e-300, 1e300, log=True).contains(1.0)
+
+
+@pytest.mark.parametrize(("choices", "given", "taken"), [([1.0, 2.0], 1, 1.0), ([1, 2], 1.0, 1)])
+def test_an_enqueued_number_takes_the_equal_choice_of_another_number_type(choices, given, taken):
+    # Found by a QA pass: "the enqueued value 1 lies outside Categorical(choices=(1.0, 2.0))".
+    study = tl.create_study()
+    study.enqueue_trial({"c": given})
+    study.optimize(lambda t: float(t.suggest_categorical("c", choices)), n_trials=1)
+    value = study.trials[0].params["c"]
+    assert value == taken and type(value) is type(taken)
+
+
+def test_an_enqueued_number_for_a_bool_choice_says_why_it_is_refused():
+    study = tl.create_study()
+    study.enqueue_trial({"c": 0})
+    with pytest.raises(tl.InvalidParameterError, match=r"equals the choice False \(bool\)"):
+        study.optimize(lambda t: float(t.suggest_categorical("c", [False, True])), n_trials=1)

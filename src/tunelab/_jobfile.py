@@ -8,6 +8,7 @@ import difflib
 import importlib
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,6 +186,8 @@ def parse_distribution(path: Path, key: str, spec: Any) -> Distribution | dict[s
                     }
                 Categorical(list(branches))
                 return branches
+            if isinstance(choices, list):
+                choices = [_yaml_exponent_number(c) for c in choices]
             return Categorical(choices)  # type: ignore[arg-type]
         for bound in ("low", "high"):
             if bound not in spec:
@@ -204,6 +207,18 @@ def _yaml_number(value: Any) -> Any:
             return float(value)
         except ValueError:
             return value
+    return value
+
+
+# What YAML 1.1 leaves a string but YAML 1.2 and every reader of the file take for a number:
+# an exponent without a dot (1e-3) or without a sign (1.0e3).
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _yaml_exponent_number(value: Any) -> Any:
+    # Only this form: a choice "1" or "inf" may well be meant as a string.
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value):
+        return float(value)
     return value
 
 

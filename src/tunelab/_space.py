@@ -108,13 +108,21 @@ class Float(Distribution):
                 raise InvalidParameterError(f"`step > 0` must hold, got step={self.step!r}.")
         object.__setattr__(self, "low", float(self.low))
         object.__setattr__(self, "high", float(self.high))
+        if not self.log and not math.isfinite(self.high - self.low):
+            # Every draw is low + u * (high - low): with an infinite width it is an edge.
+            raise InvalidParameterError(
+                f"the range low={self.low!r}, high={self.high!r} is wider than a float can "
+                "hold (high - low overflows); narrow it, or use log=True on a positive range."
+            )
         if self.step is not None:
             object.__setattr__(self, "step", float(self.step))
             # A range that is not a whole number of steps ends at the last step inside it,
             # written as the user would (0.9, not 0.8999999999999999 from 3 * 0.3).
             n = math.floor((self.high - self.low) / self.step + 1e-9)
             last = float(f"{self.low + n * self.step:.15g}")
-            if abs(last - self.high) > 1e-9 * max(1.0, abs(self.high), self.step):
+            # Relative to the range's own scale: an absolute 1e-9 hid the shortening of
+            # Float(0, 1e-10, step=3e-11).
+            if abs(last - self.high) > 1e-9 * max(abs(self.low), abs(self.high), self.step):
                 import warnings
 
                 warnings.warn(
@@ -135,13 +143,12 @@ class Float(Distribution):
         return self.low == self.high
 
     def contains(self, value: Any) -> bool:
-        if not is_real(value) or not math.isfinite(value):
+        if not is_real(value) or not math.isfinite(value) or (self.log and value <= 0):
             return False
-        if not (
-            self.low - 1e-12 * max(1.0, abs(self.low))
-            <= value
-            <= self.high + 1e-12 * max(1.0, abs(self.high))
-        ):
+        # Float noise is forgiven relative to the range's scale: an absolute 1e-12 took in
+        # 0 and negative values for Float(1e-14, 1e-10, log=True), whose log then failed.
+        slack = 1e-12 * max(abs(self.low), abs(self.high))
+        if not self.low - slack <= value <= self.high + slack:
             return False
         if self.step is not None:
             k = (value - self.low) / self.step
@@ -249,9 +256,17 @@ class Int(Distribution):
                 )
         object.__setattr__(self, "low", int(self.low))
         object.__setattr__(self, "step", int(self.step))
-        object.__setattr__(
-            self, "high", int(self.low + (int(self.high) - self.low) // self.step * self.step)
-        )
+        last = int(self.low + (int(self.high) - self.low) // self.step * self.step)
+        if last != self.high:
+            import warnings
+
+            warnings.warn(
+                f"Int(low={self.low}, high={self.high}, step={self.step}): the range is not a "
+                f"whole number of steps, so it ends at {last}, the last step inside it. Change "
+                "high or step to silence this.",
+                stacklevel=3,
+            )
+        object.__setattr__(self, "high", last)
 
     @property
     def n_steps(self) -> int:
@@ -377,6 +392,45 @@ class Categorical(Distribution):
         return self
 
 
+def as_given(distribution: Distribution, value: Any) -> Any:
+    """``value`` as ``distribution`` holds it: for a categorical, the one choice of another
+    number type equal to it (an enqueued ``1`` for the choice ``1.0``, as Optuna takes it);
+    anything else unchanged. A bool never stands for a number, nor a number for a bool."""
+    if not isinstance(distribution, Categorical) or distribution.contains(value):
+        return value
+    if isinstance(value, bool) or not is_real(value):
+        return value
+    equal = [
+        c for c in distribution.choices if is_real(c) and not isinstance(c, bool) and c == value
+    ]
+    return equal[0] if len(equal) == 1 else value
+
+
+def outside_message(name: str, what: str, value: Any, distribution: Distribution) -> str:
+    """Why ``value`` (``what``: "the enqueued value", "grid value") is refused for ``name``."""
+    if isinstance(distribution, Categorical):
+        equal = [c for c in distribution.choices if _equal_but_typed(c, value)]
+        if equal:
+            return (
+                f"Parameter {name!r}: {what} {value!r} ({type(value).__name__}) is not one of "
+                f"the choices {list(distribution.choices)!r}: it equals the choice "
+                f"{equal[0]!r} ({type(equal[0]).__name__}), but choices are told apart by type "
+                f"(0 is not False). Give {equal[0]!r}."
+            )
+        return (
+            f"Parameter {name!r}: {what} {value!r} is not one of the choices "
+            f"{list(distribution.choices)!r}."
+        )
+    return f"Parameter {name!r}: {what} {value!r} lies outside {distribution!r}."
+
+
+def _equal_but_typed(choice: Any, value: Any) -> bool:
+    try:
+        return bool(choice == value) and type(choice) is not type(value)
+    except Exception:  # noqa: BLE001 - an exotic value's __eq__ just means "not equal"
+        return False
+
+
 def _same_choice(a: Any, b: Any) -> bool:
     # True == 1 in Python; as choices they are different things.
     return type(a) is type(b) and (
@@ -409,25 +463,29 @@ SpaceNode = Distribution | Mapping[str, Any]
 
 
 def validate_space(
-    space: Mapping[str, Any], owner: str = "Study.ask", _seen: set[str] | None = None
+    space: Mapping[str, Any],
+    owner: str = "Study.ask",
+    _seen: dict[str, Distribution | None] | None = None,
 ) -> None:
-    """Check a declarative space once, naming the first bad parameter."""
+    """Check a declarative space once, naming the first bad parameter.
+
+    A name may recur in several branches with the same distribution (``C`` for both an SVM and
+    a logistic regression), as job files and define-by-run objectives allow: a study holds one
+    distribution per name, so a recurring name with another one, or a branch choice's name
+    reused for a parameter, is refused.
+    """
     if not isinstance(space, Mapping):
         raise InvalidParameterError(
             f"The 'space' parameter of {owner} must be a dict of name -> distribution. "
             f"Got {space!r} instead."
         )
-    seen = set() if _seen is None else _seen
+    seen: dict[str, Distribution | None] = {} if _seen is None else _seen  # None: a choice
     for name, node in space.items():
         if not isinstance(name, str) or not name:
             raise InvalidParameterError(f"Parameter names must be non-empty strings, got {name!r}.")
         if isinstance(node, Distribution):
-            if name in seen:
-                raise InvalidParameterError(
-                    f"Parameter {name!r} appears twice in the space; give each branch's "
-                    "parameters their own names."
-                )
-            seen.add(name)
+            _check_recurring(name, node, seen)
+            seen[name] = node
             continue
         if isinstance(node, Mapping):
             if not node:
@@ -435,7 +493,8 @@ def validate_space(
                     f"Parameter {name!r}: a conditional branch dict must name at least one choice."
                 )
             Categorical(list(node.keys()))
-            seen.add(name)
+            _check_recurring(name, None, seen)
+            seen[name] = None
             for sub in node.values():
                 if sub is None:
                     continue
@@ -445,6 +504,25 @@ def validate_space(
             f"Parameter {name!r}: expected a tunelab distribution (Float, Int, Categorical) or a "
             f"dict of choice -> sub-space, got {node!r}."
         )
+
+
+def _check_recurring(
+    name: str, node: Distribution | None, seen: Mapping[str, Distribution | None]
+) -> None:
+    if name not in seen:
+        return
+    earlier = seen[name]
+    if node is not None and earlier is not None:
+        if node == earlier:
+            return
+        raise InvalidParameterError(
+            f"Parameter {name!r} appears twice in the space, as {earlier!r} and as {node!r}; a "
+            "study gives a name one distribution: use the same one, or give each its own name."
+        )
+    raise InvalidParameterError(
+        f"Parameter {name!r} names both a branch choice and another parameter of the space; "
+        "give them different names."
+    )
 
 
 def unconditional_part(space: Mapping[str, Any]) -> dict[str, Distribution]:

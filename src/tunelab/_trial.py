@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._constraints import check_constraint_value, constraint_key, constraint_values
 from ._frozen import FrozenTrial, TrialState
-from ._space import Distribution, Float, Int
+from ._space import Distribution, Float, Int, as_given, outside_message
 from ._suggest import SuggestMethods
 from ._validation import check_name, is_int, is_real, json_attr
 from .exceptions import InvalidParameterError
@@ -113,11 +113,10 @@ class Trial(SuggestMethods):
     def _choose(self, name: str, distribution: Distribution) -> Any:
         fixed = self._frozen.system_attrs.get(FIXED_PARAMS_ATTR, {})
         if name in fixed:
-            value = fixed[name]
+            value = as_given(distribution, fixed[name])
             if not distribution.contains(value):
                 raise InvalidParameterError(
-                    f"Parameter {name!r}: the enqueued value {value!r} lies outside "
-                    f"{distribution!r}."
+                    outside_message(name, "the enqueued value", value, distribution)
                 )
             return _native(distribution, value)
         if distribution.is_single():

@@ -421,3 +421,11 @@ def test_a_used_sampler_pickles_and_goes_on():
     study.sampler = pickle.loads(pickle.dumps(sampler))
     study.optimize(lambda t: t.suggest_int("x", 0, 3))
     assert sorted(t.params["x"] for t in study.trials) == [0, 1, 2, 3]
+
+
+def test_grid_values_take_the_equal_choice_of_another_number_type():
+    # Found by a QA pass: "grid value 1 lies outside Categorical(choices=(1.0, 2.0))".
+    study = tl.create_study(sampler=GridSampler({"c": [1, 2]}, seed=0))
+    study.optimize(lambda t: t.suggest_categorical("c", [1.0, 2.0]))
+    assert sorted(t.params["c"] for t in study.trials) == [1.0, 2.0]
+    assert all(type(t.params["c"]) is float for t in study.trials)

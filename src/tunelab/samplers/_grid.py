@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._frozen import TrialState
-from .._space import Categorical, Distribution, Float, Int
+from .._space import Categorical, Distribution, Float, Int, as_given, outside_message
 from .._trial import FIXED_PARAMS_ATTR, GRID_POINT_ATTR
 from .._validation import is_int, plain_scalar, seed_or_none
 from ..exceptions import GridExhausted, InvalidParameterError
@@ -284,11 +284,9 @@ class GridSampler(BaseSampler):
                 f"grid parameter ({', '.join(self._names)}), or values on the grid."
             )
         point = self._point(trial.system_attrs[GRID_ATTR])
-        value = point[self._names.index(name)]
+        value = as_given(distribution, point[self._names.index(name)])
         if not distribution.contains(value):
-            raise InvalidParameterError(
-                f"Parameter {name!r}: grid value {value!r} lies outside {distribution!r}."
-            )
+            raise InvalidParameterError(outside_message(name, "grid value", value, distribution))
         return value
 
     def infer_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, Distribution]:
