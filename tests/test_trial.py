@@ -58,6 +58,33 @@ def test_report_validates_and_stores():
     assert study.trials[0].intermediate_values == {0: 0.5, 1: 0.4}
 
 
+def _reporting_objective(trial):
+    import decimal
+
+    import numpy as np
+
+    trial.report(np.array(0.5), 0)  # a 0-d array, as a framework's loss often is
+    trial.report(decimal.Decimal("0.25"), 1.0)
+    trial.report(np.float32(0.125), np.int64(2))
+    for bad in ("0.5", True, np.bool_(True), np.array([0.5])):
+        try:
+            trial.report(bad, 3)
+        except tl.InvalidParameterError:
+            continue
+        raise AssertionError(f"report took {bad!r}")
+    return 0.0
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_report_takes_what_an_objective_may_return(n_jobs):
+    # Found by a QA pass: report refused a 0-d array that tell and a returned value accept.
+    study = tl.create_study()
+    study.optimize(_reporting_objective, n_trials=1, n_jobs=n_jobs)
+    trial = study.trials[0]
+    assert trial.state == tl.TrialState.COMPLETE, trial.fail_reason
+    assert trial.intermediate_values == {0: 0.5, 1: 0.25, 2: 0.125}
+
+
 def test_report_values_for_several_objectives():
     study = tl.create_study(directions=["minimize", "maximize"])
     trial = study.ask()

@@ -25,7 +25,15 @@ from ._json import json_float
 from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
 from ._trial import FIXED_PARAMS_ATTR, Trial
-from ._validation import check_name, fail, json_attr, plain_scalar, seed_or_none
+from ._validation import (
+    array_ndim,
+    as_float,
+    check_name,
+    fail,
+    json_attr,
+    plain_scalar,
+    seed_or_none,
+)
 from .exceptions import (
     GridExhausted,
     InvalidParameterError,
@@ -514,10 +522,10 @@ class Study:
         deeper (``[[0.5]]``, a 2-d array) is taken apart."""
         if isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
             items = list(values)
-        elif _ndim(values) == 1:
+        elif array_ndim(values) == 1:
             items = list(values)
         else:
-            if _as_float(values) is None:
+            if as_float(values) is None:
                 return None, (
                     f"the objective returned {values!r} ({type(values).__name__}); "
                     "it must return a float (or one float per objective)"
@@ -530,7 +538,7 @@ class Study:
             )
         floats = []
         for v in items:
-            f = _as_float(v)
+            f = as_float(v)
             if f is None:
                 return None, f"the objective returned {v!r}, which is not a number"
             if math.isnan(f):
@@ -770,25 +778,6 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(study_name={self.study_name!r}, storage={self._storage!r})"
-
-
-def _ndim(value: Any) -> int:
-    """The number of dimensions of an array or tensor (numpy, torch, pandas...), else 0."""
-    ndim = getattr(value, "ndim", 0)
-    return ndim if isinstance(ndim, int) else 0
-
-
-def _as_float(value: Any) -> float | None:
-    """``float(value)`` for one objective value, None for what is not one (see _check_values)."""
-    if isinstance(value, (str, bytes, bool)) or isinstance(value, Sequence) or _ndim(value):
-        return None
-    dtype = getattr(value, "dtype", None)
-    if dtype is not None and (getattr(dtype, "kind", None) == "b" or str(dtype) == "torch.bool"):
-        return None  # numpy's and torch's booleans, refused like Python's
-    try:
-        return float(value)
-    except Exception:  # TypeError, ValueError, or whatever a __float__ raises
-        return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from ._constraints import check_constraint_value, constraint_key, constraint_val
 from ._frozen import FrozenTrial, TrialState
 from ._space import Distribution, Float, Int, as_given, outside_message
 from ._suggest import SuggestMethods
-from ._validation import check_name, is_int, is_real, json_attr
+from ._validation import as_float, check_name, is_int, is_real, json_attr
 from .exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -151,13 +151,13 @@ class Trial(SuggestMethods):
 
     def report(self, value: float, step: int) -> None:
         """Record an intermediate objective value at ``step`` (an epoch, a fold, a round)."""
-        check_report(value, step)
+        value, step = check_report(value, step)
         if len(self.study.directions) > 1:
             raise InvalidParameterError(
                 "Trial.report takes one value; this study has several objectives. Use "
                 "Trial.report_values(values, step)."
             )
-        self.study._set_intermediate_value(self._frozen, int(step), float(value))
+        self.study._set_intermediate_value(self._frozen, step, value)
 
     def report_values(self, values: Sequence[float], step: int) -> None:
         """Record one intermediate value per objective at ``step`` (multi-objective pruning)."""
@@ -165,23 +165,19 @@ class Trial(SuggestMethods):
         if getattr(values, "ndim", None) == 1 and hasattr(values, "tolist"):
             # A 1-d array, as objectives return their values; n_jobs workers already took it.
             values = values.tolist()
-        if (
-            isinstance(values, (str, bytes))
-            or not isinstance(values, Sequence)
-            or len(values) != n
-            or not all(is_real(v) for v in values)
-        ):
+        floats = (
+            [as_float(v) for v in values]
+            if isinstance(values, Sequence) and not isinstance(values, (str, bytes))
+            else []
+        )
+        if len(floats) != n or any(f is None for f in floats):
             raise InvalidParameterError(
                 f"The 'values' parameter of Trial.report_values must be a list of {n} numbers "
                 f"(one per objective). Got {values!r} instead."
             )
-        if not is_int(step) or step < 0:
-            raise InvalidParameterError(
-                "The 'step' parameter of Trial.report_values must be a non-negative int. "
-                f"Got {step!r} instead."
-            )
+        _, step = check_report(0.0, step, "Trial.report_values")
         vectors = dict(self._frozen.system_attrs.get(INTERMEDIATE_VECTORS_ATTR, {}))
-        vectors[str(int(step))] = [float(v) for v in values]
+        vectors[str(step)] = floats
         self.study._set_trial_attr(self._frozen, INTERMEDIATE_VECTORS_ATTR, vectors, system=True)
 
     def should_prune(self) -> bool:
@@ -221,17 +217,24 @@ class Trial(SuggestMethods):
         return f"Trial(number={self.number}, params={self._frozen.params!r})"
 
 
-def check_report(value: Any, step: Any) -> None:
-    """The argument rules of ``report``, shared by the driver's Trial and the workers' proxy."""
-    if not is_real(value):
+def check_report(value: Any, step: Any, owner: str = "Trial.report") -> tuple[float, int]:
+    """The argument rules of ``report``, shared by the driver's Trial and the workers' proxy:
+    the value as a float and the step as an int. A value is what an objective may return (a
+    0-d array or tensor, a numpy scalar, ``Decimal``; no str or bool), a step any
+    non-negative integer (``1.0`` too, as Optuna takes it)."""
+    number = as_float(value)
+    if number is None:
         raise InvalidParameterError(
-            f"The 'value' parameter of Trial.report must be a number. Got {value!r} instead."
+            f"The 'value' parameter of {owner} must be a number (a float, a numpy scalar, a "
+            f"0-d array or tensor). Got {value!r} instead."
         )
+    if is_real(step) and not is_int(step) and math.isfinite(step) and float(step).is_integer():
+        step = int(step)
     if not is_int(step) or step < 0:
         raise InvalidParameterError(
-            "The 'step' parameter of Trial.report must be a non-negative int. "
-            f"Got {step!r} instead."
+            f"The 'step' parameter of {owner} must be a non-negative int. Got {step!r} instead."
         )
+    return number, int(step)
 
 
 def is_nan(value: float) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -113,3 +114,24 @@ def check_name(what: str, name: str) -> None:
         return
     shown = repr(name) if len(name) <= 60 else repr(name[:60]) + "..."
     raise InvalidParameterError(f"{what} {shown} cannot be stored: {reason}.")
+
+
+def array_ndim(value: Any) -> int:
+    """The number of dimensions of an array or tensor (numpy, torch, pandas...), else 0."""
+    ndim = getattr(value, "ndim", 0)
+    return ndim if isinstance(ndim, int) else 0
+
+
+def as_float(value: Any) -> float | None:
+    """``float(value)`` for one objective value or report, None for what is not one: anything
+    ``float()`` takes (numpy and torch scalars, 0-d arrays, ``Decimal``) but strings, booleans,
+    sequences and arrays (Study._check_values explains why)."""
+    if isinstance(value, (str, bytes, bool)) or isinstance(value, Sequence) or array_ndim(value):
+        return None
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and (getattr(dtype, "kind", None) == "b" or str(dtype) == "torch.bool"):
+        return None  # numpy's and torch's booleans, refused like Python's
+    try:
+        return float(value)
+    except Exception:  # TypeError, ValueError, or whatever a __float__ raises
+        return None

@@ -122,15 +122,15 @@ def sendable_result(values: Any) -> tuple[str, Any, str | None]:
 def _plain_floats(values: Any) -> float | list[float] | None:
     from collections.abc import Sequence
 
-    from .._study import _as_float, _ndim
+    from .._validation import array_ndim, as_float
 
     if (isinstance(values, Sequence) and not isinstance(values, (str, bytes))) or (
-        _ndim(values) == 1
+        array_ndim(values) == 1
     ):
-        floats = [_as_float(v) for v in values]
+        floats = [as_float(v) for v in values]
         plain = [f for f in floats if f is not None]
         return plain if len(plain) == len(floats) else None
-    return _as_float(values)
+    return as_float(values)
 
 
 def sendable_error(exc: BaseException) -> BaseException:

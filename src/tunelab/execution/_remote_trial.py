@@ -177,9 +177,9 @@ class RemoteTrial(SuggestMethods):
 
     def report(self, value: float, step: int) -> None:
         # Checked here too, because some executors send reports without waiting for an answer.
-        check_report(value, step)
+        value, step = check_report(value, step)  # plain numbers cross to the driver
         self._call("report", (value, step))
-        self._intermediate[int(step)] = float(value)
+        self._intermediate[step] = value
 
     def report_values(self, values: Sequence[float], step: int) -> None:
         self._call("report_values", (list(values), step))
