@@ -2,12 +2,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_iris
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import tunelab as tl
 from tunelab.exceptions import InvalidParameterError
@@ -205,3 +212,147 @@ def test_logistic_regression_with_liblinear_is_refused():
         fit_iteratively(
             study.ask(), LogisticRegression(solver="liblinear"), X_TRAIN, Y_TRAIN, X_VAL, Y_VAL
         )
+
+
+# -- estimators that stop early by themselves --------------------------------------------------
+# Found by a QA pass: a warm start restarts scikit-learn's no-improvement count (or trains on),
+# so GradientBoostingClassifier(n_iter_no_change=5) grew to 70 trees step by step where its own
+# fit stopped at 7, and SearchCV(pruner=True) fold scores differed from cross_validate.
+
+
+@pytest.mark.parametrize(
+    ("estimator", "setting"),
+    [
+        (GradientBoostingClassifier(n_estimators=20, n_iter_no_change=3), "n_iter_no_change=3"),
+        (HistGradientBoostingClassifier(max_iter=20, early_stopping=True), "early_stopping=True"),
+        (SGDClassifier(early_stopping=True), "early_stopping=True"),
+        (MLPClassifier(early_stopping=True), "early_stopping=True"),
+        (
+            make_pipeline(StandardScaler(), SGDClassifier(early_stopping=True)),
+            "early_stopping=True",
+        ),
+    ],
+)
+def test_an_estimator_that_stops_early_by_itself_is_refused(estimator, setting):
+    study = tl.create_study(direction="maximize")
+    name = type(estimator[-1] if isinstance(estimator, Pipeline) else estimator).__name__
+    off = "None" if "n_iter_no_change" in setting else "False"
+    with pytest.raises(InvalidParameterError) as info:
+        fit_iteratively(study.ask(), estimator, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL, n_steps=3)
+    message = str(info.value)
+    assert message.startswith(f"{name}({setting}) stops training early by itself")
+    assert f"Set {setting.split('=')[0]}={off} to let tunelab's pruner" in message
+    assert "pruner=None" in message
+    assert not study.trials[0].intermediate_values  # refused before any training
+
+
+def test_hist_gradient_boosting_auto_early_stopping_follows_the_training_rows():
+    # early_stopping='auto' turns on above 10,000 training samples, as scikit-learn decides.
+    study = tl.create_study(direction="maximize")
+    many = np.resize(X_TRAIN, (10_001, X_TRAIN.shape[1]))
+    labels = np.resize(Y_TRAIN, 10_001)
+    with pytest.raises(InvalidParameterError, match=r"early_stopping='auto'\) .*here 10,001"):
+        fit_iteratively(
+            study.ask(), HistGradientBoostingClassifier(max_iter=4), many, labels, X_VAL, Y_VAL
+        )
+    # 10,000 rows: off, so step by step equals one fit.
+    estimator = HistGradientBoostingClassifier(max_iter=4, random_state=0)
+    model, _ = fit_iteratively(
+        study.ask(), estimator, many[:10_000], labels[:10_000], X_VAL, Y_VAL, n_steps=2
+    )
+    once = clone(estimator).fit(many[:10_000], labels[:10_000])
+    assert model.n_iter_ == once.n_iter_ == 4
+    np.testing.assert_array_equal(model.predict_proba(X_VAL), once.predict_proba(X_VAL))
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        # early_stopping is for the 'sgd' and 'adam' solvers only: lbfgs ignores it.
+        MLPClassifier(solver="lbfgs", max_iter=20, early_stopping=True, random_state=0),
+        GradientBoostingClassifier(n_estimators=6, n_iter_no_change=None, random_state=0),
+        SGDClassifier(n_iter_no_change=2, random_state=0),  # needs early_stopping or fit's tol
+    ],
+)
+def test_settings_without_early_stopping_of_their_own_are_accepted(estimator):
+    study = tl.create_study(direction="maximize")
+    fit_iteratively(study.ask(), estimator, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL, n_steps=3)
+    assert sorted(study.trials[0].intermediate_values) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("estimator", "space"),
+    [
+        (GradientBoostingClassifier(n_estimators=6, n_iter_no_change=3), {"max_depth": [1, 2]}),
+        # A param_space that turns early stopping on is refused too, as one error.
+        (HistGradientBoostingClassifier(max_iter=6), {"early_stopping": [False, True]}),
+    ],
+)
+def test_search_cv_with_a_pruner_refuses_early_stopping_as_one_error(estimator, space):
+    from tunelab.sklearn import SearchCV
+
+    search = SearchCV(estimator, space, n_trials=None, cv=2, pruner=True, n_steps=3, random_state=0)
+    with pytest.raises(InvalidParameterError, match="stops training early by itself"):
+        search.fit(X, y)
+
+
+# -- Pipelines --------------------------------------------------------------------------------
+# Found by a QA pass: fit_iteratively refused make_pipeline(StandardScaler(), SGDClassifier())
+# ("cannot train Pipeline step by step"), though SearchCV(pruner=...) grows such a Pipeline's
+# final step.
+
+
+def test_a_pipeline_grows_its_final_step_and_equals_a_pipeline_fitted_at_once():
+    pipe = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=6, random_state=0))
+    study = tl.create_study(direction="maximize")
+    model, score = fit_iteratively(study.ask(), pipe, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL, n_steps=3)
+    assert isinstance(model, Pipeline) and model is not pipe
+    assert sorted(study.trials[0].intermediate_values) == [1, 2, 3]
+    assert model[-1].get_params() == pipe[-1].get_params()  # warm_start, n_estimators
+    once = clone(pipe).fit(X_TRAIN, Y_TRAIN)
+    np.testing.assert_array_equal(model.predict_proba(X_VAL), once.predict_proba(X_VAL))
+    assert score == model.score(X_VAL, Y_VAL) == once.score(X_VAL, Y_VAL)
+    np.testing.assert_array_equal(model[0].mean_, X_TRAIN.mean(axis=0))  # the head: train only
+
+
+def test_a_pipeline_steps_as_its_final_step_on_the_transformed_rows():
+    pipe = make_pipeline(StandardScaler(), SGDClassifier(random_state=0))
+    study = tl.create_study(direction="maximize")
+    model, score = fit_iteratively(study.ask(), pipe, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL, n_steps=4)
+    scaler = StandardScaler().fit(X_TRAIN)
+    alone, alone_score = fit_iteratively(
+        study.ask(),
+        SGDClassifier(random_state=0),
+        scaler.transform(X_TRAIN),
+        Y_TRAIN,
+        scaler.transform(X_VAL),
+        Y_VAL,
+        n_steps=4,
+    )
+    assert study.trials[0].intermediate_values == study.trials[1].intermediate_values
+    assert score == alone_score == model.score(X_VAL, Y_VAL)
+    np.testing.assert_array_equal(model[-1].coef_, alone.coef_)
+    np.testing.assert_array_equal(model.predict(X_VAL), alone.predict(scaler.transform(X_VAL)))
+
+
+def test_a_custom_scorer_gets_the_whole_pipeline_and_the_raw_rows():
+    seen = []
+
+    def scorer(estimator, X_, y_):
+        seen.append((type(estimator).__name__, X_ is X_VAL))
+        return estimator.score(X_, y_)
+
+    pipe = make_pipeline(StandardScaler(), SGDClassifier(random_state=0))
+    study = tl.create_study(direction="maximize")
+    fit_iteratively(study.ask(), pipe, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL, n_steps=3, scoring=scorer)
+    assert seen == [("Pipeline", True)] * 3
+
+
+def test_a_pipeline_whose_final_step_cannot_step_is_refused():
+    study = tl.create_study(direction="maximize")
+    pipe = make_pipeline(StandardScaler(), KNeighborsClassifier())
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"cannot train KNeighborsClassifier \(the final step of the Pipeline\) step by step",
+    ):
+        fit_iteratively(study.ask(), pipe, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL)

@@ -77,3 +77,26 @@ def test_validation(kwargs, param, rule):
         InvalidParameterError, match=f"The '{param}' parameter of WilcoxonPruner must be {rule}"
     ):
         WilcoxonPruner(**kwargs)
+
+
+def test_a_non_finite_report_of_the_best_trial_off_the_shared_steps_stops_pruning(finish, run):
+    # As in Optuna: the best trial's NaN at step 5 counts, though this trial stops at step 4
+    # (the shared steps 0-4 alone would prune it at step 3).
+    study = tl.create_study(pruner=WilcoxonPruner())
+    finish(study, [0.1] * 5 + [math.nan, 0.1, 0.1], value=0.1)
+    with pytest.warns(UserWarning, match=r"the best trial \(trial 0\) has a non-finite"):
+        assert run(study, [0.3, 0.35, 0.3, 0.4, 0.3]) is None
+    clean = tl.create_study(pruner=WilcoxonPruner())
+    finish(clean, [0.1] * 8, value=0.1)
+    assert run(clean, [0.3, 0.35, 0.3, 0.4, 0.3]) == 3
+
+
+def test_a_non_finite_report_of_this_trial_off_the_shared_steps_stops_pruning(finish, run):
+    study = tl.create_study(pruner=WilcoxonPruner())
+    finish(study, [0.1] * 4, value=0.1)
+    trial = study.ask()
+    for step, v in enumerate([0.3, 0.35, 0.3, 0.4]):
+        trial.report(v, step)
+    trial.report(math.inf, 7)  # a step the best trial never reported
+    with pytest.warns(UserWarning, match="trial 1 has a non-finite"):
+        assert not trial.should_prune()

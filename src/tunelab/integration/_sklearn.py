@@ -52,6 +52,14 @@ def fit_iteratively(
       (GradientBoosting*, RandomForest*, ExtraTrees*): the estimator's own value is the full
       budget, trained in ``n_steps`` about equal increments (see :func:`make_stepper`).
 
+    A Pipeline trains as ``SearchCV(pruner=...)`` trains one: its earlier steps are fitted once
+    on the training data, and only its final step grows, on the transformed rows. The returned
+    Pipeline is fitted as a whole (``predict``/``score`` take raw rows).
+
+    An estimator that stops early by itself (``n_iter_no_change`` of GradientBoosting*,
+    ``early_stopping`` of HistGradientBoosting*, SGD*, MLP*, ...) is refused: growing it step by
+    step would not train the model its own ``fit`` trains (see :func:`training_resource`).
+
     The returned estimator keeps the caller's ``warm_start`` and ``max_iter`` /
     ``n_estimators``, so a later ``fit`` trains from scratch as the caller's would.
 
@@ -65,6 +73,9 @@ def fit_iteratively(
     from sklearn.base import clone, is_classifier
     from sklearn.metrics import check_scoring
 
+    # The Pipeline helpers SearchCV(pruner=...) uses (imported here: that module imports this).
+    from ..sklearn._iterative import _fit_head, _only_sklearn_scorers, _transform, split_pipeline
+
     if not is_int(n_steps) or n_steps < 1:
         raise fail("n_steps", OWNER, "a positive int", n_steps)
     if len(trial.study.directions) != 1 or trial.study.directions[0] != StudyDirection.MAXIMIZE:
@@ -74,29 +85,55 @@ def fit_iteratively(
         )
     model = clone(estimator)
     scorer = check_scoring(model, scoring=scoring)
-    if training_resource(model) is None:
+    head, final = split_pipeline(model)
+    # Checked before the head is fitted: a refused estimator costs nothing.
+    if training_resource(final, n_samples=_n_rows(X_train)) is None:
+        name = repr(final) if isinstance(final, str) else type(final).__name__
+        where = " (the final step of the Pipeline)" if final is not model else ""
         raise InvalidParameterError(
-            f"fit_iteratively cannot train {type(model).__name__} step by step: it needs "
-            f"partial_fit, or warm_start with max_iter or n_estimators{_why_not(model)}."
+            f"fit_iteratively cannot train {name}{where} step by step: it needs "
+            f"partial_fit, or warm_start with max_iter or n_estimators{_why_not(final)}."
         )
-    if not is_classifier(model):
+    if not is_classifier(final):
         classes = None  # only classifiers' partial_fit takes the labels
     elif classes is None:
         import numpy as np
 
         classes = np.unique(y_train)
-    steps = make_stepper(model, n_steps, X_train, y_train, classes=classes)
+    Xt_train = _fit_head(head, X_train, y_train, {})
+    Xt_val = _transform(head, X_val)
+    # Between steps a scikit-learn scorer scores the final step on the validation rows the
+    # head transformed once (what the Pipeline's own response methods return); the last step,
+    # and any other scorer, get the whole model on the raw rows.
+    cheap = not head or _only_sklearn_scorers(scorer)
+    steps = make_stepper(final, n_steps, Xt_train, y_train, classes=classes)
     score = float("nan")
     for step in range(1, n_steps + 1):
         steps(step)
-        score = float(scorer(model, X_val, y_val))
+        if cheap and step < n_steps:
+            score = float(scorer(final, Xt_val, y_val))
+        else:
+            score = float(scorer(model, X_val, y_val))
         report_and_check(trial, score, step, OWNER)
     return model, score
 
 
-def training_resource(model: Any) -> str | None:
+def training_resource(model: Any, n_samples: int | None = None) -> str | None:
     """How ``model`` trains step by step: ``"partial_fit"``, the warm-start parameter that it
-    grows (``"max_iter"`` or ``"n_estimators"``), or None when it cannot."""
+    grows (``"max_iter"`` or ``"n_estimators"``), or None when it cannot.
+
+    Raises InvalidParameterError when ``model`` could train step by step but stops early by
+    itself (:func:`own_early_stopping`; ``n_samples``, the training rows when known, decides
+    HistGradientBoosting's ``early_stopping='auto'``): its steps would not train the model its
+    own ``fit`` trains, so it is refused rather than silently changed.
+    """
+    resource = _resource(model)
+    if resource is not None:
+        _refuse_own_early_stopping(model, resource, n_samples)
+    return resource
+
+
+def _resource(model: Any) -> str | None:
     if hasattr(model, "partial_fit") and not _lbfgs_mlp(model):
         return "partial_fit"
     if not hasattr(model, "get_params"):
@@ -105,6 +142,84 @@ def training_resource(model: Any) -> str | None:
     if "warm_start" not in params or _ignores_warm_start(model):
         return None
     return next((r for r in _RESOURCES if r in params), None)
+
+
+#: HistGradientBoosting*'s ``early_stopping='auto'`` is on above this many training samples.
+HGB_AUTO_EARLY_STOPPING_ROWS = 10_000
+
+
+def own_early_stopping(model: Any, n_samples: int | None = None) -> tuple[str, Any, Any] | None:
+    """``(parameter, value, value that turns it off)`` when ``model`` stops training early by
+    itself, else None.
+
+    GradientBoosting* stop early when ``n_iter_no_change`` is not None; other estimators
+    (HistGradientBoosting*, SGD*, Perceptron, PassiveAggressive*, MLP* with the 'sgd' or 'adam'
+    solver, ...) when ``early_stopping`` is set, and HistGradientBoosting*'s
+    ``early_stopping='auto'`` when trained on more than 10,000 samples (``n_samples``; unknown,
+    it does not count). MLP* with ``solver='lbfgs'`` ignore ``early_stopping``.
+    """
+    if not hasattr(model, "get_params"):
+        return None
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        GradientBoostingRegressor,
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
+
+    params = model.get_params(deep=False)
+    if isinstance(model, (GradientBoostingClassifier, GradientBoostingRegressor)):
+        value = params.get("n_iter_no_change")
+        return None if value is None else ("n_iter_no_change", value, None)
+    if "early_stopping" not in params or _lbfgs_mlp(model):
+        return None
+    value = params["early_stopping"]
+    if isinstance(value, str):
+        hist = isinstance(model, (HistGradientBoostingClassifier, HistGradientBoostingRegressor))
+        on = (
+            value == "auto"
+            and hist
+            and n_samples is not None
+            and n_samples > HGB_AUTO_EARLY_STOPPING_ROWS
+        )
+        return ("early_stopping", value, False) if on else None
+    return ("early_stopping", value, False) if value else None
+
+
+def _refuse_own_early_stopping(model: Any, resource: str, n_samples: int | None) -> None:
+    setting = own_early_stopping(model, n_samples)
+    if setting is None:
+        return
+    param, value, off = setting
+    name = type(model).__name__
+    when = ""
+    if value == "auto":
+        when = (
+            f" (scikit-learn turns early_stopping='auto' on above "
+            f"{HGB_AUTO_EARLY_STOPPING_ROWS:,} training samples; here {n_samples:,})"
+        )
+    if resource == "partial_fit":
+        why = "each step is one partial_fit pass, and partial_fit does not support it"
+    else:
+        why = (
+            "each step is a warm-start fit, and its early stopping does not carry over from one "
+            f"fit to the next, so the steps would train past where {name}.fit stops"
+        )
+    raise InvalidParameterError(
+        f"{name}({param}={value!r}) stops training early by itself{when}, so it cannot be "
+        f"trained step by step: {why}. Set {param}={off!r} to let tunelab's pruner do the "
+        "early stopping, or train it without steps (SearchCV with pruner=None, or a plain fit "
+        "instead of fit_iteratively)."
+    )
+
+
+def _n_rows(X: Any) -> int | None:
+    from sklearn.utils.validation import _num_samples
+
+    try:
+        return int(_num_samples(X))
+    except TypeError:
+        return None
 
 
 def _lbfgs_mlp(model: Any) -> bool:
@@ -152,7 +267,8 @@ def make_stepper(
     short_budget: bool = False,
 ) -> Callable[[int], bool]:
     """A function ``step -> trained`` that trains ``model`` (in place) up to ``step`` of
-    ``n_steps``; ``model`` must have a :func:`training_resource`.
+    ``n_steps``; ``model`` must have a :func:`training_resource` (an estimator that stops
+    early by itself on ``X`` is refused there).
 
     ``classes`` goes to the first ``partial_fit`` call (pass it for classifiers). A warm-start
     budget smaller than ``n_steps`` is an error unless ``short_budget``: then it grows by at
@@ -166,7 +282,7 @@ def make_stepper(
     ``warm_start`` and budget are set back, so the model is left as the caller configured it.
     """
     fit_params = dict(fit_params or {})
-    resource = training_resource(model)
+    resource = training_resource(model, n_samples=_n_rows(X))
     if resource == "partial_fit":
 
         def partial(step: int) -> bool:

@@ -1,8 +1,7 @@
-"""Wait until a trial has stopped improving for ``patience`` steps before asking another pruner."""
+"""Defer to another pruner only once a trial's recent reports have fallen behind its earlier best."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from .._frozen import StudyDirection
@@ -18,21 +17,27 @@ OWNER = "PatientPruner"
 
 
 class PatientPruner(BasePruner):
-    """Let a trial run while it still improves; once it has not improved by more than
-    ``min_delta`` over its last ``patience`` reports, defer to ``wrapped_pruner`` (or prune, when
-    that is None: plain early stopping).
+    """Optuna's PatientPruner: let a trial run until its last ``patience + 1`` reports are all
+    worse than its best report before them by more than ``min_delta``; then defer to
+    ``wrapped_pruner`` (or prune, when that is None: plain early stopping).
 
-    As in Keras' early stopping, the trial is stalled when the best of its last ``patience``
-    reports does not beat the best report before them by more than ``min_delta`` (a plateau
-    does not count as improving). ``patience=0`` defers at once, so ``PatientPruner(p, 0)``
-    behaves as ``p``; without a wrapped pruner it would stop every trial at its first report,
-    so that pair is refused. Optuna's PatientPruner waits one report longer. NaN reports are
-    ignored; a trial with only NaN reports counts as not improving.
+    At each check the reports are taken in step order and split into the last ``patience + 1``
+    ("recent") and those before them. For minimize the trial may be pruned when
+    ``min(before) + min_delta < min(recent)``, for maximize when
+    ``max(before) - min_delta > max(recent)``. So a plateau is never pruned (the recent best
+    equals the earlier best), nor is a trial that improves however slowly; a trial that declines
+    after a peak is pruned once the peak has left the recent window. ``min_delta`` is a
+    tolerance: a larger one prunes less. With ``patience + 1`` reports or fewer nothing is
+    pruned. NaN reports are ignored; when all reports before the window, or all in it, are NaN
+    the trial is not pruned. These are Optuna's rules, so a PatientPruner ported from Optuna
+    makes the same decisions. ``PatientPruner(None, 0)`` prunes at the first report worse than
+    every earlier one by more than ``min_delta``.
 
     Args:
         wrapped_pruner: the pruner asked once patience has run out, or None.
-        patience: reports without improvement to tolerate.
-        min_delta: the smallest change that counts as an improvement.
+        patience: recent reports (besides the latest) that must all fall behind the earlier
+            best before the trial may be pruned.
+        min_delta: how far behind the earlier best the recent reports must be, at least 0.
     """
 
     def __init__(
@@ -42,15 +47,6 @@ class PatientPruner(BasePruner):
             raise fail("wrapped_pruner", OWNER, "a tunelab pruner or None", wrapped_pruner)
         self.wrapped_pruner = wrapped_pruner
         self.patience = non_negative_int(patience, "patience", OWNER)
-        if wrapped_pruner is None and self.patience == 0:
-            raise fail(
-                "patience",
-                OWNER,
-                "at least 1 when wrapped_pruner is None",
-                patience,
-                "With nothing to defer to, patience=0 would stop every trial at its first "
-                "report; patience=1 stops a trial at its first report that does not improve.",
-            )
         self.min_delta = non_negative_number(min_delta, "min_delta", OWNER)
 
     def trial_group(self, study: Study, trial: FrozenTrial) -> str | None:
@@ -60,22 +56,20 @@ class PatientPruner(BasePruner):
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         direction = single_direction(study, OWNER)
+        window = self.patience + 1
         steps = sorted(trial.intermediate_values)
-        if len(steps) <= self.patience:
+        if len(steps) <= window:
             return False
         values = [trial.intermediate_values[s] for s in steps]
-        cut = len(values) - self.patience
-        before = best_of(values[:cut], direction)
-        recent = best_of(values[cut:], direction)
-        if math.isnan(recent):
-            stalled = True
-        elif math.isnan(before):
-            stalled = False
-        elif direction == StudyDirection.MINIMIZE:
-            stalled = recent >= before - self.min_delta
+        # best_of skips NaN and is NaN when nothing is left; every comparison with NaN is
+        # false, so an all-NaN side never prunes (Optuna's nanmin/nanmax give the same).
+        before = best_of(values[:-window], direction)
+        recent = best_of(values[-window:], direction)
+        if direction == StudyDirection.MINIMIZE:
+            fell_behind = before + self.min_delta < recent
         else:
-            stalled = recent <= before + self.min_delta
-        if not stalled:
+            fell_behind = before - self.min_delta > recent
+        if not fell_behind:
             return False
         return True if self.wrapped_pruner is None else self.wrapped_pruner.prune(study, trial)
 

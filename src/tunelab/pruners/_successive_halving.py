@@ -59,7 +59,8 @@ class SuccessiveHalvingPruner(BasePruner):
     attrs (``sh_rung_<k>``) and compared with the values every other trial recorded at that rung
     (running and pruned ones included: that is what makes it asynchronous). It goes on only if
     it is in the best ``1 / reduction_factor`` of them; with fewer than ``reduction_factor``
-    competitors that means being the best so far. A NaN at a rung prunes.
+    competitors that means being the best so far. A NaN at a rung prunes. The defaults are
+    Optuna's, so ``SuccessiveHalvingPruner()`` makes Optuna's decisions.
 
     Args:
         min_resource: steps before the first rung, or ``"auto"``: 1% of the longest completed
@@ -67,6 +68,7 @@ class SuccessiveHalvingPruner(BasePruner):
             stored in the study's system attrs (``sh_min_resource``), so every worker and every
             resumed run puts the rungs at the same steps.
         reduction_factor: eta, at least 2: the fraction 1/eta promoted and the growth of rungs.
+            4 by default, as in Optuna.
         min_early_stopping_rate: s, shifts the first rung to ``min_resource * eta**s``.
         bootstrap_count: a trial is stopped at a rung that fewer than this many other trials
             have reached (so early trials do not promote themselves unopposed).
@@ -75,7 +77,7 @@ class SuccessiveHalvingPruner(BasePruner):
     def __init__(
         self,
         min_resource: int | str = "auto",
-        reduction_factor: int = 3,
+        reduction_factor: int = 4,
         min_early_stopping_rate: int = 0,
         bootstrap_count: int = 0,
     ) -> None:

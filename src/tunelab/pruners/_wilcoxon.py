@@ -25,9 +25,10 @@ class WilcoxonPruner(BasePruner):
 
     Evaluate instances in the same order (or at least with the same step ids) in every trial:
     only steps both trials reported are paired. A trial whose mean on the shared steps is at
-    least as good as the best trial's is never pruned, whatever the test says. Non-finite values
-    (in this trial or the best one) disable pruning for this check, with a warning, since a
-    rank test cannot order them.
+    least as good as the best trial's is never pruned, whatever the test says. As in Optuna, a
+    non-finite value (NaN or infinity) among *any* of this trial's reports or the best trial's
+    reports, not only at the shared steps, means no pruning at this check, with a warning: the
+    best trial's mean is then undefined, and a rank test cannot order such values.
 
     Note that a pruned trial's stored value is its last report (one instance), not a mean.
 
@@ -50,18 +51,16 @@ class WilcoxonPruner(BasePruner):
             return False
         if best.number == trial.number:
             return False
+        # Every report of either trial counts, not only the shared steps, as in Optuna.
+        if not all(math.isfinite(v) for v in trial.intermediate_values.values()):
+            return _non_finite(f"trial {trial.number}")
+        if not all(math.isfinite(v) for v in best.intermediate_values.values()):
+            return _non_finite(f"the best trial (trial {best.number})")
         shared = sorted(set(trial.intermediate_values) & set(best.intermediate_values))
         if len(shared) < max(2, self.n_startup_steps):
             return False
         mine = [trial.intermediate_values[s] for s in shared]
         theirs = [best.intermediate_values[s] for s in shared]
-        if not all(math.isfinite(v) for v in mine + theirs):
-            warnings.warn(
-                f"WilcoxonPruner: trial {trial.number} or the best trial {best.number} has a "
-                "non-finite intermediate value; it is not pruned at this step.",
-                stacklevel=3,
-            )
-            return False
         sign = 1.0 if direction == StudyDirection.MINIMIZE else -1.0
         # Positive differences mean this trial is worse, whatever the direction.
         diffs = [sign * (a - b) for a, b in zip(mine, theirs)]
@@ -76,3 +75,13 @@ class WilcoxonPruner(BasePruner):
 
     def __repr__(self) -> str:
         return f"WilcoxonPruner(p_threshold={self.p_threshold!r}, n_startup_steps={self.n_startup_steps})"
+
+
+def _non_finite(whose: str) -> bool:
+    """Warn that ``whose`` reported a non-finite value; the answer (do not prune) for prune."""
+    warnings.warn(
+        f"WilcoxonPruner: {whose} has a non-finite intermediate value (NaN or infinity); "
+        "the current trial is not pruned at this step.",
+        stacklevel=4,
+    )
+    return False
