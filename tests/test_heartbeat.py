@@ -110,3 +110,28 @@ def test_no_thread_without_leases():
     with keep_alive(study, trial) as heartbeat:
         assert heartbeat._thread is None and not heartbeat.enabled
     trial.heartbeat()
+
+
+def test_ask_keeps_its_trial_alive_until_tell(sqlite_url):
+    # Found by a QA pass: an ask/tell loop with two evaluations at once lost the longer one to
+    # its own next ask's reaper once it outlasted grace_period (Optuna keeps it).
+    import time
+
+    storage = SQLStorage(sqlite_url, heartbeat_interval=0.05, grace_period=0.5)
+    study = tl.create_study(study_name="s", storage=storage)
+    slow = study.ask()
+    time.sleep(1.2)  # more than twice the grace period, with no keep_alive
+    quick = study.ask()  # reaps expired leases first
+    assert study.tell(quick, 1.0).state == tl.TrialState.COMPLETE
+    assert study._lease_keeper._thread is not None  # still renewing the slow one
+    assert study.tell(slow, 2.0).state == tl.TrialState.COMPLETE
+    assert study._lease_keeper._thread is None  # nothing left to renew: no stray thread
+    storage.close()
+
+
+def test_optimize_renews_its_own_trials_and_leaves_no_keeper_thread(sqlite_url):
+    storage = SQLStorage(sqlite_url, heartbeat_interval=0.05, grace_period=0.5)
+    study = tl.create_study(study_name="s", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert study._lease_keeper is None and not study._optimize_renews_leases
+    storage.close()

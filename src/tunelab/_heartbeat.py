@@ -61,6 +61,11 @@ class Heartbeat:
             self._tracked.discard(trial_id)
             self._lost.discard(trial_id)
 
+    def idle(self) -> bool:
+        """True when no tracked trial is left to renew."""
+        with self._lock:
+            return not (self._tracked - self._lost)
+
     def is_lost(self, trial_id: int) -> bool:
         """True once a renewal found the trial no longer RUNNING (reaped by another worker)."""
         with self._lock:

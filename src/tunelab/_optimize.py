@@ -118,6 +118,7 @@ def run_optimize(
         executor.shutdown(cancel=True)
         raise
     heartbeat = Heartbeat(study._storage).start()
+    study._optimize_renews_leases = True
     inline_objective = isinstance(executor, InlineExecutor)
     began = time.monotonic()
     deadline = None if timeout is None else began + timeout
@@ -212,6 +213,7 @@ def run_optimize(
             _settle(study, received, pending, reason or "optimize stopped")
         finally:
             noticed.__exit__(None, None, None)
+            study._optimize_renews_leases = False
             heartbeat.stop()
             executor.shutdown(cancel=True)
             progress.close()

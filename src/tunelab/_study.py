@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from ._constraints import (
     violation,
 )
 from ._frozen import FrozenTrial, StudyDirection, TrialState
+from ._heartbeat import Heartbeat
 from ._interrupts import interrupts_held
 from ._json import json_float
 from ._pareto import front_mask
@@ -120,11 +122,21 @@ class Study:
         )
         self._done_by_params: dict[tuple[tuple[str, str], ...], FrozenTrial] = {}
         self._done_seen: set[int] = set()
+        # Renews the leases of trials handed out by ask() outside optimize (which renews its
+        # own) until they are told; see _keep_lease.
+        self._lease_keeper: Heartbeat | None = None
+        self._lease_lock = threading.Lock()
+        self._optimize_renews_leases = False
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_space_seen"], state["_space"] = set(), None
+        state["_lease_keeper"], state["_lease_lock"] = None, None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lease_lock = threading.Lock()
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -366,6 +378,7 @@ class Study:
                     self._set_trial_system_attr(frozen, TRIAL_GROUP_ATTR, group)
                 self.sampler.before_trial(self, frozen)
             trial = Trial(self, frozen, declared)
+            self._keep_lease(frozen.trial_id)
             if space is not None:
                 sample_space(trial, space)
         except BaseException as exc:
@@ -447,10 +460,37 @@ class Study:
                 frozen.trial_id, state, stored_values, fail_reason
             )
         except StaleTrialError as exc:
+            self._release_lease(frozen.trial_id)
             warnings.warn(f"{exc} The late result was not stored.", stacklevel=2)
             return self._storage.get_trial(frozen.trial_id)
+        self._release_lease(frozen.trial_id)
         self.sampler.after_trial(self, finished)
         return finished
+
+    def _keep_lease(self, trial_id: int) -> None:
+        """Renew an asked trial's lease from a background thread until it is told.
+
+        Without it an ask/tell loop whose evaluations outlast ``grace_period`` lost them to
+        the next ``ask``'s reaper, its own process's included; a process that dies stops
+        renewing, so its trials are still reaped. Optimize renews its trials itself.
+        """
+        if self._storage.heartbeat_interval is None or self._optimize_renews_leases:
+            return
+        with self._lease_lock:
+            if self._lease_keeper is None:
+                self._lease_keeper = Heartbeat(self._storage)
+            self._lease_keeper.track(trial_id)
+            self._lease_keeper.start()
+
+    def _release_lease(self, trial_id: int) -> None:
+        with self._lease_lock:
+            keeper = self._lease_keeper
+            if keeper is None:
+                return
+            keeper.untrack(trial_id)
+            if keeper.idle():
+                # No thread left behind: a later optimize may fork worker processes.
+                keeper.stop()
 
     def _store_constraints(
         self,

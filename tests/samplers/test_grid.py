@@ -184,7 +184,8 @@ def test_a_retried_trial_reruns_its_own_point_and_uses_up_no_other(tmp_path):
     lost = tl.create_study(
         study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0), retry_failed=1
     )
-    lost.ask().suggest_categorical("a", grid["a"])  # its worker dies: no tell, no heartbeat
+    lost.ask().suggest_categorical("a", grid["a"])
+    lost._lease_keeper.stop()  # its worker dies: no tell, no heartbeat
     time.sleep(1.0)
     study = tl.load_study(study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0))
     study.optimize(lambda t: t.suggest_categorical("a", grid["a"]))
@@ -303,7 +304,8 @@ def test_a_trial_lost_at_the_end_of_the_grid_is_retried(tmp_path):
     study = tl.create_study(
         study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0), retry_failed=1
     )
-    study.ask().suggest_categorical("x", grid["x"])  # its worker dies: no tell, no heartbeat
+    study.ask().suggest_categorical("x", grid["x"])
+    study._lease_keeper.stop()  # its worker dies: no tell, no heartbeat
     others = tl.load_study(study_name="g", storage=storage(), sampler=GridSampler(grid, seed=0))
     others.optimize(lambda t: t.suggest_categorical("x", grid["x"]))
     time.sleep(1.0)  # the lease runs out
