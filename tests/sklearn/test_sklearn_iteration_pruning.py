@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from tunelab import InvalidParameterError, TrialState
+from tunelab import Float, InvalidParameterError, TrialState
 from tunelab.pruners import MedianPruner, NopPruner, SuccessiveHalvingPruner, ThresholdPruner
 from tunelab.sklearn import FoldRacing, OptimismWarning, SearchCV
 
@@ -467,3 +467,21 @@ def test_a_pipeline_is_scored_whole_on_the_raw_rows(data):
         for k in range(3):
             assert res[f"split{k}_test_score"][i] == pytest.approx(ref["test_score"][k])
     assert search.generalization_.method == "BBC-CV over folds"  # a replay is no Pipeline
+
+
+def test_a_booster_that_would_stop_early_on_this_many_rows_is_refused_before_any_fit():
+    # Found by a QA pass: HistGradientBoosting's early_stopping='auto' turns on above 10,000
+    # rows; the check did not know the rows, so every fold failed one by one.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(15_000, 3))
+    y = (X[:, 0] > 0).astype(int)
+    search = SearchCV(
+        HistGradientBoostingClassifier(max_iter=20),
+        {"learning_rate": Float(0.05, 0.5, log=True)},
+        n_trials=2,
+        cv=2,
+        pruner=True,
+    )
+    with pytest.raises(InvalidParameterError, match="early_stopping='auto'"):
+        search.fit(X, y)
+    assert not hasattr(search, "study_")

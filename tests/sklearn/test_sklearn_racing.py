@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _sklearn_knob import Knob, knob_data
+from _sklearn_knob import Knob, Table, knob_data, table_data, table_rows
 from sklearn.model_selection import KFold
 
 from tunelab import InvalidParameterError, TrialState
@@ -64,12 +64,16 @@ def test_no_stop_before_min_folds():
 
 def test_fold_spread_pools_each_configurations_own_deviations():
     sd, df = fold_spread(
-        [np.array([0.9, 0.8, 1.0]), np.array([0.5, 0.5, 0.5, 0.5]), np.array([0.7])]
+        [np.array([0.9, 0.8, 1.0]), np.array([0.85, 0.85, 0.8, 0.9]), np.array([0.7])]
     )
-    # (0.01 + 0 + 0.01) over 2 + 3 degrees of freedom; a single fold contributes nothing.
+    # (0.02 + 0.005) over 2 + 3 degrees of freedom; a single fold contributes nothing.
     assert df == 5
-    assert sd == pytest.approx(np.sqrt(0.02 / 5))
+    assert sd == pytest.approx(np.sqrt(0.025 / 5))
     assert fold_spread([])[1] == 0
+    # A constant configuration far behind does not shrink it: the spread of the configurations
+    # in contention (here the incumbent alone) is larger and wins.
+    sd, df = fold_spread([np.array([0.9, 0.8, 1.0]), np.array([0.5, 0.5, 0.5, 0.5])])
+    assert (sd, df) == (pytest.approx(0.1), 2)
 
 
 def test_early_screen_stops_only_far_behind_configurations_before_min_folds():
@@ -92,6 +96,72 @@ def test_early_screen_stops_only_far_behind_configurations_before_min_folds():
     # From min_folds on, the paired test decides, whatever the spread says.
     close = inc[:3] - [0.001, -0.001, 0.002]
     assert not racing.should_stop(close, inc, spread)
+
+
+def test_the_early_screen_never_stops_on_one_test_sample_of_difference():
+    # Found by a QA pass: the paired test took the spread to be at least one sample's worth,
+    # the early screen did not, so on folds of a few rows one misclassification screened out.
+    racing = FoldRacing()
+    inc = np.array([1.0, 0.8, 0.8, 0.8, 1.0])
+    step = 0.2  # accuracy on 5-row folds
+    spread = (0.1, 9)
+    assert racing.should_stop(np.array([0.6]), inc, spread)  # as a continuous score
+    for behind in (1, 2):  # test samples behind on the first fold
+        candidate = np.array([1.0 - behind * step])
+        assert not racing.should_stop(candidate, inc, spread, resolution=step)
+        assert racing.screen_p_value(candidate, inc[:1], spread, resolution=step) > 0.1
+    # Leave-one-out: every fold score is 0 or 1; one wrong row is one sample, never conclusive.
+    assert not racing.should_stop(np.array([0.0]), np.ones(40), (0.16, 39), resolution=1.0)
+    assert not racing.should_stop(np.array([0.0, 0.0]), np.ones(40), (0.16, 39), resolution=1.0)
+
+
+@pytest.mark.parametrize("case", ["leave_one_out", "ten_folds_of_five_rows"])
+def test_the_best_is_kept_when_folds_hold_few_rows(case):
+    # Found by a QA pass: with one row per fold (LeaveOneOut), the grid's best, wrong on the
+    # first row only, was screened out after that one fold; likewise on 5-row folds.
+    from sklearn.model_selection import GridSearchCV, LeaveOneOut
+
+    if case == "leave_one_out":
+        n, cv = 40, LeaveOneOut()
+        table = np.ones((2, n), bool)
+        table[0, [5, 17]] = False  # 0.95
+        table[1, 0] = False  # 0.975, wrong on the first fold's only row
+    else:
+        n, cv = 50, KFold(10)
+        table = np.ones((2, n), bool)
+        table[0, [5, 10, 15]] = False  # 0.94: one wrong row on folds 2-4
+        table[1, [0, 1]] = False  # 0.96: two wrong rows on the first fold
+    X, y = table_data(n)
+    space = {"cfg": [0, 1]}
+    grid = GridSearchCV(Table(table), space, cv=cv).fit(X, y)
+    ours = SearchCV(Table(table), space, cv=cv, random_state=0).fit(X, y)
+    assert grid.best_params_ == {"cfg": 1}
+    assert ours.best_params_ == grid.best_params_
+    assert ours.best_score_ == pytest.approx(grid.best_score_)
+    assert list(ours.cv_results_["n_folds_evaluated"]) == [ours.n_splits_] * 2
+
+
+def test_the_screen_spread_ignores_near_constant_configurations_far_behind():
+    # Found by a QA pass: the spread pooled over every finished configuration, and models that
+    # score about the same on every fold (one that always predicts the majority class) shrank
+    # it, so the grid's best, behind on its first fold only, was screened out after it.
+    # 100-row folds: one sample (0.01) is well below the differences at stake here.
+    flat = table_rows(100, [60, 60, 60, 61, 60])  # 0.602, nearly constant
+    good = table_rows(100, [90, 94, 86, 90, 90])  # 0.90, the incumbent
+    best = table_rows(100, [82, 99, 96, 96, 96])  # 0.938, 0.08 behind on the first fold
+    X, y = table_data(500)
+    for n_flat in (0, 5):
+        table = np.array([flat] * n_flat + [good, best])
+        space = {"cfg": list(range(len(table)))}
+        search = SearchCV(Table(table), space, cv=KFold(5), random_state=0).fit(X, y)
+        assert search.best_params_ == {"cfg": n_flat + 1}
+        assert search.best_score_ == pytest.approx(0.938)
+    # Far-behind configurations do not shrink the spread; contenders' spreads still pool.
+    incumbent = np.array([0.90, 0.94, 0.86, 0.90, 0.90])
+    flat_scores = np.array([0.60, 0.60, 0.60, 0.61, 0.60])
+    assert fold_spread([*[flat_scores] * 5, incumbent]) == fold_spread([incumbent])
+    near = np.array([0.89, 0.95, 0.84, 0.91, 0.90])
+    assert fold_spread([*[flat_scores] * 5, near, incumbent])[1] == 8
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,16 @@ corrections work on what the search already has, without fitting anything more:
 
 * BBC-CV (Tsamardinos et al., 2018) over rows (``_bbc.py``): bootstrap the rows' out-of-fold
   predictions, pick the winner in bag, score it out of bag. The primary estimate whenever the
-  splits predict every row once and the scorer's predictions can be captured.
-* BBC-CV over folds, the same on the score matrix (configurations x folds): the fallback, and
-  kept beside the per-row estimate as ``fold_corrected_score``.
+  splits predict every row once, the scorer's predictions can be captured and its score is a
+  mean over rows (accuracy, MSE, log loss, ...): only then do pooled rows measure the quantity
+  the fold scores average.
+* BBC-CV over folds, the same on the score matrix (configurations x folds): the fallback (R²,
+  AUC, average precision, F1, custom scorers, ...), and kept beside the per-row estimate as
+  ``fold_corrected_score``.
 * Tibshirani & Tibshirani (2009): the optimism is the mean, over folds, of how much the
   per-fold best beats the overall winner on that fold.
+
+With a single configuration nothing was selected: every estimate is the CV score itself.
 
 Nested CV (an outer loop around the whole search) is the reference, at K times the cost.
 """
@@ -91,7 +96,9 @@ def estimate(
     sample_bbc: float | None = None,
 ) -> Generalization:
     """Corrected estimates from the full-fold score matrix (rows with NaN are dropped);
-    ``sample_bbc``, the per-row BBC-CV estimate when the search could make one, comes first."""
+    ``sample_bbc``, the per-row BBC-CV estimate when the search could make one, comes first,
+    unless a single configuration finished: then nothing was selected and the corrected score
+    is the best CV score exactly (a bootstrap of rows would only add its own noise)."""
     scores = np.asarray(scores, float)
     finite = scores[np.all(np.isfinite(scores), axis=1)] if scores.size else scores
     if finite.shape[0] == 0:
@@ -102,6 +109,8 @@ def estimate(
     n_folds = finite.shape[1]
     se = float(finite[best].std(ddof=1) / math.sqrt(n_folds)) if n_folds > 1 else math.nan
     by_folds = bbc_cv(finite, seed=seed)
+    if finite.shape[0] == 1:
+        sample_bbc = None
     corrected = by_folds if sample_bbc is None else sample_bbc
     tt = float(means[best]) - tibshirani_optimism(finite)
     return Generalization(

@@ -71,10 +71,11 @@ def split_pipeline(estimator: Any) -> tuple[list[tuple[str, Any]], Any]:
     return [], estimator
 
 
-def check_iterative(estimator: Any) -> None:
-    """Raise when the final estimator of ``estimator`` cannot train step by step."""
+def check_iterative(estimator: Any, n_samples: int | None = None) -> None:
+    """Raise when the final estimator of ``estimator`` cannot train step by step, or would
+    stop early by itself on ``n_samples`` training rows (when known)."""
     _, final = split_pipeline(estimator)
-    if training_resource(final) is None:
+    if training_resource(final, n_samples=n_samples) is None:
         name = type(final).__name__ if not isinstance(final, str) else repr(final)
         where = " (the final step of the Pipeline)" if isinstance(estimator, Pipeline) else ""
         raise InvalidParameterError(
@@ -143,7 +144,8 @@ def fit_fold(
     """
     # Parameters are cloned as _fit_and_score does: they may be estimators (pipeline steps).
     estimator = estimator.set_params(**clone(dict(parameters), safe=False))
-    check_iterative(estimator)  # outside the try: a wrong estimator is no fit failure
+    # Outside the try: a wrong estimator is no fit failure.
+    check_iterative(estimator, n_samples=len(train))
     fit_params = _check_method_params(X, params=dict(spec.fit_params), indices=train)
     score_test = _check_method_params(X, params=dict(spec.score_params), indices=test)
     score_train = _check_method_params(X, params=dict(spec.score_params), indices=train)

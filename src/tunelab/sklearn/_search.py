@@ -39,7 +39,6 @@ from .._study import create_study
 from ..exceptions import GridExhausted
 from ..pruners import BasePruner
 from ._bbc import (
-    MetricOf,
     ScoreAndRecord,
     assemble,
     bbc_cv_predictions,
@@ -169,6 +168,13 @@ class SearchCV(BaseSearchCV):
         # configuration must see the very same splits.
         splits = list(cv.split(X, y, **routed.splitter.split))
         self.n_splits_ = len(splits)
+        if pruner is not None:
+            # HistGradientBoosting's early_stopping='auto' turns on above 10,000 rows: known
+            # only now, and refused once here rather than as every fold's failure.
+            rows = [len(train) for train, _ in splits]
+            check_iterative(
+                self.estimator, n_samples=max(rows + [_num_samples(X)] * bool(self.refit))
+            )
 
         self.study_ = create_study(
             study_name=self.study_name,
@@ -285,9 +291,6 @@ class SearchCV(BaseSearchCV):
         self.cv_results_ = results
 
         race_metric = runner.metric if runner.metric in metrics else metrics[0]
-        replay_scorer = record_scorer
-        if record_scorer is not None and callable(self.scoring) and self.multimetric_:
-            replay_scorer = MetricOf(record_scorer, race_metric)
         full = [c.scores("test_scores", race_metric) for c in candidates if c.state == "COMPLETE"]
         # Stopped by the pruner, by racing or as duplicates (those skip whole folds).
         stopped = [c for c in candidates if c.state in ("PRUNED", "DUPLICATE")]
@@ -305,7 +308,7 @@ class SearchCV(BaseSearchCV):
                 candidates,
                 splits,
                 y,
-                replay_scorer,
+                record_scorer,
                 self.estimator,
                 race_metric,
                 split_seed,
@@ -327,8 +330,9 @@ class SearchCV(BaseSearchCV):
                     f"steps ({self.n_steps_saved_ / total:.0%})"
                 )
             print(
-                f"[SearchCV] {len(candidates)} configurations, {len(all_folds)} fits; racing "
-                f"saved {self.n_folds_saved_} fold fits{pruning}. Best CV "
+                f"[SearchCV] {len(candidates)} configurations, {len(all_folds)} fits; "
+                f"{self.n_folds_saved_} fold fits skipped (raced out, pruned or duplicate)"
+                f"{pruning}. Best CV "
                 f"{g.best_cv_score:.4g}, corrected {g.corrected_score:.4g} ({g.method})."
             )
         return self
@@ -437,7 +441,9 @@ def _recording_scorer(
     """The scorer whose out-of-fold predictions BBC-CV bootstraps, or None when it cannot.
 
     Per-row bootstrapping needs every row predicted exactly once (KFold-like splits, not
-    ShuffleSplit or repeated CV) and a scorer whose predictions can be captured.
+    ShuffleSplit or repeated CV) and a scorer whose predictions can be captured and whose score
+    is a mean over rows (``_bbc.averages_over_rows``): for any other, pooled rows measure
+    another quantity than the mean of the fold scores. None also spares the recording.
     """
     tested = np.concatenate([np.asarray(test) for _, test in splits])
     if len(tested) != n_rows or not np.array_equal(np.sort(tested), np.arange(n_rows)):
@@ -477,7 +483,8 @@ def _sample_bbc(
             if c.state == "COMPLETE"
             and all("oof" in c.folds.get(k, {}) for k in range(len(splits)))
         ]
-        if not complete:
+        if len(complete) < 2:
+            # Nothing was selected: the CV score itself is the estimate (``estimate``).
             return None
         means = [float(np.mean(c.scores("test_scores", metric))) for c in complete]
         order = np.argsort(-np.nan_to_num(np.asarray(means, float), nan=-np.inf), kind="stable")
