@@ -34,7 +34,9 @@ class TestPostgresStorage(StorageContract):
 
 
 def test_schema_version_table_is_namespaced(sqlite_url):
-    SQLStorage(sqlite_url).close()
+    storage = SQLStorage(sqlite_url)
+    storage.create_study("s", MIN)  # the first study creates the tables
+    storage.close()
     engine = sa.create_engine(sqlite_url)
     names = sa.inspect(engine).get_table_names()
     assert "tunelab_schema_version" in names
@@ -67,7 +69,7 @@ def _set_version(url, version):
 
 
 def test_schema_mismatch_names_the_upgrade_command(sqlite_url):
-    SQLStorage(sqlite_url).close()
+    upgrade_storage(sqlite_url)  # creates the tables
     _set_version(sqlite_url, 99)
     with pytest.raises(SchemaVersionError, match=r"version 99.*tunelab storage upgrade sqlite:///"):
         SQLStorage(sqlite_url)
@@ -77,7 +79,7 @@ def test_schema_mismatch_names_the_upgrade_command(sqlite_url):
 
 def _downgrade_to_v1(url):
     """Turn a fresh schema into what tunelab 0.1 (schema 1) wrote: no lease column."""
-    SQLStorage(url).close()
+    upgrade_storage(url)  # creates the tables
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE tunelab_trials DROP COLUMN lease_expires")

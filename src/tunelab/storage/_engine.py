@@ -67,9 +67,74 @@ def describe_open_error(url: sa.engine.URL, exc: BaseException) -> str:
             "a new file name to create one."
         )
     reason = first_line(exc)
+    if cannot_open_or_write(exc) and not directory_writable(path):
+        name = os.path.basename(path)
+        if not os.path.exists(path):
+            return (
+                f"the directory {folder} is not writable, so the database file cannot be "
+                "created there. Choose a writable directory."
+            )
+        shown = url.render_as_string(hide_password=True)
+        return (
+            f"the directory {folder} is not writable, and SQLite must create {name}-wal and "
+            f"{name}-shm next to the database to open it for writing. To read its studies, "
+            f"open it read-only: SQLStorage({shown!r}, read_only=True) (the tunelab commands "
+            "that only read, such as `tunelab studies`, do); to run trials, move it to a "
+            "writable directory."
+        )
     if any(word in reason.lower() for word in ("unable to open", "readonly", "permission")):
         return f"{reason} ({path}). Check the path and its permissions."
     return f"{reason} ({path})."
+
+
+def cannot_open_or_write(exc: BaseException) -> bool:
+    """True for SQLite's "unable to open database file" and "attempt to write a readonly
+    database" (and their extended codes), what it says when it cannot create a file it needs."""
+    source = getattr(exc, "orig", None) or exc
+    name = str(getattr(source, "sqlite_errorname", ""))
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
+        return True
+    text = str(source).lower()
+    return "unable to open database file" in text or "readonly database" in text
+
+
+def directory_writable(path: str) -> bool:
+    """Whether this process may create files next to ``path`` (a read-only mount says no, also
+    to root)."""
+    return os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
+
+
+def read_only_fallback(path: str, error: BaseException, shown: str) -> bool:
+    """Whether a read-only open of ``path`` that failed with ``error`` may be retried with
+    ``immutable=1``.
+
+    A database in WAL mode (tunelab's) is read through its ``-shm`` file, which SQLite creates
+    next to it even for a read-only connection; in a directory this process cannot write (a
+    read-only mount, a shared folder) it cannot, and the open fails. Nothing can write to the
+    database there either, so reading it as immutable is safe, unless a ``-wal`` file with
+    content is present: it holds the newest writes, which an immutable open would not see, and
+    SQLite cannot read it without its ``-shm``. Then this raises ``StorageError`` saying so.
+    False: some other failure, to be reported as it is.
+    """
+    if not cannot_open_or_write(error) or directory_writable(path):
+        return False
+    if not os.access(path, os.R_OK):
+        return False  # the file itself is unreadable: say that
+    wal = f"{os.path.abspath(path)}-wal"
+    try:
+        pending = os.path.getsize(wal)
+    except OSError:
+        pending = 0
+    if pending > 0:
+        name = os.path.basename(path)
+        raise StorageError(
+            f"Cannot open storage {shown} read-only: its newest writes are in {wal} "
+            f"({pending} bytes), which SQLite cannot read in the read-only directory "
+            f"{os.path.dirname(os.path.abspath(path))} (it must create {name}-shm there). "
+            f"Copy {name} together with {name}-wal (and {name}-shm, if present) to a writable "
+            "directory and open the copy, or open it where it was written."
+        )
+    return True
 
 
 def parse_url(url: str) -> sa.engine.URL:
@@ -118,7 +183,11 @@ def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> E
                     f"Cannot open storage {parsed.render_as_string(hide_password=True)} "
                     f"read-only: {missing}. Check the path; a read-only storage never creates one."
                 )
-            kwargs["creator"] = _read_only_sqlite(parsed.database, kwargs.pop("connect_args"))
+            kwargs["creator"] = _read_only_sqlite(
+                parsed.database,
+                kwargs.pop("connect_args"),
+                parsed.render_as_string(hide_password=True),
+            )
     else:
         # No pool_pre_ping: it costs a round trip per transaction; a connection found dead
         # is invalidated and the transaction retried instead (see is_transient).
@@ -153,13 +222,48 @@ def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> E
     return engine
 
 
-def _read_only_sqlite(path: str, connect_args: dict[str, Any]) -> Any:
+def _read_only_sqlite(path: str, connect_args: dict[str, Any], shown: str) -> Any:
     target = f"file:{quote(path)}?mode=ro"
 
     def connect() -> sqlite3.Connection:
-        return sqlite3.connect(target, uri=True, **connect_args)
+        connection = sqlite3.connect(target, uri=True, **connect_args)
+        try:
+            # SQLite opens the file lazily: the first read is where a WAL database in a
+            # directory we cannot write fails (it cannot create the -shm file).
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            connection.close()
+            if not read_only_fallback(path, exc, shown):
+                raise
+            return sqlite3.connect(f"{target}&immutable=1", uri=True, **connect_args)
+        return connection
 
     return connect
+
+
+def _holds_tunelab(cursor: Any) -> bool:
+    found = cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tunelab_schema_version'"
+    ).fetchone()
+    return found is not None
+
+
+def enable_wal(engine: Engine) -> None:
+    """Put the SQLite database of ``engine`` into WAL mode, once tunelab's tables are in it.
+
+    Connections switch a database to WAL only when it holds tunelab's tables (see
+    ``_tune_sqlite``): opening another tool's database to look for a study must leave it as it
+    was. A failure (another process holds a lock) is left for the next connection to retry.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error:
+        pass
+    finally:
+        raw.close()
 
 
 def _tune_sqlite(engine: Engine, *, wal: bool, read_only: bool) -> None:
@@ -174,8 +278,12 @@ def _tune_sqlite(engine: Engine, *, wal: bool, read_only: bool) -> None:
         if read_only:
             cursor.execute("PRAGMA query_only = ON")
         elif wal:
-            # WAL: readers never block the writer and the writer never blocks readers.
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # WAL: readers never block the writer and the writer never blocks readers. The
+            # mode is stored in the file, so a database without tunelab's tables (another
+            # tool's, opened to look for a study) is left alone until a study is created.
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal" and _holds_tunelab(cursor):
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 

@@ -6,6 +6,7 @@ same schema. On PostgreSQL an advisory lock makes concurrent creators and upgrad
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from sqlalchemy.schema import CreateTable
 
 from ..exceptions import SchemaVersionError, StorageError
 from . import _schema as S
-from ._engine import describe_open_error, first_line, make_engine
+from ._engine import describe_open_error, enable_wal, first_line, make_engine
 
 # Any constant works; it only has to be the same for every tunelab process.
 _ADVISORY_LOCK_KEY = 0x74756E65
@@ -81,7 +82,7 @@ def check_version(found: int | None, url: str) -> None:
     raise SchemaVersionError(
         f"Storage {url} has tunelab schema version {found}, this tunelab uses "
         f"{S.SCHEMA_VERSION}. Run `tunelab storage upgrade {url}` to migrate it "
-        "(back up the database first)."
+        "(back up the database first: see 'Backups' in docs/storage.md)."
     )
 
 
@@ -151,6 +152,17 @@ def _2_to_3(conn: Connection) -> None:
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _1_to_2, 2: _2_to_3}
 
 
+def _checkpoint(conn: Connection) -> None:
+    """Copy the WAL into the database file and empty it, so that after an upgrade (which
+    rewrites whole tables into the WAL) the .db file alone holds every row again. Not needed
+    for the upgrade itself, which reads through the WAL; a reader still open elsewhere makes
+    it partial, which is harmless."""
+    try:
+        conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.Error:
+        pass  # the upgrade is committed; SQLite checkpoints again on its own
+
+
 def upgrade_storage(url: str) -> tuple[int, int]:
     """Migrate the tunelab tables at ``url`` to this tunelab's schema; return (old, new) versions.
 
@@ -170,15 +182,18 @@ def upgrade_storage(url: str) -> tuple[int, int]:
                 old = stored_version(conn)
                 if old is None:
                     create_schema(conn)
-                    return 0, S.SCHEMA_VERSION
-                if old > S.SCHEMA_VERSION:
+                elif old > S.SCHEMA_VERSION:
                     check_version(old, shown)
-                for version in range(old, S.SCHEMA_VERSION):
-                    MIGRATIONS[version](conn)
-                    conn.execute(
-                        S.schema_version.insert().values(version=version + 1, created_at=_now())
-                    )
-                return old, S.SCHEMA_VERSION
+                else:
+                    for version in range(old, S.SCHEMA_VERSION):
+                        MIGRATIONS[version](conn)
+                        conn.execute(
+                            S.schema_version.insert().values(version=version + 1, created_at=_now())
+                        )
+            if conn.dialect.name == "sqlite":
+                _checkpoint(conn)
+        enable_wal(engine)
+        return (0 if old is None else old), S.SCHEMA_VERSION
     except DBAPIError as exc:
         reason = (
             describe_open_error(engine.url, exc)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import threading
 import time
@@ -37,7 +38,14 @@ from ._base import (
     _retry_limit,
 )
 from ._cache import StudyCache
-from ._engine import describe_open_error, first_line, is_transient, make_engine, server_epoch
+from ._engine import (
+    describe_open_error,
+    enable_wal,
+    first_line,
+    is_transient,
+    make_engine,
+    server_epoch,
+)
 from ._migrate import check_version, create_schema, display_url, stored_version
 from ._rows import aware, distribution, insert_details, load_trials, value_rows
 from ._rules import (
@@ -66,6 +74,11 @@ PENDING_CHUNK = 4000
 # Schema 2 on PostgreSQL stores steps as INTEGER.
 _INT32 = range(-(2**31), 2**31)
 
+# Tables of Optuna's RDB storage: a database holding them is Optuna's, which tunelab does not read.
+_OPTUNA_TABLES = frozenset({"studies", "trials", "trial_params", "version_info"})
+
+_DELETED_BY = "by delete_study or `tunelab delete`, in this or another process"
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -82,6 +95,10 @@ class SQLStorage(BaseStorage):
       (and re-queued if the study allows retries). ``None``: trials from this storage hold no
       lease and are never reaped (for ask/tell loops that cannot send heartbeats).
     - ``read_only``: for dashboards and reports; never takes a write lock, every write raises.
+      Reads a SQLite database in a directory it cannot write too (see docs/storage.md).
+
+    Opening creates nothing: no SQLite file, and no tunelab tables in a database that has none
+    (another tool's); the first ``create_study`` does.
     - ``clock``: seconds since the epoch, for tests; by default the database's own clock.
     """
 
@@ -126,7 +143,10 @@ class SQLStorage(BaseStorage):
         self._cache: dict[int, StudyCache] = {}
         self._cache_lock = threading.Lock()
         self._last_reap: dict[int, float] = {}
-        self._schema_version = S.SCHEMA_VERSION
+        # None until tunelab's tables are seen: opening a storage (load_study, a read-only
+        # command) never creates them, only create_study does.
+        self._schema_version: int | None = None
+        self._schema_lock = threading.Lock()
         self._prepare_schema()
 
     def __repr__(self) -> str:
@@ -152,14 +172,56 @@ class SQLStorage(BaseStorage):
 
     # -- plumbing ------------------------------------------------------------------------------
     def _prepare_schema(self) -> None:
+        """Check the version of the tunelab tables, if any. A database without them (a new
+        SQLite file, another tool's database) is left untouched until ``create_study``."""
+        if self._missing_file():
+            return  # connecting would create the file
         found = self._run(stored_version, write=False, opening=True)
-        if found is None and not self.read_only:
+        if found is None:
+            if self.read_only:
+                note = self._optuna_note()
+                if note:
+                    raise StorageError(f"Storage {self._shown} holds no tunelab study.{note}")
+                check_version(found, self._shown)  # raises: no schema, opened read-only
+            return
+        self._adopt_schema(found, stacklevel=4)
+
+    def _missing_file(self) -> bool:
+        """A SQLite file not created yet, in a directory that exists (a missing directory is
+        reported by the first connection, which creates nothing)."""
+        database = self._engine.url.database
+        if self._dialect != "sqlite" or database in (None, "", ":memory:"):
+            return False
+        folder = os.path.dirname(os.path.abspath(database))
+        return not os.path.exists(database) and os.path.isdir(folder)
+
+    def _has_schema(self) -> bool:
+        """Whether tunelab's tables exist; until they do, looks again on each call (another
+        process may create the first study)."""
+        if self._schema_version is not None:
+            return True
+        with self._schema_lock:
+            if self._schema_version is None and not self._missing_file():
+                found = self._run(stored_version, write=False, opening=True)
+                if found is not None:
+                    self._adopt_schema(found, stacklevel=4)
+        return self._schema_version is not None
+
+    def _create_schema(self) -> None:
+        if self._has_schema():
+            return
+        with self._schema_lock:
             try:
                 self._run(create_schema, write=True, opening=True)
             except StorageError as exc:
-                if not isinstance(exc.__cause__, IntegrityError):
+                cause = exc.__cause__ or exc.__context__
+                if not isinstance(cause, IntegrityError):
                     raise  # else another process created the schema at the same moment
             found = self._run(stored_version, write=False, opening=True)
+            enable_wal(self._engine)
+            self._adopt_schema(found, stacklevel=4)
+
+    def _adopt_schema(self, found: int | None, *, stacklevel: int) -> None:
         check_version(found, self._shown)
         assert found is not None  # check_version raised otherwise
         self._schema_version = found
@@ -174,8 +236,49 @@ class SQLStorage(BaseStorage):
                 f"Storage {self._shown} has tunelab schema version {found}; it works, but "
                 f"{limit} until `tunelab storage upgrade {self._shown}` (to schema "
                 f"{S.SCHEMA_VERSION}; stop the workers first).",
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
+
+    def _optuna_note(self) -> str:
+        """A sentence to add to "no such study" when the database is Optuna's, else ''."""
+        if self._missing_file():
+            return ""
+
+        def work(conn: Connection) -> list[str] | None:
+            if not _OPTUNA_TABLES <= set(sa.inspect(conn).get_table_names()):
+                return None
+            rows = conn.execute(sa.text("SELECT study_name FROM studies ORDER BY study_id"))
+            return [str(row[0]) for row in rows]
+
+        try:
+            names = self._run(work, write=False, opening=True)
+        except StorageError:
+            return ""
+        if names is None:
+            return ""
+        listed = ", ".join(repr(name) for name in names[:5]) + ("..." if len(names) > 5 else "")
+        holding = f" (Optuna studies: {listed})" if names else ""
+        return (
+            f" It is an Optuna database{holding}, which tunelab does not read. To bring a "
+            "study over, load it with optuna.load_study and add its finished trials to a "
+            "tunelab study with tunelab.create_trial and study.add_trials (the recipe is in "
+            "docs/storage.md, 'Trials from an Optuna database')."
+        )
+
+    def _no_schema_error(self) -> StudyNotFoundError:
+        if self._missing_file():
+            path = os.path.abspath(str(self._engine.url.database))
+            return StudyNotFoundError(
+                f"{self!r} holds no study: there is no database file at {path} (opening a "
+                "storage never creates one; create_study does). Check the path."
+            )
+        note = self._optuna_note()
+        if note:
+            return StudyNotFoundError(f"{self!r} holds no tunelab study.{note}")
+        return StudyNotFoundError(
+            f"{self!r} holds no tunelab study yet (it has no tunelab tables; create_study "
+            "makes them)."
+        )
 
     def _run(self, work: Callable[[Connection], T], *, write: bool, opening: bool = False) -> T:
         """Run ``work`` in one transaction, retrying transient errors with jittered backoff."""
@@ -183,6 +286,9 @@ class SQLStorage(BaseStorage):
             raise StorageError(
                 f"{self!r} is read-only; open it with SQLStorage(url) to change studies."
             )
+        if not opening and not self._has_schema():
+            # No study can exist yet: its id or a trial's came from elsewhere.
+            raise self._no_schema_error()
         delay = 0.005
         for attempt in range(_MAX_ATTEMPTS):
             try:
@@ -217,7 +323,63 @@ class SQLStorage(BaseStorage):
         if self._dialect != "sqlite":
             query = query.with_for_update()
         if conn.execute(query).first() is None:
-            raise StudyNotFoundError(f"No study with id {study_id} in {self!r}.")
+            raise self._study_gone(conn, study_id)
+
+    def _given_out(self, conn: Connection, table: sa.Table, ident: int) -> bool:
+        """Whether ``table`` once had a row with id ``ident``: ids are never reused (schema 3),
+        so a missing row with an id at or below the highest one given out was deleted."""
+        column = table.primary_key.columns.values()[0]
+        if self._dialect == "sqlite" and (self._schema_version or 0) >= 3:
+            top = conn.execute(
+                sa.text("SELECT seq FROM sqlite_sequence WHERE name = :name"),
+                {"name": table.name},
+            ).scalar()
+        elif self._dialect == "postgresql":
+            top = conn.execute(
+                sa.text(
+                    "SELECT pg_sequence_last_value(pg_get_serial_sequence(:table, :column)"
+                    "::regclass)"
+                ),
+                {"table": table.name, "column": column.name},
+            ).scalar()
+        else:  # schema 2 on SQLite reuses the highest ids: only those below the top are known
+            top = conn.execute(sa.select(sa.func.max(column))).scalar()
+        return top is not None and 0 < ident <= int(top)
+
+    def _study_gone(self, conn: Connection, study_id: int) -> StudyNotFoundError:
+        if self._given_out(conn, S.studies, study_id):
+            return StudyNotFoundError(
+                f"The study with id {study_id} is no longer in {self!r}: it was deleted "
+                f"({_DELETED_BY})."
+            )
+        return StudyNotFoundError(f"No study with id {study_id} in {self!r}.")
+
+    def _trial_gone(self, conn: Connection, trial_id: int) -> StudyNotFoundError:
+        # Trials are deleted only with their study. Which study: the one this object read the
+        # trial with, if any. No lock: get_all_trials may hold it around the read we are in.
+        study_id = next(
+            (
+                sid
+                for sid, cache in list(self._cache.items())
+                if trial_id in cache.pending or trial_id in cache.finished_ids
+            ),
+            None,
+        )
+        if study_id is not None:
+            exists = conn.execute(
+                sa.select(S.studies.c.study_id).where(S.studies.c.study_id == study_id)
+            ).first()
+            if exists is None:
+                return StudyNotFoundError(
+                    f"Trial with id {trial_id} is no longer in {self!r}: its study (id "
+                    f"{study_id}) was deleted ({_DELETED_BY})."
+                )
+        if self._given_out(conn, S.trials, trial_id):
+            return StudyNotFoundError(
+                f"Trial with id {trial_id} is no longer in {self!r}: its study was deleted "
+                f"({_DELETED_BY})."
+            )
+        return StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
 
     def _trial_row(self, conn: Connection, trial_id: int, *, lock: bool = False) -> Any:
         t = S.trials
@@ -228,7 +390,7 @@ class SQLStorage(BaseStorage):
             query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
-            raise StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
+            raise self._trial_gone(conn, trial_id)
         return row
 
     def _check_running(self, conn: Connection, trial_id: int) -> Any:
@@ -252,7 +414,7 @@ class SQLStorage(BaseStorage):
         for step in steps:
             check_step(step)
             if (
-                self._schema_version < 3
+                (self._schema_version or S.SCHEMA_VERSION) < 3
                 and self._dialect == "postgresql"
                 and int(step) not in _INT32
             ):
@@ -273,6 +435,8 @@ class SQLStorage(BaseStorage):
         system_attrs: Mapping[str, Any] | None = None,
     ) -> int:
         attrs = [(key, json.dumps(value)) for key, value in (system_attrs or {}).items()]
+        if not self.read_only:
+            self._create_schema()  # the first study makes the tables
 
         def work(conn: Connection) -> int:
             taken = conn.execute(
@@ -326,22 +490,26 @@ class SQLStorage(BaseStorage):
             self._cache.pop(study_id, None)
 
     def get_study_id(self, study_name: str) -> int:
+        if not self._has_schema():
+            empty = str(self._no_schema_error())
+            raise StudyNotFoundError(f"No study named {study_name!r}: {empty}")
         found = self._read(
             lambda conn: conn.execute(
                 sa.select(S.studies.c.study_id).where(S.studies.c.study_name == study_name)
             ).scalar()
         )
         if found is None:
+            note = self._optuna_note()
             raise StudyNotFoundError(
-                f"No study named {study_name!r} in {self!r}. "
-                f"List the studies with `tunelab studies --storage {self._shown}`."
+                f"No study named {study_name!r} in {self!r}."
+                + (note or f" List the studies with `tunelab studies --storage {self._shown}`.")
             )
         return int(found)
 
     def _study_row(self, conn: Connection, study_id: int) -> Any:
         row = conn.execute(sa.select(S.studies).where(S.studies.c.study_id == study_id)).first()
         if row is None:
-            raise StudyNotFoundError(f"No study with id {study_id} in {self!r}.")
+            raise self._study_gone(conn, study_id)
         return row
 
     def get_study_name(self, study_id: int) -> str:
@@ -352,9 +520,16 @@ class SQLStorage(BaseStorage):
         return [StudyDirection(d) for d in json.loads(row.directions)]
 
     def list_studies(self) -> list[StudySummary]:
-        rows = self._read(
-            lambda conn: conn.execute(sa.select(S.studies).order_by(S.studies.c.study_id)).all()
-        )
+        rows = []
+        if self._has_schema():
+            rows = self._read(
+                lambda conn: conn.execute(sa.select(S.studies).order_by(S.studies.c.study_id)).all()
+            )
+        if not rows:
+            note = self._optuna_note()
+            if note:
+                warnings.warn(f"{self!r} holds no tunelab study.{note}", stacklevel=2)
+            return []
         summaries = []
         for row in rows:
             directions = [StudyDirection(d) for d in json.loads(row.directions)]
@@ -645,10 +820,13 @@ class SQLStorage(BaseStorage):
                 cache.finish(trial)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        found = self._read(lambda conn: load_trials(conn, S.trials.c.trial_id == trial_id))
-        if trial_id not in found:
-            raise StudyNotFoundError(f"No trial with id {trial_id} in {self!r}.")
-        return found[trial_id]
+        def work(conn: Connection) -> FrozenTrial:
+            found = load_trials(conn, S.trials.c.trial_id == trial_id)
+            if trial_id not in found:
+                raise self._trial_gone(conn, trial_id)
+            return found[trial_id]
+
+        return self._read(work)
 
     def get_all_trials(
         self, study_id: int, states: Container[TrialState] | None = None
