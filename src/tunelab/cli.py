@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn
@@ -36,13 +37,31 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         from ._jobfile import JobFileError
 
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                return func(*args, **kwargs)
         except JobFileError as exc:
             _fail(str(exc))
         except (TunelabError, InvalidParameterError, StorageError) as exc:
             _fail(str(exc))
 
     return wrapper
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    # tunelab's own warnings are meant for the user: one line, as its errors are; anything
+    # else (a library's deprecation) keeps Python's form, which says where it comes from.
+    if f"{os.sep}tunelab{os.sep}" in filename:
+        click.echo(f"warning: {message}", err=True)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 class _Commands(click.Group):
@@ -60,7 +79,6 @@ class _Commands(click.Group):
 @click.version_option(package_name="tunelab")
 def main() -> None:
     """tunelab: hyperparameter optimization from the command line."""
-    import warnings
 
     from ._transfer import UnfinishedImportWarning
 
@@ -452,7 +470,6 @@ def delete(study: str, storage: str, yes: bool) -> None:
 @_friendly
 def import_(file: str, storage: str, study_name: str | None) -> None:
     """Import a study exported with `tunelab export --format jsonl`."""
-    import warnings
 
     from ._transfer import ReplacedImportWarning, import_study
     from .exceptions import DuplicatedStudyError
