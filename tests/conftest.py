@@ -46,3 +46,21 @@ def ctrl_c():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def optuna_like_db(tmp_path):
+    """A SQLite file with the tables of Optuna's RDB storage that tunelab looks for, and one
+    study named 'o'."""
+    import sqlite3
+
+    path = tmp_path / "optuna.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)")
+        conn.execute("CREATE TABLE trials (trial_id INTEGER PRIMARY KEY, study_id INTEGER)")
+        conn.execute("CREATE TABLE trial_params (param_id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE version_info (version_info_id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE alembic_version (version_num TEXT)")
+        conn.execute("INSERT INTO studies (study_name) VALUES ('o')")
+    conn.close()
+    return path

@@ -420,12 +420,11 @@ def test_dashboard_on_a_port_in_use_is_one_line_exit_2(runner, tmp_path):
     assert f"port {port} is in use" in message and "pass --port" in message
 
 
-def test_tunelab_warnings_are_one_line_on_the_command_line(runner, tmp_path):
+def test_tunelab_warnings_are_one_line_on_the_command_line(runner, optuna_like_db):
     # The Optuna-database note used to come out as Python's two-line UserWarning with a path.
-    from tests.storage.test_sqlite_files import _optuna_like
     from tunelab.storage import upgrade_storage
 
-    url = f"sqlite:///{_optuna_like(tmp_path / 'optuna.db')}"
+    url = f"sqlite:///{optuna_like_db}"
     upgrade_storage(url)  # tunelab's empty tables beside Optuna's, as older loads left them
     result = runner.invoke(main, ["studies", "--storage", url])
     assert result.exit_code == 0

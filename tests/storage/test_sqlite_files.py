@@ -255,21 +255,8 @@ def test_loading_from_an_empty_postgres_schema_creates_no_table(pg_url):
 
 
 # -- Optuna's databases ---------------------------------------------------------------------------
-def _optuna_like(path):
-    """The tables of Optuna's RDB storage that tunelab looks for, with one study."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)")
-        conn.execute("CREATE TABLE trials (trial_id INTEGER PRIMARY KEY, study_id INTEGER)")
-        conn.execute("CREATE TABLE trial_params (param_id INTEGER PRIMARY KEY)")
-        conn.execute("CREATE TABLE version_info (version_info_id INTEGER PRIMARY KEY)")
-        conn.execute("CREATE TABLE alembic_version (version_num TEXT)")
-        conn.execute("INSERT INTO studies (study_name) VALUES ('o')")
-    conn.close()
-    return path
-
-
-def test_an_optuna_database_is_named_and_left_alone(tmp_path):
-    path = _optuna_like(tmp_path / "optuna.db")
+def test_an_optuna_database_is_named_and_left_alone(optuna_like_db):
+    path = optuna_like_db
     before = _tables(path)
     url = f"sqlite:///{path}"
     with pytest.raises(StudyNotFoundError) as info:
@@ -286,9 +273,9 @@ def test_an_optuna_database_is_named_and_left_alone(tmp_path):
     assert _tables(path) == before and _journal_mode(path) == "delete"
 
 
-def test_an_optuna_database_that_also_has_tunelab_tables(tmp_path):
+def test_an_optuna_database_that_also_has_tunelab_tables(optuna_like_db):
     # What a load_study left behind before 2026-11-29: tunelab's empty tables next to Optuna's.
-    path = _optuna_like(tmp_path / "optuna.db")
+    path = optuna_like_db
     url = f"sqlite:///{path}"
     upgrade_storage(url)
     reader = SQLStorage(url, read_only=True)
