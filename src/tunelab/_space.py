@@ -60,6 +60,18 @@ class Distribution:
             raise _bound_error(name, str(exc)) from None
 
 
+def _warn_shortened(kind: str, low: str, high: str, step: str, last: str) -> None:
+    import warnings
+
+    # stacklevel 4: past this helper, __post_init__ and the dataclass __init__, to the caller.
+    warnings.warn(
+        f"{kind}(low={low}, high={high}, step={step}): the range is not a whole number of "
+        f"steps, so it ends at {last}, the last step inside it. Change high or step to "
+        "silence this.",
+        stacklevel=4,
+    )
+
+
 def _checked_log(log: Any) -> bool:
     log = plain_scalar(log)
     if not isinstance(log, bool):
@@ -123,13 +135,8 @@ class Float(Distribution):
             # Relative to the range's own scale: an absolute 1e-9 hid the shortening of
             # Float(0, 1e-10, step=3e-11).
             if abs(last - self.high) > 1e-9 * max(abs(self.low), abs(self.high), self.step):
-                import warnings
-
-                warnings.warn(
-                    f"Float(low={self.low:g}, high={self.high:g}, step={self.step:g}): the "
-                    f"range is not a whole number of steps, so it ends at {last:g}, the last "
-                    "step inside it. Change high or step to silence this.",
-                    stacklevel=3,
+                _warn_shortened(
+                    "Float", f"{self.low:g}", f"{self.high:g}", f"{self.step:g}", f"{last:g}"
                 )
             object.__setattr__(self, "high", last)
 
@@ -258,14 +265,7 @@ class Int(Distribution):
         object.__setattr__(self, "step", int(self.step))
         last = int(self.low + (int(self.high) - self.low) // self.step * self.step)
         if last != self.high:
-            import warnings
-
-            warnings.warn(
-                f"Int(low={self.low}, high={self.high}, step={self.step}): the range is not a "
-                f"whole number of steps, so it ends at {last}, the last step inside it. Change "
-                "high or step to silence this.",
-                stacklevel=3,
-            )
+            _warn_shortened("Int", str(self.low), str(self.high), str(self.step), str(last))
         object.__setattr__(self, "high", last)
 
     @property

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from _objectives import branch_constraint
 
 import tunelab as tl
 from tunelab import TrialState
@@ -394,15 +395,7 @@ def test_a_constant_constraint_value_does_not_swamp_expected_improvement(seed):
     # Found in session 12: equal constraint values have a std of 1e-16, not 0; standardised
     # by it, the threshold went to -1e16 and every trial of the feasible branch went to x = 1,
     # its worst point.
-    def objective(trial):
-        model = trial.suggest_categorical("model", ["small", "big"])
-        x = trial.suggest_float("x", 0, 1)
-        if model == "big":
-            trial.set_constraint("mem", 1.0)
-            return x
-        return 1 + x
-
     study = tl.create_study(sampler=GPSampler(seed=seed, n_startup_trials=10))
-    study.optimize(objective, n_trials=25)
+    study.optimize(branch_constraint, n_trials=25)
     late = [t.params["x"] for t in study.trials[10:] if t.params["model"] == "small"]
     assert np.median(late) < 0.3 and study.best_value < 1.02

@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from _objectives import branch_constraint
 
 import tunelab as tl
 from tunelab import TrialState
@@ -457,22 +458,11 @@ def test_suggestions_depend_on_finished_trials_not_on_the_order_they_were_seen()
     assert [t.params for t in live.trials] == [t.params for t in resumed.trials]
 
 
-def _conditional_constraint(trial):
-    # Only the "big" branch sets a constraint, and it never holds; "small" sets none, so it is
-    # unconstrained: feasible, as for best_trial and FrozenTrial.feasible.
-    model = trial.suggest_categorical("model", ["small", "big"])
-    x = trial.suggest_float("x", 0, 1)
-    if model == "big":
-        trial.set_constraint("mem", 1.0)
-        return x
-    return 1 + x
-
-
 def test_a_trial_without_constraint_values_is_feasible_for_the_split_too():
     # Found by a QA pass: trials without constraint values ranked after every infeasible one,
     # so the always-violating "big" branch filled the "good" mixture (31 of the last 40 trials;
     # Optuna 8 of 40) while best_trial only ever returned "small".
     study = tl.create_study(sampler=TPESampler(seed=0))
-    study.optimize(_conditional_constraint, n_trials=60)
+    study.optimize(branch_constraint, n_trials=60)
     assert sum(t.params["model"] == "big" for t in study.trials[20:]) <= 12
     assert study.best_trial.params["model"] == "small"
