@@ -1,11 +1,15 @@
 import gc
+import logging
 import os
+import pickle
+import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
 
 import tunelab as tl
+from tunelab.exceptions import WorkerLostError
 
 distributed = pytest.importorskip("distributed", reason="Dask tests need 'tunelab[dask]'")
 
@@ -197,11 +201,11 @@ def test_a_request_from_an_abandoned_attempt_is_answered_with_an_error(client):
     executor.start(lambda t: 0.0)
     try:
         requests = Queue(f"{executor._prefix}-requests", client=client)
-        requests.put((7, 0, "suggest", ("x", tl.Float(0, 1))))
-        requests.put((7, 0, "report", (0.5, 0)))  # needs no answer, gets none
+        requests.put((7, 0, "suggest", pickle.dumps(("x", tl.Float(0, 1)))))
+        requests.put((7, 0, "report", pickle.dumps((0.5, 0))))  # needs no answer, gets none
         assert executor._serve_requests() == 2
         replies = Queue(f"{executor._prefix}-reply-7-0", client=client)
-        status, error = replies.get(timeout=10)
+        status, error = pickle.loads(replies.get(timeout=10))
         assert status == "error" and "abandoned by the driver" in str(error)
         assert replies.qsize() == 0
     finally:
@@ -227,7 +231,7 @@ def test_a_task_whose_driver_let_go_stops_waiting_for_an_answer(client, monkeypa
     finally:
         executor.shutdown(cancel=True)
     number, attempt, method, outcome = requests.get(timeout=10)
-    kind, _, _, text, *_ = outcome
+    kind, _, _, text, *_ = pickle.loads(outcome)
     assert method == "result" and kind == "error" and "driver let go of it" in text
 
 
@@ -257,8 +261,10 @@ def test_an_outcome_sent_through_the_queue_needs_no_gather(client):
     try:
         executor._running[trial.number] = _Running(trial, NeverResolves(), time.monotonic(), 0)
         requests = Queue(f"{executor._prefix}-requests", client=client)
-        requests.put((trial.number, 0, "began", None))
-        requests.put((trial.number, 0, "result", ("values", 0.25, None, None, None, {})))
+        requests.put((trial.number, 0, "began", pickle.dumps(None)))
+        requests.put(
+            (trial.number, 0, "result", pickle.dumps(("values", 0.25, None, None, None, {})))
+        )
         outcomes = executor.wait(timeout=10)
         assert [(o.trial.number, o.kind, o.values) for o in outcomes] == [
             (trial.number, "values", 0.25)
@@ -271,6 +277,8 @@ def test_an_outcome_sent_through_the_queue_needs_no_gather(client):
 def test_executor_argument_checks():
     with pytest.raises(tl.InvalidParameterError, match="'max_retries' parameter of DaskExecutor"):
         tl.DaskExecutor(max_retries=-1)
+    with pytest.raises(tl.InvalidParameterError, match="'no_workers_timeout' parameter"):
+        tl.DaskExecutor(no_workers_timeout=0)
     with pytest.raises(tl.InvalidParameterError, match="both 'n_jobs' and 'executor'"):
         tl.create_study().optimize(conditional, n_trials=1, n_jobs=2, executor=tl.DaskExecutor())
 
@@ -341,3 +349,166 @@ def test_catch_matches_an_error_that_cannot_be_pickled_on_dask(client):
     states = [t.state for t in study.trials]
     assert states.count(tl.TrialState.COMPLETE) == 2
     assert study.trials[1].fail_reason == "DataError: bad batch"
+
+
+def test_enums_and_lists_reach_the_objective_as_with_n_jobs(client):
+    # Found by a QA pass: the scheduler msgpack-encodes what a distributed.Queue holds and only
+    # rebuilds enums from modules it allows, so a worker reading trial.study.direction made the
+    # whole optimize raise "Importing 'tunelab._frozen' is not allowed" (catch= or not, and an
+    # unrelated running trial failed with it); lists also came back as tuples.
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        study = trial.study
+        direction, directions = study.direction, study.directions
+        done = study.get_trials(states=(tl.TrialState.COMPLETE, tl.TrialState.RUNNING))
+        trial.set_user_attr(
+            "seen",
+            [
+                direction is tl.StudyDirection.MINIMIZE,
+                directions == [tl.StudyDirection.MINIMIZE],
+                type(done).__name__,
+                all(isinstance(t.state, tl.TrialState) for t in done),
+                type(study.trials).__name__,
+                type(study.get_trials()).__name__,
+            ],
+        )
+        return x
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=3, executor=tl.DaskExecutor(client))
+    assert [t.state for t in study.trials] == [tl.TrialState.COMPLETE] * 3
+    for t in study.trials:
+        assert t.user_attrs["seen"] == [True, True, "list", True, "list", "list"]
+
+
+def test_an_answer_that_cannot_be_delivered_fails_only_its_trial(client, monkeypatch):
+    from tunelab.execution import _dask
+
+    # The stopped task learns at its next check that the driver let go of it.
+    monkeypatch.setattr(_dask, "_REPLY_CHECK_SECONDS", 0.5)
+
+    class Undeliverable(tl.DaskExecutor):
+        def _reply_queue(self, number, attempt):
+            if number == 1:
+                raise OSError("the scheduler went away")
+            return super()._reply_queue(number, attempt)
+
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.report(x, 0)
+        trial.should_prune()  # answered by the driver, as is a suggest not drawn ahead
+        return x
+
+    study = tl.create_study(seed=0)
+    study.optimize(obj, n_trials=4, executor=Undeliverable(client))  # no catch=: not raised
+    states = [t.state for t in study.trials]
+    assert states == [tl.TrialState.COMPLETE, tl.TrialState.FAIL] + [tl.TrialState.COMPLETE] * 2
+    reason = study.trials[1].fail_reason
+    # suggest when x was not drawn ahead (trial 1 may be dispatched before trial 0 ends)
+    assert "could not deliver its answer to s" in reason
+    assert "the scheduler went away" in reason
+
+
+def test_dask_s_own_reruns_count_against_max_retries(client, monkeypatch):
+    # Found by a QA pass: a trial that crashed its worker every time killed 12 of them, Dask's
+    # allowed-failures (3, so 4 runs) times tunelab's 1 + max_retries (3).
+    from types import SimpleNamespace
+
+    from distributed.scheduler import KilledWorker
+
+    from tunelab.execution._dask import _Running
+
+    class Killed:
+        def done(self):
+            return True
+
+        def result(self, timeout=None):
+            raise KilledWorker("key", SimpleNamespace(address="tcp://w"), 3)
+
+        def release(self):
+            pass
+
+        def cancel(self):
+            pass
+
+    study = tl.create_study()
+    executor = tl.DaskExecutor(client, max_retries=2)
+    executor.start(lambda t: 0.0)
+    resubmitted = []
+    monkeypatch.setattr(executor, "_dispatch", lambda trial, attempt, **kw: resubmitted.append(kw))
+    try:
+        trial = study.ask()
+        executor._running[trial.number] = _Running(trial, Killed(), time.monotonic(), 0, began=True)
+        (outcome,) = executor._collect_finished()
+        assert resubmitted == []  # Dask ran it on 4 workers already: more than 1 + max_retries
+        assert isinstance(outcome.error, WorkerLostError)
+        assert outcome.error_text.startswith("worker lost: KilledWorker")
+        assert outcome.error_text.endswith("(after 4 attempts)")
+
+        executor.max_retries = 5  # room for one more round of Dask's four runs
+        executor._running[trial.number] = _Running(trial, Killed(), time.monotonic(), 0, began=True)
+        assert executor._collect_finished() == []
+        assert resubmitted == [{"charged": 4, "free": 0}]
+    finally:
+        executor.shutdown(cancel=True)
+
+
+@pytest.fixture
+def thread_cluster():
+    """A cluster of its own (threads, quick to start) that a test may leave without workers."""
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    yield cluster, client
+    client.close()
+    cluster.close()
+
+
+def _wait_for_workers(client, n, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while client.scheduler_info()["n_workers"] != n:
+        assert time.monotonic() < deadline, f"the cluster never reached {n} workers"
+        time.sleep(0.05)
+
+
+def test_a_cluster_without_workers_fails_the_waiting_trials_and_ends_the_run(
+    thread_cluster, caplog
+):
+    # Found by a QA pass: after repeated worker crashes a LocalCluster ended with no worker and
+    # optimize waited forever, without a word.
+    cluster, client = thread_cluster
+    study = tl.create_study(seed=0)
+    objective = lambda t: t.suggest_float("x", 0, 1)  # noqa: E731
+    study.optimize(objective, n_trials=2, executor=tl.DaskExecutor(client))
+    cluster.scale(0)
+    _wait_for_workers(client, 0)
+    started = time.monotonic()
+    executor = tl.DaskExecutor(client, no_workers_timeout=2)
+    with (
+        caplog.at_level(logging.WARNING, logger="tunelab"),
+        pytest.raises(WorkerLostError, match="no workers for 2 s") as raised,
+    ):
+        study.optimize(objective, n_trials=3, executor=executor, catch=(Exception,))
+    assert time.monotonic() - started < 10
+    assert "the study and its finished trials are kept" in str(raised.value)
+    trials = study.trials
+    assert [t.state for t in trials[:2]] == [tl.TrialState.COMPLETE] * 2
+    assert len(trials) > 2 and all(t.state == tl.TrialState.FAIL for t in trials[2:])
+    assert {t.fail_reason for t in trials[2:]} == {"no Dask workers for 2 s"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("1 trial(s) are waiting" in w and "no workers for" in w for w in warnings)
+
+
+def test_a_cluster_that_starts_without_workers_has_time_to_add_some(thread_cluster, caplog):
+    # An adaptive cluster (SLURM, Kubernetes) often starts with none and adds them when asked.
+    cluster, client = thread_cluster
+    cluster.scale(0)
+    _wait_for_workers(client, 0)
+    threading.Timer(1.5, cluster.scale, args=(1,)).start()
+    study = tl.create_study(seed=0)
+    executor = tl.DaskExecutor(client, no_workers_timeout=30)
+    with caplog.at_level(logging.WARNING, logger="tunelab"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, executor=executor)
+    assert [t.state for t in study.trials] == [tl.TrialState.COMPLETE] * 3
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

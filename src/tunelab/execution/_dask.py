@@ -6,11 +6,19 @@ The driver keeps the study: before dispatch it draws the parameters every earlie
 the worker, ``should_prune`` and user attributes are requests over a ``distributed.Queue`` that
 the driver answers in ``wait``; reports, and which values drawn ahead the objective took, are
 sent without waiting.
+
+Every message on those queues carries its payload pickled: the scheduler, which holds them,
+only ever sees ints, strings and bytes. (It msgpack-encodes what it is given and rebuilds an Enum
+only from modules on its allow-list, so a ``TrialState`` or ``StudyDirection`` in a reply raised
+"Importing 'tunelab._frozen' is not allowed" in the driver and ended the run; msgpack also turned
+lists into tuples.)
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
+import pickle
 import threading
 import time
 import uuid
@@ -18,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._validation import is_int
+from .._validation import is_int, positive_number_or_none
 from ..exceptions import InvalidParameterError, TrialTimeoutError, WorkerLostError
 from ._base import (
     Executor,
@@ -44,6 +52,16 @@ _GATHER_SECONDS = 30.0
 # it; a driver that stopped (an error, Ctrl-C) or died has let go of it, and waiting on would hold
 # a worker thread of a shared cluster for good.
 _REPLY_CHECK_SECONDS = 30.0
+# How often the driver, while trials are pending, asks the scheduler how many workers it has, and
+# how long it waits without any before it warns (at most half of ``no_workers_timeout``).
+_WORKERS_CHECK_SECONDS = 1.0
+_NO_WORKERS_WARN_SECONDS = 15.0
+
+logger = logging.getLogger("tunelab")
+
+
+def _pack(obj: Any) -> bytes:
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _interrupt_after(seconds: float, thread_id: int) -> threading.Timer:
@@ -89,24 +107,30 @@ def _run_trial_on_worker(
     queue_prefix: str,
     trial_timeout: float | None,
     reply_check_seconds: float,
-) -> tuple[Any, ...]:
-    import pickle
-
+) -> bytes:
     from distributed import Queue, get_client
 
     objective = pickle.loads(payload)
     requests = Queue(f"{queue_prefix}-requests")
     replies = Queue(f"{queue_prefix}-reply-{number}-{attempt}")
-    requests.put((number, attempt, _BEGAN, None))
+    # (number, attempt, method, pickled arguments): see the module's docstring.
+    requests.put((number, attempt, _BEGAN, _pack(None)))
     key = _task_key(queue_prefix, number, attempt)
 
     def call(method: str, args: tuple[Any, ...]) -> Any:
-        requests.put((number, attempt, method, args))
+        try:
+            blob = _pack(args)
+        except Exception as exc:
+            raise TypeError(
+                f"trial {number}'s {method} call could not be sent to the driver: "
+                f"{describe_error(exc)}"
+            ) from exc
+        requests.put((number, attempt, method, blob))
         if method in _UNANSWERED:
             return None
         while True:
             try:
-                status, result = replies.get(timeout=reply_check_seconds)
+                status, result = pickle.loads(replies.get(timeout=reply_check_seconds))
                 break
             except TrialTimeoutError:
                 raise  # the trial's own limit, which is also a TimeoutError
@@ -141,9 +165,13 @@ def _run_trial_on_worker(
         error = sendable_error(error)
     elif kind == "values":
         kind, values, text = sendable_result(values)
-    outcome = (kind, values, error, text, tb, trial.used_prefetched)
-    requests.put((number, attempt, _RESULT, outcome))
-    return outcome
+    try:
+        blob = _pack((kind, values, error, text, tb, trial.used_prefetched))
+    except Exception as exc:  # checked above; anything left still must not stall the driver
+        text = f"{text or 'the result'} could not be sent to the driver: {describe_error(exc)}"
+        blob = _pack(("invalid", None, None, text, tb, trial.used_prefetched))
+    requests.put((number, attempt, _RESULT, blob))
+    return blob
 
 
 class _WorkerTrial(RemoteTrial):
@@ -182,18 +210,26 @@ class _Running:
     free: int = 0  # losses not of the trial's doing (never began, or result lost), uncounted
     began: bool = False  # the task told us it started on a worker
     result: tuple[Any, ...] | None = None  # the outcome, once the task sent it
+    given_up: str | None = None  # why the driver stopped it (an answer it could not deliver)
 
 
 class DaskExecutor(Executor):
     """Trials as Dask tasks. ``DaskExecutor(client)`` or ``DaskExecutor("tcp://scheduler:8786")``;
     with neither, a local cluster is started for the run.
 
-    ``max_retries``: how often a trial whose worker died while running it is submitted again (on
-    top of Dask's own ``distributed.scheduler.allowed-failures`` re-runs) before it is marked
-    FAIL "worker lost". A trial that was only queued on the dying worker and never began, or
-    that had finished but whose result was lost with the worker, is resubmitted without being
-    charged (up to 3 times).
+    ``max_retries``: how many times a trial whose worker died while running it may run again
+    before it is marked FAIL "worker lost", Dask's own re-runs included: a ``KilledWorker``
+    (Dask ran the task on ``distributed.scheduler.allowed-failures`` + 1 workers, default 4, and
+    all died) counts that many runs, so with the defaults Dask's re-runs are the only ones and a
+    trial that kills its worker every time costs 4 workers, not 4 x 3. A trial that was only
+    queued on the dying worker and never began, or that had finished but whose result was lost
+    with the worker, is resubmitted without being charged (up to 3 times).
     ``n_parallel``: trials in flight at once (default: the cluster's worker threads).
+    ``no_workers_timeout``: seconds the cluster may have no worker at all while trials wait
+    (default 300; None waits forever). A warning is logged after 15 s (or half the limit); at
+    the limit the waiting trials fail "no Dask workers for N s" and ``optimize`` raises
+    :class:`tunelab.exceptions.WorkerLostError`, keeping the study and its finished trials.
+    An adaptive cluster that starts with no worker has that long to bring one up.
     """
 
     supports_trial_timeout = True
@@ -204,6 +240,7 @@ class DaskExecutor(Executor):
         *,
         max_retries: int = 2,
         n_parallel: int | None = None,
+        no_workers_timeout: float | None = 300.0,
     ) -> None:
         if not is_int(max_retries) or max_retries < 0:
             raise InvalidParameterError(
@@ -215,6 +252,9 @@ class DaskExecutor(Executor):
                 "The 'n_parallel' parameter of DaskExecutor must be a positive int or None. "
                 f"Got {n_parallel!r} instead."
             )
+        self.no_workers_timeout = positive_number_or_none(
+            no_workers_timeout, "no_workers_timeout", "DaskExecutor"
+        )
         self.client_or_address = client_or_address
         self.max_retries = int(max_retries)
         self.n_parallel = n_parallel
@@ -251,6 +291,10 @@ class DaskExecutor(Executor):
         self._reply_queues: dict[tuple[int, int], Any] = {}
         self._trial_timeout = trial_timeout
         self._running = {}
+        self._no_workers_since: float | None = None  # since when the cluster has had no worker
+        self._warned_no_workers = False
+        self._next_workers_check = 0.0
+        self._gone: str | None = None  # why the run cannot go on (no worker for too long)
 
     @property
     def n_workers(self) -> int:
@@ -264,9 +308,15 @@ class DaskExecutor(Executor):
         return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
     def free_slots(self) -> int:
+        if self._gone is not None:
+            # The optimize loop asks this first after recording the trials failed for want of
+            # workers (whatever its catch=), so this is where the run ends.
+            raise WorkerLostError(self._gone)
         return max(0, self._capacity() - len(self._running))
 
     def submit(self, trial: Trial) -> None:
+        if self._gone is not None:
+            raise WorkerLostError(self._gone)
         self._dispatch(trial, attempt=0)
 
     def _dispatch(self, trial: Trial, attempt: int, *, charged: int = 0, free: int = 0) -> None:
@@ -310,19 +360,32 @@ class DaskExecutor(Executor):
     def _serve_requests(self) -> int:
         """Answer every queued worker request; return how many there were."""
         requests = self._requests.get(batch=True)
-        for number, attempt, method, args in requests:
+        for number, attempt, method, blob in requests:
             entry = self._running.get(number)
-            if entry is None or entry.attempt != attempt:
+            answered = method not in (_BEGAN, _RESULT, *_UNANSWERED)
+            if entry is None or entry.attempt != attempt or entry.given_up is not None:
                 # An attempt given up on (reported lost while Dask had in fact moved it to a
                 # live worker, or stopped for overrunning) can still be running. Left without
                 # an answer it would wait forever and hold its worker thread, starving every
                 # task queued behind it; answered with an error, it ends.
-                if method not in (_BEGAN, _RESULT, *_UNANSWERED):
-                    self._reply_queue(number, attempt).put(("error", _abandoned(number, attempt)))
+                if answered:
+                    self._send_reply(number, attempt, ("error", _abandoned(number, attempt)))
                     self._reply_queues.pop((number, attempt), None)
                 continue
             if method == _BEGAN:
                 entry.began = True
+                continue
+            try:
+                args = pickle.loads(blob)
+            except Exception as exc:  # a class the driver lacks: the objective or the FAIL says so
+                text = (
+                    f"the driver could not read what trial {number}'s task sent ({method}): "
+                    f"{describe_error(exc)}"
+                )
+                if answered:
+                    self._answer(entry, method, ("error", RuntimeError(text)))
+                else:
+                    self._give_up(entry, text)
                 continue
             if method == _RESULT:
                 entry.result = args
@@ -334,8 +397,48 @@ class DaskExecutor(Executor):
                 continue
             answer = serve_call(entry.trial, method, args)
             if method != "report":
-                self._reply_queue(number, attempt).put(answer)
+                self._answer(entry, method, answer)
         return len(requests)
+
+    def _answer(self, entry: _Running, method: str, answer: tuple[str, Any]) -> None:
+        """Send the task its answer. One that does not pickle reaches the objective as an error
+        saying so; one that cannot be delivered stops that trial alone, never the run."""
+        status, result = answer
+        if status == "error":
+            result = sendable_error(result)
+        try:
+            blob = _pack((status, result))
+        except Exception as exc:
+            text = f"the driver could not send its answer to {method}: {describe_error(exc)}"
+            blob = _pack(("error", RuntimeError(text)))
+        number, attempt = entry.trial.number, entry.attempt
+        problem = self._send_reply(number, attempt, blob)
+        if problem is not None:
+            self._give_up(
+                entry,
+                f"the driver could not deliver its answer to {method} to the task on the Dask "
+                f"worker ({problem}); the trial was stopped",
+            )
+
+    def _send_reply(self, number: int, attempt: int, reply: Any) -> str | None:
+        """Put ``reply`` (pickled here unless it is already) on the attempt's reply queue; the
+        reason it could not be, or None."""
+        try:
+            blob = reply if isinstance(reply, bytes) else _pack(reply)
+            self._reply_queue(number, attempt).put(blob)
+        except Exception as exc:
+            logger.debug("could not answer trial %d (attempt %d)", number, attempt, exc_info=True)
+            return describe_error(exc)
+        return None
+
+    def _give_up(self, entry: _Running, reason: str) -> None:
+        """Stop waiting for ``entry``: it fails with ``reason`` at the next collection. Its
+        task, should it still run, gets an error for its next request and ends."""
+        entry.given_up = reason
+        try:
+            entry.future.cancel()
+        except Exception:
+            pass
 
     def wait(self, timeout: float | None) -> list[Outcome]:
         from distributed import wait as dask_wait
@@ -347,6 +450,8 @@ class DaskExecutor(Executor):
                 pause = _POLL_MIN_SECONDS
             outcomes = self._collect_finished()
             outcomes.extend(self._stop_overrunning())
+            if not outcomes:
+                outcomes = self._fail_without_workers()
             if outcomes:
                 return outcomes
             if deadline is not None and time.monotonic() >= deadline:
@@ -361,17 +466,21 @@ class DaskExecutor(Executor):
     def _collect_finished(self) -> list[Outcome]:
         outcomes = []
         for number, entry in list(self._running.items()):
-            if entry.result is None and not entry.future.done():
+            if entry.result is None and entry.given_up is None and not entry.future.done():
                 continue
             self._serve_requests()  # answer what the task sent before it ended
             del self._running[number]
             self._reply_queues.pop((number, entry.attempt), None)
             trial = entry.trial
+            if entry.given_up is not None and entry.result is None:
+                _forget(entry.future)
+                outcomes.append(Outcome(trial, "invalid", error_text=entry.given_up))
+                continue
             try:
                 # The queued outcome is the normal path. Gathering is the fallback for a task
                 # that ended without sending one; a result held only by a dead worker makes
                 # Dask wait for a recomputation that may never be scheduled, hence the limit.
-                outcome = entry.result or entry.future.result(timeout=_GATHER_SECONDS)
+                outcome = entry.result or pickle.loads(entry.future.result(timeout=_GATHER_SECONDS))
                 kind, values, error, text, tb, used = outcome
             except Exception as exc:
                 _forget(entry.future)
@@ -384,14 +493,14 @@ class DaskExecutor(Executor):
                             trial, entry.attempt + 1, charged=entry.charged, free=entry.free + 1
                         )
                         continue
-                    if entry.charged < self.max_retries:
-                        self._dispatch(
-                            trial, entry.attempt + 1, charged=entry.charged + 1, free=entry.free
-                        )
+                    # Dask's own re-runs count: a KilledWorker stands for allowed-failures + 1
+                    # dead workers. Resubmitting on top of them multiplied the two limits (seen:
+                    # 12 workers killed by one trial that crashed its worker every time).
+                    charged = entry.charged + _runs_lost(exc)
+                    if charged <= self.max_retries:
+                        self._dispatch(trial, entry.attempt + 1, charged=charged, free=entry.free)
                         continue
-                    text = (
-                        f"worker lost: {describe_error(exc)} (after {entry.attempt + 1} attempts)"
-                    )
+                    text = f"worker lost: {describe_error(exc)} (after {charged} attempts)"
                     outcomes.append(Outcome(trial, "error", None, WorkerLostError(text), text))
                     continue
                 outcomes.append(Outcome(trial, "error", None, exc, describe_error(exc)))
@@ -407,6 +516,79 @@ class DaskExecutor(Executor):
                 error.add_note(f"Traceback on the Dask worker:\n{tb}")
             outcomes.append(Outcome(trial, kind, values, error, text, tb))
         return outcomes
+
+    def _fail_without_workers(self) -> list[Outcome]:
+        """Warn when the cluster has had no worker for a while with trials waiting, and fail
+        them once it has had none for ``no_workers_timeout`` (seen: after repeated worker
+        crashes a LocalCluster ended with none, and optimize waited forever without a word)."""
+        now = time.monotonic()
+        if now < self._next_workers_check:
+            return []
+        self._next_workers_check = now + _WORKERS_CHECK_SECONDS
+        workers = self._count_workers()
+        if workers is None:  # the scheduler did not answer: nothing to judge by
+            return []
+        if workers > 0:
+            if self._warned_no_workers:
+                logger.warning("The Dask cluster has %d worker(s) again.", workers)
+            self._no_workers_since = None
+            self._warned_no_workers = False
+            return []
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        idle = now - self._no_workers_since
+        limit = self.no_workers_timeout
+        warn_after = (
+            _NO_WORKERS_WARN_SECONDS if limit is None else min(_NO_WORKERS_WARN_SECONDS, limit / 2)
+        )
+        if not self._warned_no_workers and idle >= warn_after:
+            self._warned_no_workers = True
+            then = (
+                "tunelab waits for workers for good (no_workers_timeout=None)"
+                if limit is None
+                else f"they fail if none comes within {limit:g} s (DaskExecutor's "
+                "no_workers_timeout)"
+            )
+            logger.warning(
+                "%d trial(s) are waiting, but the Dask cluster has had no workers for %.0f s "
+                "(did they crash, or is the cluster still starting them?); %s.",
+                len(self._running),
+                idle,
+                then,
+            )
+        if limit is None or idle < limit:
+            return []
+        self._serve_requests()
+        outcomes = self._collect_finished()  # what came in at the last moment still counts
+        text = f"no Dask workers for {limit:g} s"
+        waiting = len(self._running)
+        for entry in self._running.values():
+            entry.future.cancel()
+            _forget(entry.future)
+            self._reply_queues.pop((entry.trial.number, entry.attempt), None)
+            outcomes.append(Outcome(entry.trial, "error", None, WorkerLostError(text), text))
+        self._running = {}
+        self._gone = (
+            f"the Dask cluster has had no workers for {limit:g} s, so the {waiting} trial(s) "
+            f"waiting for one were failed ({text!r}); the study and its finished trials are "
+            "kept. Find out why the workers are gone (an objective that crashes its worker, a "
+            "cluster that stopped replacing them), start workers and run optimize again; "
+            "DaskExecutor(no_workers_timeout=None) waits for workers for good."
+        )
+        return outcomes
+
+    def _count_workers(self) -> int | None:
+        """The scheduler's worker count; None when it cannot be had (then nothing is judged)."""
+        try:
+            try:
+                info = self._client.scheduler_info(n_workers=0)  # the count, not every worker
+            except TypeError:  # an older distributed
+                info = self._client.scheduler_info()
+            count = info.get("n_workers")
+            return int(count) if count is not None else len(info.get("workers", {}))
+        except Exception:
+            logger.debug("could not ask the scheduler for its workers", exc_info=True)
+            return None
 
     def _timeout_text(self) -> str:
         return f"trial timed out after {self._trial_timeout:g} s (trial_timeout) and was stopped"
@@ -469,6 +651,13 @@ def _abandoned(number: int, attempt: int) -> RuntimeError:
         f"attempt {attempt + 1} of trial {number} was abandoned by the driver (its worker was "
         "reported lost, or it overran its trial_timeout); another attempt or the FAIL stands"
     )
+
+
+def _runs_lost(exc: BaseException) -> int:
+    """How many runs of the task died with their worker: Dask gives up on a task (KilledWorker)
+    after ``allowed-failures`` re-runs of its own."""
+    allowed = getattr(exc, "allowed_failures", 0) if type(exc).__name__ == "KilledWorker" else 0
+    return 1 + (allowed if is_int(allowed) and allowed > 0 else 0)
 
 
 def _is_worker_loss(exc: BaseException) -> bool:
