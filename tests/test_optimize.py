@@ -104,10 +104,10 @@ def test_a_result_tell_cannot_take_fails_the_trial_and_the_study_goes_on(n_jobs,
     "kwargs, message",
     [
         (
-            {"n_trials": 0},
-            r"'n_trials' parameter of Study.optimize must be a positive int or None. Got 0",
+            {"n_trials": -3},
+            r"'n_trials' parameter of Study.optimize must be a non-negative int or None. Got -3",
         ),
-        ({"n_trials": -3}, r"Got -3 instead"),
+        ({"n_trials": 0, "n_jobs": 0}, r"'n_jobs' parameter of Study.optimize"),
         ({"timeout": -1}, r"'timeout' parameter of Study.optimize must be a positive number"),
         ({"n_jobs": 0}, r"'n_jobs' parameter of Study.optimize must be a positive int or -1"),
         ({"catch": ValueError("x")}, r"'catch' parameter of Study.optimize"),
@@ -117,6 +117,15 @@ def test_a_result_tell_cannot_take_fails_the_trial_and_the_study_goes_on(n_jobs,
 def test_optimize_rejects_bad_arguments(kwargs, message):
     with pytest.raises(tl.InvalidParameterError, match=message):
         tl.create_study().optimize(quadratic, **kwargs)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_zero_trials_run_nothing_as_in_optuna(n_jobs):
+    # Found by a QA pass: `optimize(n_trials=target - len(study.trials))`, how a resumed study
+    # is topped up, raised once the target was reached.
+    study = tl.create_study()
+    study.optimize(quadratic, n_trials=0, n_jobs=n_jobs)
+    assert study.trials == []
 
 
 def test_callbacks_and_stop():

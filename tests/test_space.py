@@ -255,3 +255,12 @@ def test_an_enqueued_number_for_a_bool_choice_says_why_it_is_refused():
     study.enqueue_trial({"c": 0})
     with pytest.raises(tl.InvalidParameterError, match=r"equals the choice False \(bool\)"):
         study.optimize(lambda t: float(t.suggest_categorical("c", [False, True])), n_trials=1)
+
+
+def test_categorical_takes_a_1d_array_of_choices():
+    # Found by a QA pass: np.array([16, 32, 64]) was refused; Optuna takes it.
+    np = pytest.importorskip("numpy")
+    choices = tl.Categorical(np.array([16, 32, 64])).choices
+    assert choices == (16, 32, 64) and all(type(c) is int for c in choices)
+    with pytest.raises(tl.InvalidParameterError, match="must be a list or tuple"):
+        tl.Categorical(np.array([[1, 2]]))

@@ -498,3 +498,17 @@ def test_add_trial_refuses_a_failed_trial_with_values():
     with pytest.raises(tl.InvalidParameterError, match="trial is FAIL but has values"):
         study.add_trial(tl.create_trial(state=tl.TrialState.FAIL, value=1.0))
     assert study.trials == []
+
+
+def test_add_trial_refuses_a_foreign_distribution_by_name():
+    # Found by a QA pass: an Optuna distribution gave "AttributeError: no attribute 'contains'".
+    class FloatDistribution:  # Optuna's, as far as tunelab can tell
+        def __repr__(self):
+            return "FloatDistribution(high=1.0, log=False, low=0.0, step=None)"
+
+    with pytest.raises(tl.InvalidParameterError, match="parameter 'x' is FloatDistribution"):
+        tl.create_trial(params={"x": 0.5}, distributions={"x": FloatDistribution()}, value=1.0)
+    trial = tl.create_trial(params={"x": 0.5}, distributions={"x": tl.Float(0, 1)}, value=1.0)
+    trial.distributions["x"] = FloatDistribution()
+    with pytest.raises(tl.InvalidParameterError, match="not a tunelab one; give tunelab.Float"):
+        tl.create_study().add_trial(trial)

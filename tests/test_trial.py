@@ -195,3 +195,21 @@ def test_an_objective_replays_on_a_finished_trial():
         best.suggest_int("depth", 1, 3)
     with pytest.raises(tl.InvalidParameterError, match="does not contain"):
         best.suggest_float("x", 2, 3)
+
+
+def test_optunas_older_suggest_spellings_work_and_say_the_current_one():
+    # Found by a QA pass porting Optuna programs: suggest_loguniform failed the trial.
+    study = tl.create_study(seed=0)
+    trial = study.ask()
+    with pytest.warns(FutureWarning, match=r"use suggest_float\(name, low, high, log=True\)"):
+        a = trial.suggest_loguniform("a", 1e-3, 1.0)
+    with pytest.warns(FutureWarning, match=r"use suggest_float\(name, low, high\)"):
+        b = trial.suggest_uniform("b", 0.0, 1.0)
+    with pytest.warns(FutureWarning, match=r"step=q"):
+        c = trial.suggest_discrete_uniform("c", 0.0, 1.0, 0.25)
+    assert trial.distributions == {
+        "a": tl.Float(1e-3, 1.0, log=True),
+        "b": tl.Float(0.0, 1.0),
+        "c": tl.Float(0.0, 1.0, step=0.25),
+    }
+    assert 1e-3 <= a <= 1 and 0 <= b <= 1 and c in (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -1,5 +1,6 @@
 """tunelab: hyperparameter optimization that finds good settings and says how good they are."""
 
+from ._callbacks import MaxTrialsCallback as MaxTrialsCallback
 from ._frozen import FrozenTrial as FrozenTrial
 from ._frozen import StudyDirection as StudyDirection
 from ._frozen import TrialState as TrialState
@@ -49,6 +50,7 @@ __all__ = [
     "FrozenTrial",
     "Int",
     "InvalidParameterError",
+    "MaxTrialsCallback",
     "Study",
     "StudyDirection",
     "Trial",

@@ -12,7 +12,7 @@ from ._frozen import FrozenTrial, TrialState
 from ._heartbeat import Heartbeat
 from ._interrupts import interrupts_noticed
 from ._progress import ProgressBar
-from ._validation import fail, is_int, positive_int_or_none, positive_number_or_none
+from ._validation import fail, is_int, non_negative_int_or_none, positive_number_or_none
 from .exceptions import (
     GridExhausted,
     InvalidParameterError,
@@ -80,13 +80,17 @@ def run_optimize(
     owner = "Study.optimize"
     if not callable(objective):
         raise fail("objective", owner, "a callable taking a trial", objective)
-    n_trials = positive_int_or_none(n_trials, "n_trials", owner)
+    # 0 runs nothing, as in Optuna: `n_trials=target - len(study.trials)` resumes a study.
+    n_trials = non_negative_int_or_none(n_trials, "n_trials", owner)
     timeout = positive_number_or_none(timeout, "timeout", owner)
     trial_timeout = positive_number_or_none(trial_timeout, "trial_timeout", owner)
     caught = _check_catch(catch)
     for cb in callbacks:
         if not callable(cb):
             raise fail("callbacks", owner, "a list of callables (study, trial)", cb)
+    if n_trials == 0:
+        _n_workers(n_jobs)  # still refuse a bad n_jobs
+        return  # nothing to run: no workers started, no executor touched
     if executor is None:
         workers = _n_workers(n_jobs)
         # Only a separate process can be stopped reliably mid-trial (a C extension ignores

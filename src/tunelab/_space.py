@@ -323,6 +323,8 @@ class Categorical(Distribution):
     choices: tuple[CategoricalChoice, ...] = field()
 
     def __init__(self, choices: Sequence[CategoricalChoice]) -> None:
+        if getattr(choices, "ndim", None) == 1 and hasattr(choices, "tolist"):
+            choices = choices.tolist()  # a 1-d array (np.array([16, 32, 64])), as Optuna takes
         if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence):
             raise InvalidParameterError(
                 f"`choices` must be a list or tuple of values, got {choices!r}."

@@ -709,6 +709,7 @@ class Study:
                     f"distribution; give distributions={{{name!r}: Float(...)/Int(...)/"
                     "Categorical(...)}."
                 )
+            _check_foreign_distribution("Study.add_trial", name, distribution)
             if not distribution.contains(value):
                 raise InvalidParameterError(
                     f"Study.add_trial: parameter {name!r} of {label} is {value!r}, "
@@ -769,43 +770,127 @@ class Study:
         )
 
     # -- reporting -----------------------------------------------------------------------------
-    def trials_dataframe(self) -> pd.DataFrame:
-        """One row per trial: number, value(s), state, times, ``params_*``, ``user_attrs_*``,
-        and for a constrained study ``constraints_*`` and ``feasible``."""
+    def trials_dataframe(
+        self,
+        attrs: Sequence[str] = (
+            "number",
+            "value",
+            "datetime_start",
+            "datetime_complete",
+            "duration",
+            "params",
+            "user_attrs",
+            "constraints",
+            "feasible",
+            "fail_reason",
+            "state",
+        ),
+        multi_index: bool = False,
+    ) -> pd.DataFrame:
+        """One row per trial, one column per attribute in ``attrs`` (in that order), as Optuna's.
+
+        ``attrs`` names ``FrozenTrial`` attributes: ``number``, ``value`` / ``values``,
+        ``datetime_start``, ``datetime_complete`` (timezone-aware UTC), ``duration`` (float
+        seconds, not a timedelta), ``params``, ``user_attrs``, ``system_attrs``,
+        ``intermediate_values``, ``distributions`` (a column per key, ``params_<name>``...,
+        sorted by key), ``state`` (its name), ``last_step``, ``trial_id``, and tunelab's
+        ``constraints`` (``constraints_<name>``) and ``feasible`` (None until the trial
+        finished), which give columns only in a study with constraint values, and
+        ``fail_reason``. The default is Optuna's without ``system_attrs`` (tunelab's
+        internals) and with ``constraints``, ``feasible`` and ``fail_reason`` before ``state``.
+
+        The objectives: ``value`` for one unnamed objective, else one ``values_<i>`` or
+        ``values_<metric name>`` column each (``value`` and ``values`` alike; the names come
+        from ``set_metric_names``). ``multi_index=True`` gives two-level columns (``("params",
+        "x")``, ``("number", "")``) instead of joining the levels with ``_``. A study without
+        trials gives an empty frame."""
         import pandas as pd
 
+        owner = "Study.trials_dataframe"
+        known = (
+            "number",
+            "value",
+            "values",
+            "datetime_start",
+            "datetime_complete",
+            "duration",
+            "params",
+            "user_attrs",
+            "system_attrs",
+            "intermediate_values",
+            "distributions",
+            "state",
+            "last_step",
+            "trial_id",
+            "_trial_id",
+            "constraints",
+            "feasible",
+            "fail_reason",
+        )
+        # A column per key, sorted by key (constraints keep the order they are set in).
+        keyed = ("params", "user_attrs", "system_attrs", "intermediate_values", "distributions")
+        if (
+            isinstance(attrs, str)
+            or not isinstance(attrs, Sequence)
+            or not all(isinstance(a, str) and a in known for a in attrs)
+        ):
+            raise fail("attrs", owner, f"a tuple of trial attributes from {known}", attrs)
+        if not isinstance(multi_index, bool):
+            raise fail("multi_index", owner, "True or False", multi_index)
         trials = self.get_trials(deepcopy=False)
-        constrained = any(t.constraints for t in trials)
+        if not trials:
+            return pd.DataFrame()
         names = self.metric_names
-        rows = []
+        n = len(self.directions)
+        # One unnamed objective is "value"; otherwise "value" means the list of "values".
+        single = n == 1 and names is None
+        wanted = dict.fromkeys(
+            "trial_id" if a == "_trial_id" else "values" if a == "value" and not single else a
+            for a in attrs
+        )
+        constrained = any(t.constraints for t in trials)
+        if not constrained:
+            wanted.pop("constraints", None)
+            wanted.pop("feasible", None)
+        labels: list[Any] = list(names) if names is not None else list(range(n))
+        nested: dict[str, dict[Any, None]] = {a: {} for a in wanted}
+        records = []
         for t in trials:
-            row: dict[str, Any] = {"number": t.number}
-            if names is not None:
-                for i, name in enumerate(names):
-                    row[f"values_{name}"] = t.values[i] if t.values else None
-            elif len(self.directions) == 1:
-                row["value"] = t.values[0] if t.values else None
+            record: dict[tuple[str, Any], Any] = {}
+            for attr in wanted:
+                if attr == "values":
+                    for label, v in zip(labels, t.values or [None] * n):
+                        record[(attr, label)] = v
+                    continue
+                if attr == "value":
+                    got: Any = t.values[0] if t.values else None
+                elif attr == "feasible":
+                    # Only finished trials have all their constraint values.
+                    got = t.feasible if t.state.is_finished() else None
+                else:
+                    got = getattr(t, attr)
+                if isinstance(got, dict):
+                    for key, v in got.items():
+                        record[(attr, key)] = v
+                        nested[attr][key] = None
+                else:
+                    record[(attr, "")] = got.name if isinstance(got, TrialState) else got
+            records.append(record)
+        columns: list[tuple[str, Any]] = []
+        for attr in wanted:
+            if attr == "values":
+                columns += [(attr, label) for label in labels]
+            elif attr == "constraints":  # in the order they are set: "0", "1", ..., "10"
+                columns += [(attr, key) for key in nested[attr]]
+            elif attr in keyed:
+                columns += [(attr, key) for key in sorted(nested[attr])]
             else:
-                for i in range(len(self.directions)):
-                    row[f"values_{i}"] = t.values[i] if t.values else None
-            row.update(
-                datetime_start=t.datetime_start,
-                datetime_complete=t.datetime_complete,
-                duration=t.duration,
-                state=t.state.name,
-            )
-            for k, v in t.params.items():
-                row[f"params_{k}"] = v
-            for k, v in t.user_attrs.items():
-                row[f"user_attrs_{k}"] = v
-            if constrained:
-                for k, v in t.constraints.items():
-                    row[f"constraints_{k}"] = v
-                # Only finished trials have all their constraint values.
-                row["feasible"] = t.feasible if t.state.is_finished() else None
-            row["fail_reason"] = t.fail_reason
-            rows.append(row)
-        return pd.DataFrame(rows)
+                columns.append((attr, ""))
+        index = pd.MultiIndex.from_tuples(columns) if columns else pd.MultiIndex.from_arrays([[]] * 2)
+        frame = pd.DataFrame(records, columns=index)
+        if not multi_index:
+            frame.columns = ["_".join(str(c) for c in col if c != "") for col in columns]
+        return frame
 
     def _repr_html_(self) -> str:
         from .visualization import study_html
@@ -818,6 +903,16 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(study_name={self.study_name!r}, storage={self._storage!r})"
+
+
+def _check_foreign_distribution(owner: str, name: str, distribution: Any) -> None:
+    if isinstance(distribution, Distribution):
+        return
+    raise InvalidParameterError(
+        f"{owner}: the distribution of parameter {name!r} is {distribution!r}, not a tunelab "
+        "one; give tunelab.Float, tunelab.Int or tunelab.Categorical (docs/storage.md, 'Trials "
+        "from an Optuna database', converts Optuna's)."
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -1007,6 +1102,8 @@ def create_trial(
         )
     if not isinstance(state, TrialState) or not state.is_finished():
         raise fail("state", "create_trial", "TrialState.COMPLETE, PRUNED or FAIL", state)
+    for name, distribution in (distributions or {}).items():
+        _check_foreign_distribution("create_trial", name, distribution)
     if value is not None:
         values = [value]
     moment = datetime.now(UTC)

@@ -41,10 +41,35 @@ class SuggestMethods:
     ) -> CategoricalChoice:
         return self.suggest(name, _named(name, lambda: Categorical(choices)))
 
+    # Optuna's older spellings (deprecated there too): ported programs run and are told the
+    # current one.
+    def suggest_uniform(self, name: str, low: float, high: float) -> float:
+        _deprecated("suggest_uniform(name, low, high)", "suggest_float(name, low, high)")
+        return self.suggest_float(name, low, high)
+
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float:
+        _deprecated(
+            "suggest_loguniform(name, low, high)", "suggest_float(name, low, high, log=True)"
+        )
+        return self.suggest_float(name, low, high, log=True)
+
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
+        _deprecated(
+            "suggest_discrete_uniform(name, low, high, q)",
+            "suggest_float(name, low, high, step=q)",
+        )
+        return self.suggest_float(name, low, high, step=q)
+
     def suggest_space(self, space: Mapping[str, Any]) -> dict[str, Any]:
         """Suggest every parameter of a declarative space (conditional branches followed)."""
         validate_space(space, "Trial.suggest_space")
         return sample_space(self, space)
+
+
+def _deprecated(old: str, new: str) -> None:
+    import warnings
+
+    warnings.warn(f"{old} is deprecated, as in Optuna; use {new}.", FutureWarning, stacklevel=3)
 
 
 def _named(name: str, build: Any) -> Distribution:

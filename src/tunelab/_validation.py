@@ -47,6 +47,14 @@ def positive_int_or_none(value: Any, param: str, owner: str) -> int | None:
     return int(value)
 
 
+def non_negative_int_or_none(value: Any, param: str, owner: str) -> int | None:
+    if value is None:
+        return None
+    if not is_int(value) or value < 0:
+        raise fail(param, owner, "a non-negative int or None", value)
+    return int(value)
+
+
 def positive_number_or_none(value: Any, param: str, owner: str) -> float | None:
     if value is None:
         return None
