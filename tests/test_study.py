@@ -257,6 +257,148 @@ def test_trials_dataframe():
     assert {"value", "params_x", "state", "duration"} <= set(df.columns)
 
 
+def _dataframe_study(directions=("minimize",)):
+    study = tl.create_study(directions=list(directions), sampler=tl.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        b = trial.suggest_int("b", 0, 3)
+        a = trial.suggest_float("a", 0, 1)
+        trial.set_user_attr("note", f"b={b}")
+        if len(directions) == 1:
+            trial.report(a, 0)
+        if b == 3:
+            raise ValueError("b is 3")
+        return a if len(directions) == 1 else (a, float(b))
+
+    for b in range(4):
+        study.enqueue_trial({"b": b, "a": 0.25 * b})
+    study.optimize(objective, n_trials=4, catch=(ValueError,))
+    return study
+
+
+def test_trials_dataframe_default_columns_follow_optuna_order():
+    df = _dataframe_study().trials_dataframe()
+    # Optuna's order (params sorted by name, state last) with tunelab's fail_reason before state;
+    # no system_attrs (tunelab's internals) unless asked for.
+    assert list(df.columns) == [
+        "number",
+        "value",
+        "datetime_start",
+        "datetime_complete",
+        "duration",
+        "params_a",
+        "params_b",
+        "user_attrs_note",
+        "fail_reason",
+        "state",
+    ]
+    assert list(df["state"]) == ["COMPLETE", "COMPLETE", "COMPLETE", "FAIL"]
+    assert list(df["value"][:3]) == [0.0, 0.25, 0.5] and math.isnan(df["value"][3])
+    assert df["fail_reason"][3] == "ValueError: b is 3"
+    assert df["duration"].dtype == np.float64  # seconds, not a timedelta
+    assert str(df["datetime_start"].dt.tz) == "UTC"
+    assert tl.create_study().trials_dataframe().shape == (0, 0)
+
+
+def test_trials_dataframe_attrs_pick_and_order_the_columns():
+    study = _dataframe_study()
+    df = study.trials_dataframe(attrs=("state", "params", "number", "intermediate_values"))
+    assert list(df.columns) == ["state", "params_a", "params_b", "number", "intermediate_values_0"]
+    assert list(df["intermediate_values_0"]) == [0.0, 0.25, 0.5, 0.75]
+    optuna_default = (
+        "number",
+        "value",
+        "datetime_start",
+        "datetime_complete",
+        "duration",
+        "params",
+        "user_attrs",
+        "system_attrs",
+        "state",
+    )
+    columns = list(study.trials_dataframe(attrs=optuna_default).columns)
+    assert columns[:8] == [
+        "number",
+        "value",
+        "datetime_start",
+        "datetime_complete",
+        "duration",
+        "params_a",
+        "params_b",
+        "user_attrs_note",
+    ]
+    assert columns[-1] == "state" and "system_attrs_fixed_params" in columns  # enqueued
+    df = study.trials_dataframe(attrs=["_trial_id", "values", "last_step"])
+    assert list(df.columns) == ["trial_id", "values_0", "last_step"]
+    assert list(study.trials_dataframe(attrs=("user_attrs", "number")).columns) == [
+        "user_attrs_note",
+        "number",
+    ]
+    assert study.trials_dataframe(attrs=()).shape == (4, 0)
+    for bad in (("number", "nope"), "number", [1]):
+        with pytest.raises(tl.InvalidParameterError, match="'attrs' parameter"):
+            study.trials_dataframe(attrs=bad)
+    with pytest.raises(tl.InvalidParameterError, match="'multi_index' parameter"):
+        study.trials_dataframe(multi_index="yes")
+
+
+def test_trials_dataframe_multi_index():
+    study = _dataframe_study()
+    df = study.trials_dataframe(attrs=("number", "value", "params", "state"), multi_index=True)
+    assert list(df.columns) == [
+        ("number", ""),
+        ("value", ""),
+        ("params", "a"),
+        ("params", "b"),
+        ("state", ""),
+    ]
+    assert list(df["params"].columns) == ["a", "b"]
+    assert list(df[("params", "b")]) == [0, 1, 2, 3]
+    flat = study.trials_dataframe(multi_index=False)
+    nested = study.trials_dataframe(multi_index=True)
+    assert len(flat.columns) == len(nested.columns)
+    assert nested.columns[5] == ("params", "a") and nested.columns[-1] == ("state", "")
+
+
+def test_trials_dataframe_objectives_and_constraints():
+    multi = _dataframe_study(("minimize", "maximize"))
+    for attrs in (("number", "value"), ("number", "values"), ("number", "value", "values")):
+        assert list(multi.trials_dataframe(attrs=attrs).columns) == [
+            "number",
+            "values_0",
+            "values_1",
+        ]
+    multi.set_metric_names(["loss", "size"])
+    assert list(multi.trials_dataframe().columns[:3]) == ["number", "values_loss", "values_size"]
+    nested = multi.trials_dataframe(attrs=("values",), multi_index=True)
+    assert list(nested.columns) == [("values", "loss"), ("values", "size")]
+    assert list(nested[("values", "size")][:3]) == [0.0, 1.0, 2.0]
+
+    study = tl.create_study(sampler=tl.samplers.RandomSampler(seed=0))
+
+    def constrained(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("c", x - 0.5)
+        return x
+
+    study.optimize(constrained, n_trials=3)
+    assert list(study.trials_dataframe().columns[-5:]) == [
+        "params_x",
+        "constraints_c",
+        "feasible",
+        "fail_reason",
+        "state",
+    ]
+    df = study.trials_dataframe(attrs=("feasible", "constraints", "number"))
+    assert list(df.columns) == ["feasible", "constraints_c", "number"]
+    assert list(df["feasible"]) == [t.feasible for t in study.trials]
+    # Without constraint values there are no constraint columns, asked for or not.
+    plain = _dataframe_study()
+    assert list(plain.trials_dataframe(attrs=("number", "constraints", "feasible")).columns) == [
+        "number"
+    ]
+
+
 def test_user_attrs_and_repr():
     study = tl.create_study(study_name="named")
     study.set_user_attr("owner", "me")

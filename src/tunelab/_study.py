@@ -886,7 +886,9 @@ class Study:
                 columns += [(attr, key) for key in sorted(nested[attr])]
             else:
                 columns.append((attr, ""))
-        index = pd.MultiIndex.from_tuples(columns) if columns else pd.MultiIndex.from_arrays([[]] * 2)
+        index = (
+            pd.MultiIndex.from_tuples(columns) if columns else pd.MultiIndex.from_arrays([[]] * 2)
+        )
         frame = pd.DataFrame(records, columns=index)
         if not multi_index:
             frame.columns = ["_".join(str(c) for c in col if c != "") for col in columns]

@@ -150,3 +150,47 @@ def test_an_infeasible_infinity_is_never_the_best(constrained):
     assert list(marker.y) == [fig.layout.yaxis.range[0]]
     line = next(tr for tr in fig.data if tr.name == "Best so far")
     assert list(line.y) == [2.0, 2.0] == [study.best_value] * 2
+
+
+def test_error_bar_summarises_several_studies(make_study, told):
+    a, b = make_study("a"), make_study("b")
+    told(a, [4.0, 2.0, 3.0])
+    told(b, [2.0, 4.0, 1.0, 5.0])
+    b.tell(b.ask(), state=TrialState.FAIL)
+    data = history_data([a, b], error_bar=True)
+    assert [s["name"] for s in data["studies"]] == ["a", "b"]  # the studies are kept
+    spread = data["error_bar"]
+    assert spread["numbers"] == [0, 1, 2, 3]
+    assert spread["mean"] == [3.0, 3.0, 2.0, 5.0]
+    assert spread["std"] == [1.0, 1.0, 1.0, 0.0]
+    # Bests so far: a 4, 2, 2 (it has no trial 3, as in Optuna); b 2, 2, 1, 1.
+    assert spread["best_mean"] == [3.0, 2.0, 1.5, 1.0]
+    assert spread["best_std"] == [1.0, 0.0, 0.5, 0.0]
+    assert "error_bar" not in history_data([a, b])
+
+    fig = plot_optimization_history([a, b], target_name="loss", error_bar=True)
+    points = fig.data[0]
+    assert points.name == "loss" and list(points.y) == spread["mean"]
+    assert list(points.error_y.array) == spread["std"]
+    line = next(tr for tr in fig.data if tr.name == "Best so far (mean)")
+    assert list(line.y) == spread["best_mean"]
+    band = next(tr for tr in fig.data if tr.name == "Best so far ± std")
+    assert list(band.y) == [2.0, 2.0, 1.0, 1.0] and band.fill == "tonexty"
+    assert fig.layout.yaxis.title.text == "loss"
+    assert "over 2 studies" in fig.layout.title.text
+    one = plot_optimization_history(a, error_bar=True)  # one study: no spread
+    assert list(one.data[0].error_y.array) == [0.0, 0.0, 0.0]
+    with pytest.raises(InvalidParameterError, match="'error_bar' parameter"):
+        history_data(a, error_bar="yes")
+
+
+def test_error_bar_with_a_custom_target_has_no_best(make_study):
+    study = make_study(directions=("minimize", "minimize"))
+    for pair in ([1.0, 4.0], [2.0, 3.0]):
+        study.tell(study.ask(), pair)
+    spread = history_data(study, target=lambda t: t.values[1], error_bar=True)["error_bar"]
+    assert spread["mean"] == [4.0, 3.0] and spread["best_mean"] is None
+    fig = plot_optimization_history(
+        study, target=lambda t: t.values[1], target_name="size", error_bar=True
+    )
+    assert [tr.name for tr in fig.data] == ["size"]

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from tunelab import FrozenTrial, TrialState
+from tunelab.exceptions import InvalidParameterError
 from tunelab.visualization import plot_timeline, timeline_data
 
 
@@ -39,3 +42,18 @@ def test_bars_start_in_utc_as_the_axis_says(make_study):
     assert list(fig.data[0].base) == ["2024-03-01 03:30:15.250000"]
     assert list(fig.data[0].x) == [2000.0]
     assert fig.layout.xaxis.title.text == "Time (UTC)"
+
+
+def test_n_recent_trials_keeps_the_last_trials(make_study):
+    study = make_study()
+    for v in range(5):
+        study.tell(study.ask(), float(v))
+    study.enqueue_trial({})  # waiting: among the last trials, but it has no bar
+    rows = timeline_data(study, n_recent_trials=3)["trials"]
+    assert [r["number"] for r in rows] == [3, 4]
+    fig = plot_timeline(study, n_recent_trials=2)
+    assert [list(tr.y) for tr in fig.data] == [[4]]
+    assert sum(len(tr.y) for tr in plot_timeline(study).data) == 5
+    for bad in (0, -1, 1.5, "3"):
+        with pytest.raises(InvalidParameterError, match="'n_recent_trials' parameter"):
+            plot_timeline(study, n_recent_trials=bad)

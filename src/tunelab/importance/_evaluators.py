@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._frozen import FrozenTrial
 from .._validation import fail, is_int, seed_or_none
-from ._design import Design, build_design, normalized
+from ._design import Design, build_design, default_target, normalized
 
 if TYPE_CHECKING:
     from .._study import Study
@@ -113,4 +113,7 @@ def get_param_importances(
         raise fail(
             "evaluator", "get_param_importances", "None or an importance evaluator", evaluator
         )
+    if target is None and hasattr(study, "directions"):
+        # Raises for several objectives, naming this function rather than the evaluator.
+        default_target("get_param_importances", len(study.directions))
     return evaluator.evaluate(study, params=params, target=target)

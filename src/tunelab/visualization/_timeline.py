@@ -5,15 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .._validation import positive_int_or_none
 from ._common import STATE_COLORS, as_study, go
 
 
-def timeline_data(study: Any, now: datetime | None = None) -> dict[str, Any]:
+def timeline_data(
+    study: Any, now: datetime | None = None, n_recent_trials: int | None = None
+) -> dict[str, Any]:
     """``{"trials": [{"number", "state", "start", "end", "duration"}]}`` for started trials;
-    a running trial ends at ``now`` (times are datetimes, durations seconds)."""
+    a running trial ends at ``now`` (times are datetimes, durations seconds).
+
+    ``n_recent_trials=N`` keeps the last N trials by number, as Optuna does (those of them
+    still waiting have not started, so they have no row)."""
+    owner = "plot_timeline"
+    s = as_study(study, owner)
+    n_recent_trials = positive_int_or_none(n_recent_trials, "n_recent_trials", owner)
     now = now or datetime.now(UTC)
+    trials = s.get_trials(deepcopy=False)
+    if n_recent_trials is not None:
+        trials = trials[-n_recent_trials:]
     rows = []
-    for t in as_study(study, "plot_timeline").get_trials(deepcopy=False):
+    for t in trials:
         if t.datetime_start is None:
             continue
         end = t.datetime_complete
@@ -41,10 +53,11 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def plot_timeline(study: Any) -> Any:
+def plot_timeline(study: Any, n_recent_trials: int | None = None) -> Any:
     """Bars from each trial's start to its end, in UTC (the axis title says "Time (UTC)"; the
-    dashboard redraws them in the browser's time zone)."""
-    rows = timeline_data(study)["trials"]
+    dashboard redraws them in the browser's time zone). ``n_recent_trials=N`` draws the last
+    N trials only."""
+    rows = timeline_data(study, n_recent_trials=n_recent_trials)["trials"]
     graph = go()
     fig = graph.Figure()
     for state, color in STATE_COLORS.items():
