@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ._gp_space import EncodedSpace
 
 _OWNER = "GPSampler"
+# Set by optimize on a trial whose objective raised (tunelab._optimize.TRACEBACK_ATTR).
+_TRACEBACK_ATTR = "fail_traceback"
 _blas_controller: Any = None
 # Below this many observations the hyperparameters are refitted for every trial; above it,
 # every `n // _REFIT_DIVISOR` new observations (and warm-started from the last fit), which
@@ -323,7 +325,32 @@ class GPSampler(BaseSampler):
             if not math.isnan(median):
                 clip = np.minimum if study.direction == StudyDirection.MAXIMIZE else np.maximum
                 y[is_pruned] = clip(y[is_pruned], median)
+        failed = self._failed_rows(study, space, group)
+        finite = y[~is_pruned & np.isfinite(y)]
+        if len(failed) and len(finite):
+            # A configuration whose objective raised or returned NaN enters at the worst
+            # finished value (SMAC's crash cost): left out, the acquisition that chose it
+            # chose it again (a QA pass saw 10 of 11 trials fail at the same bound).
+            worst = finite.min() if study.direction == StudyDirection.MAXIMIZE else finite.max()
+            X = np.vstack([X, failed])
+            y = np.concatenate([y, np.full(len(failed), worst)])
+            C = np.vstack([C, np.full((len(failed), C.shape[1]), np.nan)])
         return X, y, C
+
+    def _failed_rows(self, study: Study, space: EncodedSpace, group: str | None) -> np.ndarray:
+        """Encoded parameters of the trials that failed by their configuration (the objective
+        raised or returned NaN), not by their run (a lost worker, an interrupt)."""
+        rows = [
+            space.encode(t.params)
+            for t in study.get_trials((TrialState.FAIL,), deepcopy=False)
+            if (group is None or t.system_attrs.get(TRIAL_GROUP_ATTR) == group)
+            and all(n in t.params for n in space.names)
+            and (
+                _TRACEBACK_ATTR in t.system_attrs
+                or (t.fail_reason or "").startswith("the objective returned")
+            )
+        ]
+        return np.array(rows).reshape(-1, space.n_dims)
 
     def _running_rows(self, study: Study, trial: FrozenTrial, space: EncodedSpace) -> np.ndarray:
         rows = [
