@@ -135,3 +135,24 @@ def test_optimize_renews_its_own_trials_and_leaves_no_keeper_thread(sqlite_url):
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     assert study._lease_keeper is None and not study._optimize_renews_leases
     storage.close()
+
+
+def test_keep_alive_takes_the_trial_number_tell_takes(sqlite_url):
+    # Found by a QA pass: an int meant a storage id to keep_alive and a number to tell, so a
+    # worker that passed the number kept another trial alive and lost its own.
+    import time
+
+    storage = SQLStorage(sqlite_url, heartbeat_interval=0.05, grace_period=0.5)
+    tl.create_study(study_name="other", storage=storage).ask()  # ids and numbers now differ
+    asker = tl.create_study(study_name="s", storage=storage)
+    number = asker.ask().number
+    asker._lease_keeper.stop()  # the asking process hands the trial over and exits
+    helper_storage = SQLStorage(sqlite_url, heartbeat_interval=0.05, grace_period=0.5)
+    helper = tl.load_study(study_name="s", storage=helper_storage)
+    with keep_alive(helper, number):
+        time.sleep(1.2)
+        helper.ask()  # reaps expired leases
+    assert helper.tell(number, 1.0).state == tl.TrialState.COMPLETE
+    with pytest.raises(tl.InvalidParameterError, match="already finished"):
+        with keep_alive(helper, number):
+            pass

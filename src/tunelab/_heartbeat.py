@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .exceptions import TrialAlreadyFinishedError
+
 if TYPE_CHECKING:
     from ._frozen import FrozenTrial
     from ._study import Study
@@ -124,13 +126,21 @@ def keep_alive(study: Study, trial: Trial | FrozenTrial | int) -> Iterator[Heart
             value = train(trial.params)  # may take hours
         study.tell(trial, value)
 
-    ``trial`` is a Trial, a FrozenTrial or a trial id.
+    ``trial`` is a Trial, a FrozenTrial or a trial number, as ``Study.tell`` takes it (a
+    number handed over a queue by the process that asked); it must be a running trial of
+    ``study``.
     """
-    if isinstance(trial, int):
-        trial_id = trial
-    else:
-        frozen = getattr(trial, "_frozen", trial)
-        trial_id = frozen.trial_id
+    from ._frozen import TrialState
+
+    # Resolved as tell() resolves it: an int meant a storage id here once, so a worker that
+    # passed the number it would tell kept some other trial alive and lost its own.
+    frozen = study._resolve_trial(trial)
+    if frozen.state != TrialState.RUNNING:
+        raise TrialAlreadyFinishedError(
+            f"Trial {frozen.number} is not running ({frozen.state.name}: {frozen.fail_reason}); "
+            "there is no lease to keep."
+        )
+    trial_id = frozen.trial_id
     heartbeat = Heartbeat(study._storage)
     heartbeat.track(trial_id)
     if heartbeat.enabled:
