@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,postgres,cmaes,dask,lightgbm
+EXTRAS ?= dev,postgres,cmaes,dask,lightgbm,xgboost
 
 .PHONY: setup run test lint clean
 
