@@ -37,4 +37,6 @@ def test_metric_that_does_not_fit_the_task_is_a_clear_error() -> None:
         resolve_metric(3, "classification", "AutoClassifier")
     auc, _ = resolve_metric("roc_auc", "classification", "t")
     with pytest.raises(InvalidParameterError, match="does not fit this classification target"):
-        check_metric_fits(auc, "roc_auc", "classification", np.array([0, 1, 2, 1]), 3, "t")
+        check_metric_fits(
+            auc, "roc_auc", "classification", np.array([0, 1, 2, 1]), np.array([0, 1, 2]), "t"
+        )

@@ -92,7 +92,7 @@ def automl_command(
 
     from .._interrupts import interrupts_noticed
     from ..cli import check_writable
-    from ..exceptions import InvalidParameterError
+    from ..exceptions import TunelabError
     from . import AutoClassifier, AutoRegressor
 
     check_writable(out)
@@ -148,7 +148,9 @@ def automl_command(
         problem = None
         try:
             model.fit(X, y, progress=progress)
-        except (InvalidParameterError, ValueError) as exc:
+        except (TunelabError, ValueError) as exc:
+            # tunelab's own errors, "all pipelines failed" included, are one line, as bad
+            # input is; a traceback here only buried the reason.
             problem = str(exc).splitlines()[0]
         except KeyboardInterrupt:
             pressed.append(True)

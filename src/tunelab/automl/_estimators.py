@@ -16,9 +16,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from .._validation import fail, is_int, is_real
 from ..exceptions import InvalidParameterError
 from ._ensemble import Ensemble, greedy_selection
-from ._metric import check_metric_fits, resolve_metric, score_predictions
+from ._metric import check_metric_fits, metric_problem, resolve_metric, score_predictions
 from ._preprocess import ColumnTyper, to_frame
-from ._search import Candidate, SearchData, SearchResult, predict_block, run_search, threads
+from ._search import (
+    Candidate,
+    SearchData,
+    SearchFailedError,
+    SearchResult,
+    predict_block,
+    run_search,
+    threads,
+)
 from ._zoo import (
     CLASSIFICATION,
     REGRESSION,
@@ -114,7 +122,12 @@ class _AutoBase(BaseEstimator):
         from sklearn.utils.validation import check_array, validate_data
 
         if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
+            checked = X
+            if len({isinstance(c, str) for c in X.columns}) > 1:
+                # scikit-learn refuses mixed str/int labels; the pipelines read columns by
+                # position, so the labels, as text, only name and check the columns.
+                checked = X.set_axis([str(c) for c in X.columns], axis=1)
+            validate_data(self, checked, reset=reset, skip_check_array=True)
             if X.shape[0] < 1:
                 raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}); need >= 1.")
             # Arrays are checked by check_array; a frame's infinities would fail every pipeline
@@ -194,17 +207,37 @@ class _AutoBase(BaseEstimator):
         y_arr, y_codes = self._check_y(y, len(frame))
         weight = self._check_weight(sample_weight, len(frame))
         scorer, metric_name = resolve_metric(self.metric, self._task, owner)
-        check_metric_fits(scorer, metric_name, self._task, y_codes, self._n_classes, owner, weight)
+        classes = self._classes_or_none()
+        check_metric_fits(scorer, metric_name, self._task, y_arr, classes, owner, weight)
         self.metric_ = metric_name
         self.scorer_ = scorer
         end = start + self.time_budget - max(SLACK_MIN_SECONDS, SLACK_FRACTION * self.time_budget)
 
+        def problem(rows: np.ndarray, weighted: bool = False) -> str | None:
+            # Whether the metric can score these rows at all (roc_auc needs both classes,
+            # neg_log_loss every class): checked on every fold before the budget is spent.
+            # Weights are left to _check_weight_per_fold (its message names them) until the
+            # final check.
+            w = None if weight is None or not weighted else weight[rows]
+            return metric_problem(scorer, self._task, y_arr[rows], classes, w)
+
         train_idx, hold_idx = self._holdout_split(y_codes)
+        self._holdout_note = None
+        if hold_idx is not None and problem(hold_idx) is not None:
+            # A class too rare to reach the holdout: no holdout, rather than a failed fit.
+            self._holdout_note = (
+                f"none ({metric_name!r} cannot be scored on a {HOLDOUT_FRACTION:.0%} holdout of "
+                "this target: a class is too rare)"
+            )
+            train_idx, hold_idx = np.arange(len(y_arr)), None
         X_train = frame.iloc[train_idx].reset_index(drop=True)
         X_hold = None if hold_idx is None else frame.iloc[hold_idx].reset_index(drop=True)
-        splits = self._splits(X_train, y_codes[train_idx])
+        splits = self._splits(X_train, y_codes[train_idx], lambda rows: problem(train_idx[rows]))
         if weight is not None:
             self._check_weight_per_fold(weight, train_idx, hold_idx, splits)
+        self._check_folds_score(
+            splits, y_codes[train_idx], lambda rows: problem(train_idx[rows], True), metric_name
+        )
         typer = ColumnTyper().fit(frame)
         families = choose_families(
             self.include, self.exclude, len(train_idx), self._task, owner, weight is not None
@@ -249,7 +282,7 @@ class _AutoBase(BaseEstimator):
         self._refit(frame, y_arr, weight, members, weights, use_ensemble)
         self.cv_score_ = oof_ensemble if use_ensemble else oof_single
         self.generalization_ = self._generalization(
-            members, weights, y_codes, weight, hold_idx, oof_single, oof_ensemble, use_ensemble
+            members, weights, y_arr, weight, hold_idx, oof_single, oof_ensemble, use_ensemble
         )
         self.fit_time_ = _clock() - start
         if self.verbose:
@@ -271,27 +304,45 @@ class _AutoBase(BaseEstimator):
         )
         return np.sort(train), np.sort(hold)
 
-    def _splits(self, X: Any, y_codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _splits(
+        self,
+        X: Any,
+        y_codes: np.ndarray,
+        problem: Callable[[np.ndarray], str | None] | None = None,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The CV folds; ``problem(test_rows)`` says why the metric cannot score a fold."""
         from sklearn.model_selection import KFold, StratifiedKFold
 
         owner = type(self).__name__
         n = len(y_codes)
+        classification = self._task == CLASSIFICATION
+        counts = np.bincount(y_codes, minlength=self._n_classes) if classification else None
+
+        def stratified(n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
+            splitter = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The least populated class")
+                return list(splitter.split(X, y_codes))
+
         if not is_int(self.cv):
             splits = [(np.asarray(a), np.asarray(b)) for a, b in self.cv.split(X, y_codes)]
-        elif self._task == CLASSIFICATION:
+        elif counts is not None:
             # StratifiedKFold refuses more folds than the largest class has rows.
-            n_splits = min(int(self.cv), n, int(np.bincount(y_codes).max()))
+            n_splits = min(int(self.cv), n, int(counts.max()))
             if n_splits < 2:
                 raise ValueError(
                     f"{owner} needs a class with at least 2 rows for 2-fold stratified CV; got "
-                    f"{n} rows with class counts {np.bincount(y_codes).tolist()}."
+                    f"{n} rows with class counts {counts.tolist()}."
                 )
             # A class rarer than the folds only misses from some of them; predictions keep a
-            # column for every class, so such folds still score.
-            splitter: Any = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="The least populated class")
-                splits = list(splitter.split(X, y_codes))
+            # column for every class, so such folds still score with most metrics.
+            splits = stratified(n_splits)
+            fewer = min(int(self.cv), int(counts.min()))
+            if problem is not None and fewer >= 2 and fewer < n_splits:
+                if any(problem(test) is not None for _, test in splits):
+                    # roc_auc, neg_log_loss, ...: every class in every fold, so no more folds
+                    # than the smallest class has rows (all pipelines failed otherwise).
+                    splits = stratified(fewer)
         else:
             # Two test rows per fold at least: r2 and other scores are undefined on one row, and
             # every pipeline failed on such folds until the budget was spent.
@@ -312,6 +363,37 @@ class _AutoBase(BaseEstimator):
                         f"cv={self.cv!r} some fold has one; give more rows or fewer folds."
                     )
         return splits
+
+    def _check_folds_score(
+        self,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+        y_codes: np.ndarray,
+        problem: Callable[[np.ndarray], str | None],
+        metric_name: str,
+    ) -> None:
+        """Refuse, before the search, folds the metric cannot score (every pipeline failed on
+        them until the budget was spent)."""
+        for k, (_, test) in enumerate(splits):
+            reason = problem(test)
+            if reason is None:
+                continue
+            rare = ""
+            if self._task == CLASSIFICATION:
+                counts = np.bincount(y_codes, minlength=self._n_classes)
+                absent = np.setdiff1d(np.arange(self._n_classes), y_codes[test])
+                if len(absent):
+                    c = int(absent[np.argmin(counts[absent])])
+                    label = self.classes_[c]
+                    label = label.item() if isinstance(label, np.generic) else label
+                    rare = (
+                        f"; the fold lacks class {label!r}, which has {counts[c]} row(s) (class "
+                        f"counts {counts.tolist()}): give more rows of it, fewer folds, or a "
+                        "metric that scores any fold, such as 'accuracy' or 'balanced_accuracy'"
+                    )
+            raise ValueError(
+                f"{type(self).__name__} cannot score the metric {metric_name!r} on CV fold {k} "
+                f"({len(test)} test rows; cv={self.cv!r}): {reason.rstrip('.')}{rare}."
+            )
 
     def _study(self) -> Any:
         import tunelab
@@ -339,7 +421,7 @@ class _AutoBase(BaseEstimator):
     ) -> tuple[list[Candidate], list[float], float, float]:
         def oof_score(pred: np.ndarray) -> float:
             return score_predictions(
-                data.scorer, data.task, data.y_codes, pred, data.K, data.sample_weight
+                data.scorer, data.task, data.y, pred, data.K, data.sample_weight, data.classes
             )
 
         single = oof_score(ranked[0].oof)
@@ -405,7 +487,7 @@ class _AutoBase(BaseEstimator):
         self,
         members: list[Candidate],
         weights: list[float],
-        y_codes: np.ndarray,
+        y: np.ndarray,
         sample_weight: np.ndarray | None,
         hold_idx: np.ndarray | None,
         oof_single: float,
@@ -420,7 +502,7 @@ class _AutoBase(BaseEstimator):
             "holdout_score": None,
             "gap": None,
             "n_holdout": 0,
-            "method": f"none (fewer than {HOLDOUT_MIN_ROWS} rows)",
+            "method": self._holdout_note or f"none (fewer than {HOLDOUT_MIN_ROWS} rows)",
         }
         if hold_idx is None or any(m.holdout is None for m in members):
             return report
@@ -429,10 +511,11 @@ class _AutoBase(BaseEstimator):
         hold = score_predictions(
             self.scorer_,
             self._task,
-            y_codes[hold_idx],
+            y[hold_idx],
             pred,
             self._n_classes,
             None if sample_weight is None else sample_weight[hold_idx],
+            self._classes_or_none(),
         )
         report.update(
             holdout_score=hold,
@@ -448,11 +531,11 @@ class _AutoBase(BaseEstimator):
     def _no_candidate(self, result: SearchResult) -> None:
         if result.failures:
             groups = "; ".join(f"{n}x {reason}" for reason, n in result.failures.most_common(3))
-            raise RuntimeError(
+            raise SearchFailedError(
                 f"All {result.n_failed} evaluated pipelines failed ({groups}). Check the data, "
                 "or restrict the models with 'include'."
             )
-        raise RuntimeError(
+        raise SearchFailedError(
             f"No pipeline finished cross-validation within time_budget={self.time_budget}s "
             f"({result.n_trials} started). Give a larger time_budget or fewer cv folds."
         )

@@ -7,6 +7,7 @@ real scorer: every scikit-learn scorer name works, with its own sign and respons
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,7 @@ def resolve_metric(metric: Any, task: str, owner: str) -> tuple[Any, str]:
         scorer, name = get_scorer(metric), metric
     elif callable(metric):
         scorer, name = metric, getattr(metric, "__name__", type(metric).__name__)
+        _check_scorer_signature(metric, name, owner)
     else:
         raise InvalidParameterError(
             f"The 'metric' parameter of {owner} must be a scikit-learn scorer name or a scorer "
@@ -83,6 +85,27 @@ def resolve_metric(metric: Any, task: str, owner: str) -> tuple[Any, str]:
             f"metric. Use a {task} metric such as {other!r}."
         )
     return scorer, name
+
+
+def _check_scorer_signature(metric: Any, name: str, owner: str) -> None:
+    """A metric function ``f(y_true, y_pred)`` given where a scorer ``f(estimator, X, y)`` goes
+    failed every pipeline with "takes 2 positional arguments but 3 were given"."""
+    import inspect
+
+    try:
+        signature = inspect.signature(metric)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(None, None, None)
+    except TypeError:
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {owner} must be a scorer name or a scorer callable "
+            f"scorer(estimator, X, y); {name!r} takes {signature}. A metric function "
+            f"f(y_true, y_pred) must be wrapped: sklearn.metrics.make_scorer({name}) (add "
+            "greater_is_better=False for a loss, response_method='predict_proba' for one that "
+            "reads probabilities)."
+        ) from None
 
 
 def score_predictions(
@@ -106,7 +129,9 @@ def score_predictions(
     return float(scorer(_ReplayRegressor(pred), dummy, y, **kwargs))
 
 
-def multiclass_scorer_hint(scoring: Any, problem: str) -> str:
+def multiclass_scorer_hint(
+    scoring: Any, problem: str, classes: Any = None, scorer: Any = None
+) -> str:
     """The scorers to name instead when a two-class one failed on more classes with
     ``problem``: scikit-learn's own message ("multi_class must be in ('ovo', 'ovr')") names
     an argument that a scorer name cannot pass."""
@@ -117,12 +142,22 @@ def multiclass_scorer_hint(scoring: Any, problem: str) -> str:
     elif "average='binary'" in problem:
         options = [f"{scoring}_macro", f"{scoring}_weighted"]
     elif "pos_label" in problem:
-        # A named scorer takes class 1 as the positive one: labels such as "no"/"yes" have none.
+        # A named scorer takes class 1 as the positive one, as in scikit-learn: labels such as
+        # "no"/"yes" have none.
         from sklearn.metrics import get_scorer_names
 
+        func = getattr(getattr(scorer, "_score_func", None), "__name__", f"{scoring}_score")
+        positive = "..."
+        if classes is not None and len(classes):
+            last = classes[-1]
+            positive = repr(last.item() if isinstance(last, np.generic) else last)
         macro = f"{scoring}_macro"
         other = f", or use {macro!r} (every class counts)" if macro in get_scorer_names() else ""
-        return f"; the scorer counts class 1 as positive: recode the target as 0/1{other}"
+        return (
+            f"; the scorer counts class 1 as positive, as in scikit-learn: name the positive "
+            f"class with sklearn.metrics.make_scorer({func}, pos_label={positive}), recode the "
+            f"target as 0/1{other}"
+        )
     else:
         return ""
     from sklearn.metrics import get_scorer_names
@@ -134,31 +169,64 @@ def multiclass_scorer_hint(scoring: Any, problem: str) -> str:
     return f"; for more than 2 classes use {options[0]!r}{also}"
 
 
+def uninformative(task: str, y: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+    """Predictions that know only the target's distribution: class priors or the mean."""
+    if task == CLASSIFICATION:
+        assert classes is not None
+        codes = np.searchsorted(classes, y)
+        counts = np.bincount(codes, minlength=len(classes)).astype(float)
+        return np.tile(counts / counts.sum(), (len(y), 1))
+    return np.full(len(y), float(np.mean(y)))
+
+
+def metric_problem(
+    scorer: Any,
+    task: str,
+    y: np.ndarray,
+    classes: np.ndarray | None,
+    sample_weight: np.ndarray | None = None,
+) -> str | None:
+    """Why ``scorer`` cannot score uninformative predictions of ``y`` (a CV fold, the holdout,
+    all rows), or None when it can: ``roc_auc`` on a fold with one class, ``neg_log_loss`` on a
+    fold that lacks a class."""
+    K = 0 if classes is None else len(classes)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = score_predictions(
+                scorer, task, y, uninformative(task, y, classes), K, sample_weight, classes
+            )
+    except Exception as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not np.isfinite(value):
+        return f"it gives {value}"
+    return None
+
+
 def check_metric_fits(
     scorer: Any,
     name: str,
     task: str,
     y: np.ndarray,
-    K: int,
+    classes: np.ndarray | None,
     owner: str,
     sample_weight: np.ndarray | None = None,
 ) -> None:
-    """Try the metric on uninformative predictions of the real targets before any search, so a
-    binary-only metric on three classes, or a scorer that takes no weights in a weighted fit,
-    fails now, with the scorer's reason."""
-    if task == CLASSIFICATION:
-        counts = np.bincount(y, minlength=K).astype(float)
-        pred = np.tile(counts / counts.sum(), (len(y), 1))
-    else:
-        pred = np.full(len(y), float(np.mean(y)))
+    """Try the metric on uninformative predictions of the real targets (the user's labels)
+    before any search, so a binary-only metric on three classes, a binary metric whose positive
+    label is not a class, or a scorer that takes no weights in a weighted fit, fails now, with
+    the scorer's reason."""
+    K = 0 if classes is None else len(classes)
     try:
-        value = score_predictions(scorer, task, y, pred, K, sample_weight)
+        value = score_predictions(
+            scorer, task, y, uninformative(task, y, classes), K, sample_weight, classes
+        )
     except Exception as exc:
         raise InvalidParameterError(
             f"The 'metric' parameter of {owner} does not fit this {task} target "
             f"({K if task == CLASSIFICATION else 'continuous'} "
             f"{'classes' if task == CLASSIFICATION else 'values'}): {name!r} failed with: {exc}"
-            f"{multiclass_scorer_hint(name, str(exc))}"
+            f"{multiclass_scorer_hint(name, str(exc), classes, scorer)}"
         ) from None
     if not np.isfinite(value) and task == CLASSIFICATION:
         raise InvalidParameterError(

@@ -8,6 +8,7 @@ and encoding never meet pandas' many dtypes.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,50 +29,133 @@ def to_frame(X: Any) -> Any:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-def _is_numeric(series: Any) -> bool:
+def _kind(series: Any) -> str:
+    """``numeric``, ``datetime`` (also timedeltas) or ``categorical``, for one column."""
     import pandas as pd
 
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return False
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return True
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    # Python booleans in an object column (booleans with missing values) are categories, though
+    # pd.to_numeric would read them as 1 and 0.
+    if dtype.kind == "O":
+        present = series.dropna()
+        if (
+            len(present)
+            and isinstance(present.iloc[0], (bool, np.bool_))
+            and all(isinstance(v, (bool, np.bool_)) for v in present)
+        ):
+            return "categorical"
     # An object column of numbers (a numpy object array) is numeric; one with words is not.
     converted = pd.to_numeric(series, errors="coerce")
-    return bool(converted.notna().sum() == series.notna().sum())
+    return "numeric" if bool(converted.notna().sum() == series.notna().sum()) else "categorical"
+
+
+def _is_numeric(series: Any) -> bool:
+    return _kind(series) == "numeric"
+
+
+def _seconds(col: Any) -> np.ndarray:
+    """A datetime (or timedelta) column as float seconds since the epoch, whatever its unit or
+    time zone; NaT becomes NaN (imputed later). Text is parsed; what does not parse is NaN."""
+    import pandas as pd
+
+    if pd.api.types.is_timedelta64_dtype(col.dtype):
+        return (col / pd.Timedelta(seconds=1)).astype(float).to_numpy()
+    if not pd.api.types.is_datetime64_any_dtype(col.dtype):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            col = pd.to_datetime(col, errors="coerce", utc=True)
+    if getattr(col.dt, "tz", None) is not None:
+        col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ((col - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).astype(float).to_numpy()
+
+
+def _level(value: Any) -> str:
+    # A whole float is written as an int: a CSV column of "1", "2", "3" that pandas reads as
+    # floats in new data (no text in it any more) must give the levels seen in training.
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _categories(col: Any) -> np.ndarray:
+    import pandas as pd
+
+    missing = col.isna().to_numpy()
+    raw = col.astype(object).to_numpy()
+    if isinstance(col.dtype, pd.StringDtype) or col.dtype.kind in "iub":
+        values = raw.astype(str).astype(object)  # no float to rewrite
+    else:  # object, float or categorical columns may hold whole floats
+        values = np.array([_level(v) for v in raw], dtype=object)
+    values[missing] = MISSING
+    return values
 
 
 class ColumnTyper(TransformerMixin, BaseEstimator):
-    """Learns which columns are numeric and which categorical; emits float and str columns."""
+    """Learns which columns are numeric and which categorical; emits float and str columns.
+
+    Columns are read by position and the output columns get string names of their own, so
+    integer or mixed column labels (``read_csv(header=None)``, ``df[[3, 4, 5]]``) are never
+    taken for positions by the steps that follow. Datetime and timedelta columns become float
+    seconds (since the epoch), with NaT missing."""
 
     def fit(self, X: Any, y: Any = None) -> ColumnTyper:
         frame = to_frame(X)
         self.columns_ = list(frame.columns)
-        self.numeric_ = [c for c in frame.columns if _is_numeric(frame[c])]
-        self.categorical_ = [c for c in frame.columns if c not in set(self.numeric_)]
+        self.kinds_ = [_kind(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        self.numeric_ = [c for c, k in zip(self.columns_, self.kinds_) if k != "categorical"]
+        self.categorical_ = [c for c, k in zip(self.columns_, self.kinds_) if k == "categorical"]
+        self.datetime_ = [c for c, k in zip(self.columns_, self.kinds_) if k == "datetime"]
+        self.names_ = _unique_names(self.columns_)
         return self
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A typer pickled before kinds_ and names_ existed (2026-11-29) read columns by label.
+        super().__setstate__(state)
+        if "columns_" in state and "kinds_" not in state:
+            numeric = set(map(str, state["numeric_"]))
+            self.kinds_ = [
+                "numeric" if str(c) in numeric else "categorical" for c in state["columns_"]
+            ]
+            self.datetime_ = []
+            self.names_ = _unique_names(state["columns_"])
 
     def transform(self, X: Any) -> Any:
         import pandas as pd
 
         frame = to_frame(X)
-        if list(frame.columns) != self.columns_:
-            if frame.shape[1] != len(self.columns_):
-                raise ValueError(
-                    f"X has {frame.shape[1]} columns; the model was fitted on {len(self.columns_)}."
-                )
-            frame = frame.set_axis(self.columns_, axis=1)
-        out = {}
-        for c in self.numeric_:
-            converted = pd.to_numeric(frame[c], errors="coerce")
-            _warn_if_coerced(c, frame[c], converted)
-            out[c] = converted.astype(float).to_numpy()
-        for c in self.categorical_:
-            col = frame[c]
-            missing = col.isna().to_numpy()
-            values = col.astype(object).to_numpy().astype(str).astype(object)
-            values[missing] = MISSING
-            out[c] = values
-        return pd.DataFrame(out, index=frame.index, columns=self.numeric_ + self.categorical_)
+        if frame.shape[1] != len(self.columns_):
+            raise ValueError(
+                f"X has {frame.shape[1]} columns; the model was fitted on {len(self.columns_)}."
+            )
+        out: dict[str, Any] = {}
+        order = [i for i, k in enumerate(self.kinds_) if k != "categorical"] + [
+            i for i, k in enumerate(self.kinds_) if k == "categorical"
+        ]
+        for i in order:
+            col, kind, label = frame.iloc[:, i], self.kinds_[i], self.columns_[i]
+            if kind == "datetime":
+                out[self.names_[i]] = _seconds(col)
+            elif kind == "numeric":
+                converted = pd.to_numeric(col, errors="coerce")
+                _warn_if_coerced(label, col, converted)
+                out[self.names_[i]] = converted.astype(float).to_numpy()
+            else:
+                out[self.names_[i]] = _categories(col)
+        return pd.DataFrame(out, index=frame.index, columns=[self.names_[i] for i in order])
+
+
+def _unique_names(columns: list[Any]) -> list[str]:
+    """String names for the output columns: the label as text, made unique by position."""
+    names = [str(c) for c in columns]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{name}__{i}" for i, name in enumerate(names)]
 
 
 def _warn_if_coerced(column: Any, given: Any, converted: Any) -> None:
@@ -80,8 +164,6 @@ def _warn_if_coerced(column: Any, given: Any, converted: Any) -> None:
     without a word."""
     lost = given.notna() & converted.isna()
     if lost.any():
-        import warnings
-
         examples = ", ".join(repr(v) for v in given[lost].unique()[:3])
         warnings.warn(
             f"Column {column!r} held numbers when the model was fitted; {int(lost.sum())} "

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._frozen import TrialState
+from ..exceptions import TunelabError
 from ._metric import score_predictions
 from ._zoo import build_pipeline, describe, fit_pipeline
 
@@ -42,6 +43,10 @@ from ._zoo import build_pipeline, describe, fit_pipeline
 REFIT_SAFETY = 1.3
 # How many leaders' refits the search deadline keeps room for (an ensemble refits several).
 RESERVED_REFITS = 3
+
+
+class SearchFailedError(TunelabError, RuntimeError):
+    """No pipeline finished: every one failed, or none fitted in the time budget."""
 
 
 @dataclass
@@ -195,7 +200,23 @@ def run_search(
             trial = study.ask(space)
             result.n_trials += 1
             params = trial.params
-            outcome = _evaluate(data, trial, params, result, family_cost, end, clock)
+            try:
+                outcome = _evaluate(data, trial, params, result, family_cost, end, clock)
+            except BaseException as exc:
+                # Ctrl-C (or any BaseException) inside a fold: the trial must not stay RUNNING
+                # in the storage forever; settle it as Study.optimize does.
+                reason = (
+                    "interrupted (KeyboardInterrupt)"
+                    if isinstance(exc, KeyboardInterrupt)
+                    else f"stopped because the search raised {type(exc).__name__}"
+                )
+                try:
+                    study.tell(
+                        trial, state=TrialState.FAIL, fail_reason=reason, skip_if_finished=True
+                    )
+                except Exception:  # the storage may be what failed: the first error matters
+                    pass
+                raise
             if progress is not None:
                 best = max(result.candidates, key=lambda c: c.cv_score, default=None)
                 progress(
@@ -294,8 +315,10 @@ def _evaluate(
             fit_pipeline(pipe, data.X.iloc[train], data.y[train], data.weights(train))
             fit_times.append(clock() - began)
             pred = predict_block(pipe, data.X.iloc[test], data.classes)
+            # The user's labels, not the internal codes: the search must optimise what score()
+            # and scikit-learn measure (f1 of labels 1/2 counts label 1 as positive).
             score = score_predictions(
-                data.scorer, data.task, data.y_codes[test], pred, data.K, data.weights(test)
+                data.scorer, data.task, data.y[test], pred, data.K, data.weights(test), data.classes
             )
             if not math.isfinite(score):
                 raise ValueError(f"the metric gave {score} on fold {k}")
