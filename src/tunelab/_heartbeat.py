@@ -38,6 +38,7 @@ class Heartbeat:
         interval: float | None = None,
         *,
         wait: Callable[[threading.Event, float], bool] | None = None,
+        stop_when_idle: bool = False,
     ) -> None:
         self.storage = storage
         self.interval = interval if interval is not None else storage.heartbeat_interval
@@ -47,6 +48,7 @@ class Heartbeat:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stop_when_idle = stop_when_idle
 
     @property
     def enabled(self) -> bool:
@@ -92,23 +94,36 @@ class Heartbeat:
         assert self.interval is not None
         while not self._wait(self._stop, self.interval):
             self.beat()
+            if self._stop_when_idle:
+                with self._lock:
+                    # Under the lock start() takes: a trial tracked meanwhile either keeps
+                    # this thread going or finds it gone and starts another.
+                    if not (self._tracked - self._lost):
+                        self._thread = None
+                        return
 
     def start(self) -> Heartbeat:
         """Start the thread (no-op without leases or when running). Start it only after worker
         processes were forked: a fork copies no thread."""
-        if not self.enabled or self._thread is not None:
+        if not self.enabled:
             return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="tunelab-heartbeat", daemon=True)
-        self._thread.start()
+        with self._lock:
+            if self._thread is not None:
+                return self
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name="tunelab-heartbeat", daemon=True
+            )
+            self._thread.start()
         return self
 
     def stop(self) -> None:
         """Stop the thread and wait for it; tracked leases then run out after the grace period."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def __enter__(self) -> Heartbeat:
         return self.start()
@@ -134,7 +149,12 @@ def keep_alive(study: Study, trial: Trial | FrozenTrial | int) -> Iterator[Heart
 
     # Resolved as tell() resolves it: an int meant a storage id here once, so a worker that
     # passed the number it would tell kept some other trial alive and lost its own.
-    frozen = study._resolve_trial(trial)
+    try:
+        frozen = study._resolve_trial(trial)
+    except TrialAlreadyFinishedError as exc:
+        raise TrialAlreadyFinishedError(
+            f"keep_alive: {str(exc).split(';')[0]}; there is no lease to keep."
+        ) from None
     if frozen.state != TrialState.RUNNING:
         raise TrialAlreadyFinishedError(
             f"Trial {frozen.number} is not running ({frozen.state.name}: {frozen.fail_reason}); "

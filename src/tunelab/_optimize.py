@@ -122,7 +122,6 @@ def run_optimize(
         executor.shutdown(cancel=True)
         raise
     heartbeat = Heartbeat(study._storage).start()
-    study._optimize_renews_leases = True
     inline_objective = isinstance(executor, InlineExecutor)
     began = time.monotonic()
     deadline = None if timeout is None else began + timeout
@@ -151,7 +150,7 @@ def run_optimize(
                 and (deadline is None or time.monotonic() < deadline)
             ):
                 try:
-                    trial = study.ask()
+                    trial = study._ask(None, keep_lease=False)  # renewed by `heartbeat`
                 except GridExhausted:
                     study.stop()
                     break
@@ -217,7 +216,6 @@ def run_optimize(
             _settle(study, received, pending, reason or "optimize stopped")
         finally:
             noticed.__exit__(None, None, None)
-            study._optimize_renews_leases = False
             heartbeat.stop()
             executor.shutdown(cancel=True)
             progress.close()

@@ -126,7 +126,6 @@ class Study:
         # own) until they are told; see _keep_lease.
         self._lease_keeper: Heartbeat | None = None
         self._lease_lock = threading.Lock()
-        self._optimize_renews_leases = False
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -339,7 +338,14 @@ class Study:
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
         """Start a trial. With a declarative ``space`` every parameter is drawn now and is in
-        ``trial.params``; without one, the objective draws them through ``trial.suggest_*``."""
+        ``trial.params``; without one, the objective draws them through ``trial.suggest_*``.
+
+        With a storage that keeps leases, this ``Study`` renews the trial's lease from a
+        background thread until it tells the trial (docs/storage.md)."""
+        return self._ask(space, keep_lease=True)
+
+    def _ask(self, space: Mapping[str, Any] | None, *, keep_lease: bool) -> Trial:
+        """``ask``; optimize passes ``keep_lease=False``, its own heartbeat renews its trials."""
         declared = None
         if space is not None:
             validate_space(space, "Study.ask")
@@ -378,7 +384,8 @@ class Study:
                     self._set_trial_system_attr(frozen, TRIAL_GROUP_ATTR, group)
                 self.sampler.before_trial(self, frozen)
             trial = Trial(self, frozen, declared)
-            self._keep_lease(frozen.trial_id)
+            if keep_lease:
+                self._keep_lease(frozen.trial_id)
             if space is not None:
                 sample_space(trial, space)
         except BaseException as exc:
@@ -405,6 +412,7 @@ class Study:
         try:
             frozen = self._resolve_trial(trial)
         except TrialAlreadyFinishedError:
+            self._release_lease_of(trial)
             if not skip_if_finished:
                 raise
             number = trial.number if isinstance(trial, (Trial, FrozenTrial)) else trial
@@ -413,6 +421,7 @@ class Study:
         if skip_if_finished:
             stored = self._storage.get_trial(frozen.trial_id)
             if stored.state.is_finished():
+                self._release_lease(frozen.trial_id)
                 return stored.copy()
         if state is None:
             if values is None:
@@ -463,6 +472,9 @@ class Study:
             self._release_lease(frozen.trial_id)
             warnings.warn(f"{exc} The late result was not stored.", stacklevel=2)
             return self._storage.get_trial(frozen.trial_id)
+        except TrialAlreadyFinishedError:
+            self._release_lease(frozen.trial_id)  # finished by another handle
+            raise
         self._release_lease(frozen.trial_id)
         self.sampler.after_trial(self, finished)
         return finished
@@ -474,13 +486,20 @@ class Study:
         the next ``ask``'s reaper, its own process's included; a process that dies stops
         renewing, so its trials are still reaped. Optimize renews its trials itself.
         """
-        if self._storage.heartbeat_interval is None or self._optimize_renews_leases:
+        if self._storage.heartbeat_interval is None:
             return
         with self._lease_lock:
             if self._lease_keeper is None:
-                self._lease_keeper = Heartbeat(self._storage)
+                # It ends its thread itself once nothing is left to renew: a trial told by
+                # another handle, or reaped, must not keep it running.
+                self._lease_keeper = Heartbeat(self._storage, stop_when_idle=True)
             self._lease_keeper.track(trial_id)
             self._lease_keeper.start()
+
+    def _release_lease_of(self, trial: Trial | FrozenTrial | int) -> None:
+        frozen = getattr(trial, "_frozen", trial)
+        if isinstance(frozen, FrozenTrial) and frozen.trial_id is not None:
+            self._release_lease(frozen.trial_id)
 
     def _release_lease(self, trial_id: int) -> None:
         with self._lease_lock:

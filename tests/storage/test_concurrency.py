@@ -136,6 +136,7 @@ def test_resumed_study_continues_with_the_same_sampler_state(sqlite_url):
     study.optimize(objective, n_trials=4)
     crashed = study.ask()  # the process dies here: trial 4 stays RUNNING, nobody renews it
     crashed.suggest_float("x", -1, 1)
+    study._lease_keeper.stop()
     first.close()
 
     clock.advance(first.grace_period + 1)
