@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from _search_data import binary_search_data
 from sklearn.metrics import f1_score, get_scorer, make_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -236,21 +237,7 @@ def test_ctrl_c_inside_a_fold_settles_the_running_trial(monkeypatch) -> None:
 
 def _search_data_for(y: np.ndarray) -> tuple[SearchData, None]:
     X = pd.DataFrame({"a": np.random.default_rng(0).normal(size=len(y)) + y})
-    data = SearchData(
-        X=X,
-        y=y,
-        y_codes=y,
-        classes=np.array([0, 1]),
-        task="classification",
-        scorer=get_scorer("accuracy"),
-        splits=list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y)),
-        X_holdout=None,
-        n_features=1,
-        random_state=0,
-        n_jobs=None,
-        refit_rows=len(y),
-    )
-    return data, None
+    return binary_search_data(X, y, n_splits=3), None
 
 
 # -- 6. categorical levels that pandas reads back as floats --------------------------------------

@@ -4,9 +4,8 @@ import time
 
 import numpy as np
 import pandas as pd
+from _search_data import binary_search_data
 from sklearn.datasets import make_classification
-from sklearn.metrics import get_scorer
-from sklearn.model_selection import StratifiedKFold
 
 import tunelab as tl
 from tunelab import Categorical, Float, TrialState
@@ -40,21 +39,7 @@ def test_racing_after_one_fold_needs_a_large_gap() -> None:
 
 
 def _binary_data(X: np.ndarray, y: np.ndarray) -> SearchData:
-    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    return SearchData(
-        X=X,
-        y=y,
-        y_codes=y,
-        classes=np.array([0, 1]),
-        task="classification",
-        scorer=get_scorer("accuracy"),
-        splits=list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)),
-        X_holdout=None,
-        n_features=X.shape[1],
-        random_state=0,
-        n_jobs=None,
-        refit_rows=len(y),
-    )
+    return binary_search_data(pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]), y)
 
 
 def _linear_search(c_values: list[float]):
