@@ -151,9 +151,10 @@ def keep_alive(study: Study, trial: Trial | FrozenTrial | int) -> Iterator[Heart
     # passed the number it would tell kept some other trial alive and lost its own.
     try:
         frozen = study._resolve_trial(trial)
-    except TrialAlreadyFinishedError as exc:
+    except TrialAlreadyFinishedError:
+        number = trial if isinstance(trial, int) else trial.number
         raise TrialAlreadyFinishedError(
-            f"keep_alive: {str(exc).split(';')[0]}; there is no lease to keep."
+            f"keep_alive: Trial {number} is already finished; there is no lease to keep."
         ) from None
     if frozen.state != TrialState.RUNNING:
         raise TrialAlreadyFinishedError(

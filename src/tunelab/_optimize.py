@@ -12,6 +12,7 @@ from ._frozen import FrozenTrial, TrialState
 from ._heartbeat import Heartbeat
 from ._interrupts import interrupts_noticed
 from ._progress import ProgressBar
+from ._trial import TRACEBACK_ATTR
 from ._validation import fail, is_int, non_negative_int_or_none, positive_number_or_none
 from .exceptions import (
     GridExhausted,
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from ._trial import Trial
 
 logger = logging.getLogger("tunelab")
-
-TRACEBACK_ATTR = "fail_traceback"
 
 
 def _check_catch(catch: Any) -> tuple[type[BaseException], ...]:

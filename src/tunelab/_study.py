@@ -26,7 +26,7 @@ from ._interrupts import interrupts_held
 from ._json import json_float
 from ._pareto import front_mask
 from ._space import Distribution, sample_space, unconditional_part, validate_space
-from ._trial import FIXED_PARAMS_ATTR, Trial
+from ._trial import FIXED_PARAMS_ATTR, OBJECTIVE_RETURNED, Trial
 from ._validation import (
     array_ndim,
     as_float,
@@ -50,7 +50,7 @@ logger = logging.getLogger("tunelab")
 METRIC_NAMES_ATTR = "metric_names"
 # Where a trial failed by its constraints_func keeps what the objective returned.
 OBJECTIVE_VALUES_ATTR = "objective_values"
-_NAN_RESULT = "the objective returned NaN"
+_NAN_RESULT = f"{OBJECTIVE_RETURNED} NaN"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -449,7 +449,7 @@ class Study:
                     # Dropping them without a word hid a caller's bug; a NaN is no value.
                     raise InvalidParameterError(
                         f"Study.tell: the values of pruned trial {frozen.number} cannot be "
-                        f"stored: {problem.replace('the objective returned', 'got')}. Pass "
+                        f"stored: {problem.replace(OBJECTIVE_RETURNED, 'got')}. Pass "
                         "numbers, or leave values out to keep its last reported value."
                     )
             elif frozen.intermediate_values and len(self.directions) == 1:
@@ -718,7 +718,7 @@ class Study:
             if problem is not None:
                 raise InvalidParameterError(
                     f"Study.add_trial: {label}'s values {trial.values!r} cannot be "
-                    f"stored: {problem.replace('the objective returned', 'got')}."
+                    f"stored: {problem.replace(OBJECTIVE_RETURNED, 'got')}."
                 )
         for name, value in trial.params.items():
             distribution = trial.distributions.get(name)

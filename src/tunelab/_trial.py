@@ -23,6 +23,19 @@ FIXED_PARAMS_ATTR = "fixed_params"
 GRID_POINT_ATTR = "grid_point"
 # Per-step objective vectors of multi-objective trials: {"step": [v0, v1, ...]} (JSON keys).
 INTERMEDIATE_VECTORS_ATTR = "intermediate_vectors"
+# The traceback optimize stores on a trial whose objective raised.
+TRACEBACK_ATTR = "fail_traceback"
+# How every fail reason about what the objective returned (NaN, None, not a number) begins.
+OBJECTIVE_RETURNED = "the objective returned"
+
+
+def failed_by_configuration(trial: FrozenTrial) -> bool:
+    """A FAIL trial whose objective raised or returned no usable value: its configuration is
+    at fault, not its run (a lost worker, an interrupt, a stopped optimize)."""
+    return trial.state == TrialState.FAIL and (
+        TRACEBACK_ATTR in trial.system_attrs
+        or (trial.fail_reason or "").startswith(OBJECTIVE_RETURNED)
+    )
 
 
 def check_suggest(
@@ -175,7 +188,7 @@ class Trial(SuggestMethods):
                 f"The 'values' parameter of Trial.report_values must be a list of {n} numbers "
                 f"(one per objective). Got {values!r} instead."
             )
-        _, step = check_report(0.0, step, "Trial.report_values")
+        step = checked_step(step, "Trial.report_values")
         vectors = dict(self._frozen.system_attrs.get(INTERMEDIATE_VECTORS_ATTR, {}))
         vectors[str(step)] = floats
         self.study._set_trial_attr(self._frozen, INTERMEDIATE_VECTORS_ATTR, vectors, system=True)
@@ -228,13 +241,18 @@ def check_report(value: Any, step: Any, owner: str = "Trial.report") -> tuple[fl
             f"The 'value' parameter of {owner} must be a number (a float, a numpy scalar, a "
             f"0-d array or tensor). Got {value!r} instead."
         )
+    return number, checked_step(step, owner)
+
+
+def checked_step(step: Any, owner: str) -> int:
+    """A report's step: any non-negative integer (an integral float too, as Optuna takes)."""
     if is_real(step) and not is_int(step) and math.isfinite(step) and float(step).is_integer():
         step = int(step)
     if not is_int(step) or step < 0:
         raise InvalidParameterError(
             f"The 'step' parameter of {owner} must be a non-negative int. Got {step!r} instead."
         )
-    return number, int(step)
+    return int(step)
 
 
 def is_nan(value: float) -> bool:

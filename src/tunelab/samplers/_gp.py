@@ -12,6 +12,7 @@ import numpy as np
 from .._constraints import check_constraints_func
 from .._frozen import StudyDirection, TrialState
 from .._space import Distribution
+from .._trial import failed_by_configuration
 from .._validation import fail, is_int, one_of, seed_or_none
 from ..pruners._base import TRIAL_GROUP_ATTR
 from ._base import BaseSampler, fresh_seed, trial_rng
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from ._gp_space import EncodedSpace
 
 _OWNER = "GPSampler"
-# Set by optimize on a trial whose objective raised (tunelab._optimize.TRACEBACK_ATTR).
-_TRACEBACK_ATTR = "fail_traceback"
 _blas_controller: Any = None
 # Below this many observations the hyperparameters are refitted for every trial; above it,
 # every `n // _REFIT_DIVISOR` new observations (and warm-started from the last fit), which
@@ -345,10 +344,7 @@ class GPSampler(BaseSampler):
             for t in study.get_trials((TrialState.FAIL,), deepcopy=False)
             if (group is None or t.system_attrs.get(TRIAL_GROUP_ATTR) == group)
             and all(n in t.params for n in space.names)
-            and (
-                _TRACEBACK_ATTR in t.system_attrs
-                or (t.fail_reason or "").startswith("the objective returned")
-            )
+            and failed_by_configuration(t)
         ]
         return np.array(rows).reshape(-1, space.n_dims)
 
