@@ -239,3 +239,48 @@ def test_a_worker_goes_on_after_a_failing_trial_unless_told_to_stop(tmp_path, mo
     stopped = CliRunner().invoke(main, args + ["--n-trials", "4", "--stop-on-error"])
     assert isinstance(stopped.exception, ValueError)  # the user's own error, with its traceback
     assert len(tl.load_study(study_name="s", storage=url).trials) == 5
+
+
+def _worker(tmp_path, monkeypatch, url, *options):
+    from click.testing import CliRunner
+
+    from tunelab.cli import main
+
+    (tmp_path / "peak.py").write_text(
+        "def objective(trial):\n    return -abs(trial.suggest_float('x', -1, 1))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = ["worker", "--storage", url, "--study", "s", "--objective", "peak:objective"]
+    return CliRunner().invoke(main, [*args, "--n-trials", "2", *options])
+
+
+def test_worker_create_joins_an_existing_maximize_study(tmp_path, monkeypatch):
+    # Found by a QA pass: --create asked for a minimize study, so joining a maximize study
+    # created in Python failed on the direction.
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    tl.create_study(study_name="s", storage=url, direction="maximize")
+    result = _worker(tmp_path, monkeypatch, url, "--create")
+    assert result.exit_code == 0, result.output
+    assert len(tl.load_study(study_name="s", storage=url).trials) == 2
+
+
+def test_worker_create_sets_a_new_studys_directions(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    result = _worker(tmp_path, monkeypatch, url, "--create", "--direction", "maximize")
+    assert result.exit_code == 0, result.output
+    assert tl.load_study(study_name="s", storage=url).direction == tl.StudyDirection.MAXIMIZE
+    again = _worker(tmp_path, monkeypatch, url, "--direction", "maximize")
+    assert again.exit_code == 0, again.output
+    assert len(tl.load_study(study_name="s", storage=url).trials) == 4
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_worker_direction_unlike_the_studys_is_one_line(tmp_path, monkeypatch, create):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    tl.create_study(study_name="s", storage=url, direction="maximize")
+    result = _worker(
+        tmp_path, monkeypatch, url, *(["--create"] if create else []), "--direction", "minimize"
+    )
+    assert result.exit_code == 2
+    assert "maximize" in result.output and "Traceback" not in result.output
+    assert tl.load_study(study_name="s", storage=url).trials == []

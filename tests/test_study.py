@@ -495,6 +495,36 @@ def test_numpy_values_can_be_enqueued_in_sql_storage(sqlite_url):
     assert study.trials[0].state == tl.TrialState.COMPLETE
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_add_trials_checks_every_trial_before_adding_any(backend, sqlite_url):
+    # Found by a QA pass: the documented copy, study.add_trials(other.trials), stopped at a
+    # running trial of the source after adding the finished ones before it; a filtered retry
+    # then held every one of those twice.
+    storage = sqlite_url if backend == "sqlite" else None
+    source = tl.create_study(seed=0)
+    source.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    source.ask()  # running
+    source.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    target = tl.create_study(storage=storage)
+    with pytest.raises(tl.InvalidParameterError, match="must be a finished trial"):
+        target.add_trials(source.trials)
+    assert target.trials == []
+    added = target.add_trials(t for t in source.trials if t.state.is_finished())
+    assert [t.params for t in target.trials] == [t.params for t in added]
+    assert len(target.trials) == 5
+
+
+def test_a_refused_batch_teaches_the_study_no_distribution():
+    study = tl.create_study()
+    float_x = tl.create_trial(params={"x": 0.5}, distributions={"x": tl.Float(0, 1)}, value=1.0)
+    running = tl.FrozenTrial(number=1, state=tl.TrialState.RUNNING)
+    with pytest.raises(tl.InvalidParameterError, match="must be a finished trial"):
+        study.add_trials([float_x, running])
+    int_x = tl.create_trial(params={"x": 3}, distributions={"x": tl.Int(0, 5)}, value=1.0)
+    study.add_trial(int_x)  # x was never stored as a Float
+    assert study.trials[0].distributions == {"x": tl.Int(0, 5)}
+
+
 def test_add_trial_keeps_one_distribution_per_name():
     study = tl.create_study()
     choices = tl.Categorical(["a", "b"])

@@ -127,6 +127,30 @@ def test_enqueued_values_are_used_and_checked():
         trial.suggest_float("x", 0, 1)
 
 
+def test_an_enqueued_value_outside_a_known_distribution_is_refused_at_once():
+    # Found by a QA pass: {"n": 11} for Int(1, 10) was accepted and failed the trial (and the
+    # run) only when optimize reached it.
+    study = tl.create_study(seed=0)
+    study.optimize(lambda t: t.suggest_int("n", 1, 10, step=3), n_trials=2)
+    with pytest.raises(tl.InvalidParameterError, match=r"enqueued value 11 lies outside"):
+        study.enqueue_trial({"n": 11})
+    with pytest.raises(
+        tl.InvalidParameterError, match="2.5 is not a value of .*not a whole number"
+    ):
+        study.enqueue_trial({"n": 2.5})
+    with pytest.raises(tl.InvalidParameterError, match="off the step grid"):
+        study.enqueue_trial({"n": 2})
+    assert len(study.trials) == 2  # nothing was queued
+    study.enqueue_trial({"n": 4.0, "new": 123})  # a whole float, and a name not seen yet
+    with pytest.raises(tl.InvalidParameterError, match="123 lies outside"):  # found as it ran
+        study.optimize(
+            lambda t: t.suggest_int("n", 1, 10, step=3) + t.suggest_int("new", 0, 9), n_trials=1
+        )
+    study.enqueue_trial({"n": 4.0})
+    study.optimize(lambda t: t.suggest_int("n", 1, 10, step=3), n_trials=1)
+    assert study.trials[-1].params == {"n": 4}
+
+
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
 def test_user_attrs_read_back_the_same_on_every_storage(backend, sqlite_url):
     import numpy as np
@@ -195,6 +219,28 @@ def test_an_objective_replays_on_a_finished_trial():
         best.suggest_int("depth", 1, 3)
     with pytest.raises(tl.InvalidParameterError, match="does not contain"):
         best.suggest_float("x", 2, 3)
+
+
+def test_an_objective_with_constraints_and_vector_reports_replays_on_a_finished_trial():
+    # Found by a QA pass: objective(study.best_trial) raised AttributeError at set_constraint
+    # and at report_values, which docs/pruning.md's Pareto pruning uses.
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.report_values([x, 1 - x], 0)
+        trial.heartbeat()
+        trial.set_constraint("budget", x - 0.5)
+        return x, 1 - x
+
+    study = tl.create_study(directions=["minimize", "minimize"], seed=0)
+    study.optimize(objective, n_trials=4)
+    chosen = study.best_trials[0]
+    stored = dict(chosen.system_attrs)
+    replay = chosen.copy()
+    assert tuple(objective(replay)) == tuple(chosen.values)
+    assert replay.constraints == {"budget": chosen.params["x"] - 0.5}
+    assert study.trials[chosen.number].system_attrs == stored  # the study is untouched
+    with pytest.raises(ValueError, match="budget"):  # checked as on a live trial
+        replay.set_constraint("budget", float("nan"))
 
 
 def test_optunas_older_suggest_spellings_work_and_say_the_current_one():

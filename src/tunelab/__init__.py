@@ -1,5 +1,10 @@
 """tunelab: hyperparameter optimization that finds good settings and says how good they are."""
 
+import typing as _typing
+
+from . import pruners as pruners
+from . import samplers as samplers
+from . import storage as storage
 from ._callbacks import MaxTrialsCallback as MaxTrialsCallback
 from ._frozen import FrozenTrial as FrozenTrial
 from ._frozen import StudyDirection as StudyDirection
@@ -28,7 +33,20 @@ _LAZY_SUBPACKAGES = frozenset(
 )
 
 
-def __getattr__(name: str) -> object:
+if _typing.TYPE_CHECKING:
+    # What __getattr__ hands out, spelled out for type checkers.
+    from . import automl as automl
+    from . import dashboard as dashboard
+    from . import execution as execution
+    from . import importance as importance
+    from . import integration as integration
+    from . import sklearn as sklearn
+    from . import visualization as visualization
+    from .execution import DaskExecutor as DaskExecutor
+    from .execution import ProcessExecutor as ProcessExecutor
+
+
+def __getattr__(name: str) -> _typing.Any:
     # Executors load on first use so that `import tunelab` pulls in no multiprocessing or dask.
     if name in ("DaskExecutor", "ProcessExecutor"):
         from . import execution

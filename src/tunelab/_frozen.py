@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -111,12 +112,25 @@ class FrozenTrial(SuggestMethods):
     def report(self, value: float, step: int) -> None:
         """Nothing to record: the trial is finished (kept so an objective can be replayed)."""
 
+    def report_values(self, values: Sequence[float], step: int) -> None:
+        """Nothing to record, as ``report``."""
+
     def should_prune(self) -> bool:
         return False
+
+    def heartbeat(self) -> None:
+        """Nothing to renew: a finished trial holds no lease."""
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Set on this snapshot only; the stored trial is finished and does not change."""
         self.user_attrs[key] = value
+
+    def set_constraint(self, name: str, value: float) -> None:
+        """Set on this snapshot only, as ``set_user_attr``: a replayed objective's constraint
+        shows in ``constraints`` and ``feasible`` of the snapshot."""
+        from ._constraints import check_constraint_value, constraint_key
+
+        self.system_attrs[constraint_key(name)] = check_constraint_value(name, value)
 
     def copy(self) -> FrozenTrial:
         return replace(

@@ -423,6 +423,15 @@ def outside_message(name: str, what: str, value: Any, distribution: Distribution
             f"Parameter {name!r}: {what} {value!r} is not one of the choices "
             f"{list(distribution.choices)!r}."
         )
+    if (
+        isinstance(distribution, Int)
+        and is_real(value)
+        and distribution.low <= value <= distribution.high
+    ):
+        why = "not a whole number" if not float(value).is_integer() else "off the step grid"
+        return (
+            f"Parameter {name!r}: {what} {value!r} is not a value of {distribution!r}: it is {why}."
+        )
     return f"Parameter {name!r}: {what} {value!r} lies outside {distribution!r}."
 
 

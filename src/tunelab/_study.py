@@ -10,7 +10,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsFloat, Union
 
 from ._constraints import (
     CONSTRAINTS_ATTR,
@@ -25,7 +25,14 @@ from ._heartbeat import Heartbeat
 from ._interrupts import interrupts_held
 from ._json import json_float
 from ._pareto import front_mask
-from ._space import Distribution, sample_space, unconditional_part, validate_space
+from ._space import (
+    Distribution,
+    as_given,
+    outside_message,
+    sample_space,
+    unconditional_part,
+    validate_space,
+)
 from ._trial import FIXED_PARAMS_ATTR, OBJECTIVE_RETURNED, Trial
 from ._validation import (
     array_ndim,
@@ -53,12 +60,17 @@ OBJECTIVE_VALUES_ATTR = "objective_values"
 _NAN_RESULT = f"{OBJECTIVE_RETURNED} NaN"
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from .execution import Executor
 
-ObjectiveFunc = Callable[[Trial], float | Sequence[float]]
-Callback = Callable[["Study", FrozenTrial], None]
+# What an objective may return and tell may take: a number (numpy scalars, 0-d arrays and
+# tensors, Decimal all convert with float()), one per objective, or a 1-d array of them.
+ObjectiveValue = Union[SupportsFloat, Sequence[SupportsFloat], "np.ndarray"]  # noqa: UP007
+ObjectiveFunc = Callable[[Trial], ObjectiveValue]
+# Whatever a callback returns is ignored.
+Callback = Callable[["Study", FrozenTrial], object]
 
 SAMPLER_ATTR = "sampler"
 SKIP_DUPLICATES_ATTR = "skip_duplicates"
@@ -262,7 +274,8 @@ class Study:
                 self._space = {n: d for n, d in self._space.items() if t.distributions.get(n) == d}
         return dict(self._space or {})
 
-    def _check_distribution(self, name: str, distribution: Distribution) -> None:
+    def _known_distribution(self, name: str) -> Distribution | None:
+        """The distribution earlier trials gave ``name``, if any."""
         known = self._known_distributions.get(name)
         if known is None:
             # Only a name this process has not seen needs a look at the newer trials.
@@ -273,8 +286,14 @@ class Study:
                     self._known_seen.add(t.trial_id)
                 for n, d in t.distributions.items():
                     self._known_distributions.setdefault(n, d)
-            known = self._known_distributions.setdefault(name, distribution)
-        if known != distribution:
+            known = self._known_distributions.get(name)
+        return known
+
+    def _check_distribution(self, name: str, distribution: Distribution) -> None:
+        known = self._known_distribution(name)
+        if known is None:
+            self._known_distributions[name] = distribution
+        elif known != distribution:
             raise InvalidParameterError(
                 f"Parameter {name!r} is {distribution!r} here but was {known!r} in earlier "
                 "trials of this study. One name keeps one distribution within a study: use a new "
@@ -398,7 +417,7 @@ class Study:
     def tell(
         self,
         trial: Trial | FrozenTrial | int,
-        values: float | Sequence[float] | None = None,
+        values: ObjectiveValue | None = None,
         state: TrialState | None = None,
         *,
         fail_reason: str | None = None,
@@ -676,6 +695,16 @@ class Study:
         if not isinstance(params, Mapping):
             raise fail("params", "Study.enqueue_trial", "a dict of parameter values", params)
         fixed = {name: plain_scalar(v) for name, v in params.items()}
+        for name, value in fixed.items():
+            # One name keeps one distribution within a study, so a value outside the one
+            # earlier trials gave it would only fail the queued trial when it runs.
+            known = self._known_distribution(name) if isinstance(name, str) else None
+            if known is not None and not known.contains(as_given(known, value)):
+                raise InvalidParameterError(
+                    outside_message(name, "the enqueued value", value, known)
+                    + " Earlier trials of this study gave it that distribution, and one name "
+                    "keeps one distribution within a study: enqueue a value inside it."
+                )
         if skip_if_exists and self._has_trial_with(fixed):
             return
         template = FrozenTrial(
@@ -697,6 +726,26 @@ class Study:
 
     def add_trial(self, trial: FrozenTrial) -> FrozenTrial:
         """Add a finished trial evaluated elsewhere (for warm starts)."""
+        return self.add_trials([trial])[0]
+
+    def add_trials(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+        """``add_trial`` for each of ``trials``, in order (copying another study's trials).
+
+        Every trial is checked before any is stored, so a refused one (a RUNNING trial of a
+        live study, say) leaves the study as it was, and a corrected retry adds no duplicates.
+        """
+        trials = list(trials)
+        known = dict(self._known_distributions)
+        try:
+            for trial in trials:
+                self._check_addable(trial)
+        except BaseException:
+            # What the refused batch taught about distributions was never stored.
+            self._known_distributions = known
+            raise
+        return [self._storage.create_trial(self._study_id, t) for t in trials]
+
+    def _check_addable(self, trial: FrozenTrial) -> None:
         if not trial.state.is_finished():
             raise fail("trial", "Study.add_trial", "a finished trial", trial.state)
         label = f"trial {trial.number}" if trial.number >= 0 else "the trial"
@@ -737,11 +786,6 @@ class Study:
             # As for an asked trial: importance and the plots read one distribution per name.
             self._check_distribution(name, distribution)
         check_constraint_attrs(trial, "Study.add_trial")
-        return self._storage.create_trial(self._study_id, trial)
-
-    def add_trials(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
-        """``add_trial`` for each of ``trials``, in order (copying another study's trials)."""
-        return [self.add_trial(t) for t in trials]
 
     def stop(self) -> None:
         """Ask a running optimize() to start no new trial; running ones finish."""
@@ -755,7 +799,7 @@ class Study:
         timeout: float | None = None,
         n_jobs: int = 1,
         callbacks: Iterable[Callback] | None = None,
-        catch: type[BaseException] | Iterable[type[BaseException]] = (),
+        catch: type[Exception] | Iterable[type[Exception]] = (),
         show_progress_bar: bool = False,
         *,
         executor: Executor | None = None,

@@ -4,7 +4,7 @@ trial, a worker's remote trial, and a finished trial replayed (``objective(study
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._space import (
     Categorical,
@@ -16,6 +16,13 @@ from ._space import (
     validate_space,
 )
 from .exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# The choice's own type comes back: suggest_categorical("kernel", ["rbf", "linear"]) is a str
+# to a type checker, as in Optuna.
+ChoiceT = TypeVar("ChoiceT", bound=CategoricalChoice)
 
 
 class SuggestMethods:
@@ -36,9 +43,13 @@ class SuggestMethods:
     ) -> int:
         return self.suggest(name, _named(name, lambda: Int(low, high, log=log, step=step)))
 
-    def suggest_categorical(
-        self, name: str, choices: Sequence[CategoricalChoice]
-    ) -> CategoricalChoice:
+    @overload
+    def suggest_categorical(self, name: str, choices: Sequence[ChoiceT]) -> ChoiceT: ...
+
+    @overload
+    def suggest_categorical(self, name: str, choices: np.ndarray) -> Any: ...
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
         return self.suggest(name, _named(name, lambda: Categorical(choices)))
 
     # Optuna's older spellings (deprecated there too): ported programs run and are told the

@@ -617,8 +617,14 @@ def _import_objective(spec: str) -> Any:
     show_default=True,
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None)
+@click.option("--create", is_flag=True, help="Create the study if it does not exist.")
 @click.option(
-    "--create", is_flag=True, help="Create the study if it does not exist (direction minimize)."
+    "--direction",
+    "directions",
+    type=click.Choice(["minimize", "maximize"]),
+    multiple=True,
+    help="The study's direction, once per objective (default minimize). With --create it "
+    "sets a new study's; on an existing study it must match.",
 )
 @click.option(
     "--keep-going/--stop-on-error",
@@ -637,24 +643,40 @@ def worker(
     sampler: str,
     seed: int | None,
     create: bool,
+    directions: tuple[str, ...],
     keep_going: bool,
 ) -> None:
     """Join STUDY in a shared storage and run trials (start as many workers as you like)."""
     from ._frozen import FrozenTrial, TrialState
     from ._study import create_study, load_study
+    from .exceptions import StudyNotFoundError
     from .samplers._registry import sampler_from_name
 
     func = _import_objective(objective)
     chosen = sampler_from_name(sampler, seed)
-    if create:
+    study = None
+    if create and not directions:
+        # Without --direction an existing study is joined as it is (a maximize study too);
+        # only a new one gets the default direction.
+        try:
+            study = load_study(
+                study_name=study_name,
+                storage=storage,
+                sampler=chosen,
+                seed=seed if chosen is None else None,
+            )
+        except StudyNotFoundError:
+            pass
+    if create and study is None:
         study = create_study(
             study_name=study_name,
             storage=storage,
             sampler=chosen,
             seed=seed if chosen is None else None,
+            directions=list(directions) or None,
             load_if_exists=True,
         )
-    else:
+    elif study is None:
         _require_database(storage, "there is no study to join (pass --create to start one)")
         study = load_study(
             study_name=study_name,
@@ -663,6 +685,12 @@ def worker(
             seed=seed if chosen is None else None,
         )
     _check_import_finished(study, storage)
+    have = [d.name.lower() for d in study.directions]
+    if directions and list(directions) != have:
+        _fail(
+            f"study {study_name!r} has direction(s) {' '.join(have)}, not "
+            f"{' '.join(directions)}; drop --direction, or give the study's"
+        )
     # Other workers add trials to the same study meanwhile; only this one's are counted.
     ran: list[FrozenTrial] = []
     try:

@@ -35,6 +35,9 @@ class WilcoxonPruner(BasePruner):
     Args:
         p_threshold: prune when the p-value is below this, in [0, 1]. Lower prunes less.
         n_startup_steps: shared steps needed before testing (at least 2 are always needed).
+            The test itself needs more: with n shared steps the smallest one-sided p-value is
+            2**-n, so the default ``p_threshold=0.1`` can prune from the 4th shared step on
+            (5-fold CV saves at most one fold); a higher threshold prunes earlier.
     """
 
     def __init__(self, p_threshold: float = 0.1, n_startup_steps: int = 2) -> None:
