@@ -197,3 +197,29 @@ def test_the_lease_thread_ends_when_another_handle_tells_the_trial(sqlite_url):
     with pytest.raises(tl.InvalidParameterError, match="keep_alive: Trial 1 is already finished"):
         with keep_alive(study, second.number):
             pass
+
+
+def test_a_study_nobody_holds_stops_renewing_its_untold_trials(sqlite_url):
+    # Found by a QA pass: a notebook cell that asks on a new Study, run again and again, kept
+    # a renewing thread (and its database connection) per run for good.
+    import gc
+    import time
+    import weakref
+
+    storage = SQLStorage(sqlite_url, heartbeat_interval=0.05, grace_period=0.5)
+    study = tl.create_study(study_name="s", storage=storage)
+    trial = study.ask()
+    keeper = study._lease_keeper
+    thread = keeper._thread
+    number = trial.number
+    gone = weakref.ref(study)
+    del study, trial
+    gc.collect()
+    assert gone() is None
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    time.sleep(1.2)  # its lease runs out, as a dead process's does
+    again = tl.load_study(study_name="s", storage=storage)
+    again.ask()  # reaps expired leases
+    assert again.trials[number].state == tl.TrialState.FAIL
+    storage.close()

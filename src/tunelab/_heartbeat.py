@@ -117,6 +117,11 @@ class Heartbeat:
             self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the thread to end at its next wake-up, without waiting or locking: safe from a
+        finalizer, which may run in any thread, this one's too, even inside ``beat``."""
+        self._stop.set()
+
     def stop(self) -> None:
         """Stop the thread and wait for it; tracked leases then run out after the grace period."""
         self._stop.set()

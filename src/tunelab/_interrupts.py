@@ -8,6 +8,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+# The fail reason of a trial cut short by Ctrl-C, wherever the interrupt landed.
+INTERRUPTED = "interrupted (KeyboardInterrupt)"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A trial's fail reason for the exception that stopped it."""
+    return INTERRUPTED if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+
 
 @contextlib.contextmanager
 def interrupts_held() -> Iterator[None]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, TrialState
 from ._heartbeat import Heartbeat
-from ._interrupts import interrupts_noticed
+from ._interrupts import INTERRUPTED, interrupts_noticed
 from ._progress import ProgressBar
 from ._trial import TRACEBACK_ATTR
 from ._validation import fail, is_int, non_negative_int_or_none, positive_number_or_none
@@ -177,8 +177,8 @@ def run_optimize(
                     outcome = Outcome(
                         outcome.trial,
                         "invalid",
-                        error_text="interrupted (KeyboardInterrupt); the objective caught it "
-                        "and returned, so its result was not kept",
+                        error_text=f"{INTERRUPTED}; the objective caught it and returned, so "
+                        "its result was not kept",
                     )
                     received[0] = outcome
                 frozen, retry = _record(study, outcome)
@@ -205,7 +205,7 @@ def run_optimize(
     except BaseException as exc:
         if reason is None:
             reason = (
-                "interrupted (KeyboardInterrupt)"
+                INTERRUPTED
                 if isinstance(exc, KeyboardInterrupt)
                 else f"stopped because {stage} raised {type(exc).__name__}"
             )

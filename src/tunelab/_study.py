@@ -8,6 +8,7 @@ import math
 import threading
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, SupportsFloat, Union
@@ -22,7 +23,7 @@ from ._constraints import (
 )
 from ._frozen import FrozenTrial, StudyDirection, TrialState
 from ._heartbeat import Heartbeat
-from ._interrupts import interrupts_held
+from ._interrupts import failure_reason, interrupts_held
 from ._json import json_float
 from ._pareto import front_mask
 from ._space import (
@@ -410,7 +411,7 @@ class Study:
         except BaseException as exc:
             if frozen is not None:
                 with contextlib.suppress(Exception):
-                    self.tell(frozen, state=TrialState.FAIL, fail_reason=_reason(exc))
+                    self.tell(frozen, state=TrialState.FAIL, fail_reason=failure_reason(exc))
             raise
         return trial
 
@@ -511,7 +512,13 @@ class Study:
             if self._lease_keeper is None:
                 # It ends its thread itself once nothing is left to renew: a trial told by
                 # another handle, or reaped, must not keep it running.
-                self._lease_keeper = Heartbeat(self._storage, stop_when_idle=True)
+                keeper = Heartbeat(self._storage, stop_when_idle=True)
+                # Nor must a Study nobody holds any more (a notebook cell run again asks on a
+                # new one): its untold trials can no longer be told from here, and each kept
+                # keeper held a thread and a database connection for good. Their leases then
+                # run out, as a dead process's do.
+                weakref.finalize(self, keeper.request_stop)
+                self._lease_keeper = keeper
             self._lease_keeper.track(trial_id)
             self._lease_keeper.start()
 
@@ -978,10 +985,6 @@ def _check_foreign_distribution(owner: str, name: str, distribution: Any) -> Non
         "one; give tunelab.Float, tunelab.Int or tunelab.Categorical (docs/storage.md, 'Trials "
         "from an Optuna database', converts Optuna's)."
     )
-
-
-def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _default_sampler(seed: int | None) -> BaseSampler:

@@ -429,3 +429,11 @@ def test_a_worker_that_cannot_load_the_objective_fails_each_trial_once():
     study.optimize(CannotLoad(), n_trials=3, n_jobs=2)
     assert [t.state.name for t in study.trials] == ["FAIL"] * 3
     assert all("code 3 before it started the trial" in t.fail_reason for t in study.trials)
+
+
+def test_an_unknown_start_method_is_named():
+    # Found by a QA pass: multiprocessing's own "cannot find context for 'thread'".
+    import tunelab as tl
+
+    with pytest.raises(tl.InvalidParameterError, match="'start_method'.*'thread'"):
+        tl.ProcessExecutor(2, start_method="thread")

@@ -144,3 +144,12 @@ def test_the_start_still_draws_continuous_points_from_the_sequence():
         study.tell(study.ask(space), 0.0)
     reference = QMCSampler(seed=(3 + 1) % 2**32)
     assert [t.params for t in study.trials] == [reference.point_at(space, n) for n in range(3)]
+
+
+def test_the_startup_reason_counts_finished_trials_not_trial_numbers():
+    # Found by a QA pass: "chose QMCSampler for trial 2 because trial 3 of the first 3 ...".
+    sampler = AutoSampler(seed=0, n_startup_trials=3)
+    study = tl.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    study.ask()
+    assert "for trial 2 because only 2 of the first 3 trials have finished" in sampler.describe()

@@ -267,10 +267,10 @@ class _Worker:
 
 
 class ProcessExecutor(Executor):
-    supports_trial_timeout = True
-
     """``n_workers`` local processes. ``start_method`` defaults to fork where the platform has it
     (fast start, no re-import of ``__main__``), else spawn."""
+
+    supports_trial_timeout = True
 
     def __init__(self, n_workers: int, start_method: str | None = None) -> None:
         if not is_int(n_workers) or n_workers < 1:
@@ -283,6 +283,12 @@ class ProcessExecutor(Executor):
                 "fork"
                 if "fork" in mp.get_all_start_methods() and sys.platform != "darwin"
                 else "spawn"
+            )
+        available = mp.get_all_start_methods()
+        if start_method not in available:
+            raise InvalidParameterError(
+                f"The 'start_method' parameter of ProcessExecutor must be one of {available} "
+                f"(this platform's multiprocessing start methods). Got {start_method!r} instead."
             )
         self._context = mp.get_context(start_method)
         self._payload = b""

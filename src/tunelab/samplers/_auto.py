@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from .._study import Study
 
 CHOICE_ATTR = "auto_sampler"
-REASON_ATTR = "auto_reason"
 
 # A Gaussian process is the stronger model on small numeric spaces, but its cost grows with the
 # number of trials and it has no natural handling of conditional parameters; TPE scales and
@@ -108,8 +107,8 @@ class AutoSampler(BaseSampler):
         n_startup = self._startup_trials()
         if n_done < n_startup:
             return "QMCSampler", (
-                f"trial {n_done + 1} of the first {n_startup} uses quasi-random "
-                "(Sobol) search to cover the space before any model is fitted"
+                f"only {n_done} of the first {n_startup} trials have finished, and those use "
+                "quasi-random (Sobol) search to cover the space before any model is fitted"
             )
         if len(study.directions) > 1:
             return (
