@@ -7,8 +7,11 @@ one-line messages for errors users see.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
+import stat
+import weakref
 from typing import Any
 from urllib.parse import quote
 
@@ -49,10 +52,20 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(source).__name__
 
 
+_TIMEOUTS = ("statement timeout", "lock timeout", "canceling statement")
+
+
 def describe_open_error(url: sa.engine.URL, exc: BaseException) -> str:
     """Why a database could not be opened, and what to do, as one sentence after the URL."""
+    exhausted = fd_exhaustion()
+    if exhausted is not None:
+        return exhausted
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return f"{first_line(exc)}. Check that the server is running and the URL is right."
+        reason = first_line(exc)
+        if any(word in reason.lower() for word in _TIMEOUTS):
+            # The server answered, so "is it running?" would send the user the wrong way.
+            return f"{reason}. {_timeout_hint()}"
+        return f"{reason}. Check that the server is running and the URL is right."
     path = os.path.abspath(url.database)
     folder = os.path.dirname(path)
     if os.path.isdir(path):
@@ -82,9 +95,99 @@ def describe_open_error(url: sa.engine.URL, exc: BaseException) -> str:
             "that only read, such as `tunelab studies`, do); to run trials, move it to a "
             "writable directory."
         )
-    if any(word in reason.lower() for word in ("unable to open", "readonly", "permission")):
+    if "readonly" in reason.lower():
+        return _read_only_file(url, reason)
+    if any(word in reason.lower() for word in ("unable to open", "permission")):
         return f"{reason} ({path}). Check the path and its permissions."
     return f"{reason} ({path})."
+
+
+def describe_write_error(url: sa.engine.URL, exc: BaseException) -> str:
+    """Why a read or write of an open database failed, and what to do, as one sentence."""
+    exhausted = fd_exhaustion()
+    if exhausted is not None:
+        return exhausted
+    reason = first_line(exc)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        if any(word in reason.lower() for word in _TIMEOUTS):
+            return f"{reason}. {_timeout_hint()}"
+        return f"{reason}."
+    if "readonly" in reason.lower():
+        return _read_only_file(url, reason)
+    if cannot_open_or_write(exc):
+        return f"{reason} ({os.path.abspath(url.database)}). Check the path and its permissions."
+    return f"{reason}."
+
+
+def _timeout_hint() -> str:
+    return (
+        "The server is reachable but cancelled tunelab's statement: a statement_timeout or "
+        "lock_timeout (set for this user or database, or in the URL's options) is shorter "
+        "than the statement needed, or another session holds a lock on tunelab's tables. "
+        "Raise the timeout for tunelab, e.g. add ?options=-c%20statement_timeout%3D0 to the "
+        "URL, or end the session holding the lock."
+    )
+
+
+def _read_only_file(url: sa.engine.URL, reason: str) -> str:
+    """SQLite's "attempt to write a readonly database", with who may not write what."""
+    path = os.path.abspath(str(url.database))
+    folder = os.path.dirname(path)
+    shown = url.render_as_string(hide_password=True)
+    reader = f"to only read it, open it with SQLStorage({shown!r}, read_only=True)"
+    try:
+        status = os.stat(path)
+    except OSError:
+        return f"{reason} ({path}). Check the path and its permissions."
+    if not status.st_mode & 0o222 or not os.access(path, os.W_OK):
+        return (
+            f"{reason}: {path} is not writable by this process (mode "
+            f"{stat.filemode(status.st_mode)}, owner uid {status.st_uid}; this process runs as "
+            f"uid {_uid()}). Make it writable (chmod u+w {path}), or {reader}."
+        )
+    if not directory_writable(path):
+        name = os.path.basename(path)
+        return (
+            f"{reason}: the directory {folder} is not writable, and SQLite writes {name}-wal "
+            f"and {name}-shm there. Move the database to a writable directory, or {reader}."
+        )
+    return (
+        f"{reason} ({path}). This process (uid {_uid()}) must be able to write {path} and "
+        f"its {path}-wal and {path}-shm files; check their permissions, or {reader}."
+    )
+
+
+def _uid() -> str:
+    return str(os.getuid()) if hasattr(os, "getuid") else "?"
+
+
+def fd_exhaustion() -> str | None:
+    """What to say when this process has no file descriptor left, else None.
+
+    SQLite then reports only "unable to open database file", and the usual advice (check the
+    path) sends the user the wrong way: the culprit is usually a loop that opens storages or
+    studies without closing them."""
+    try:
+        probe = os.open(os.devnull, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno != errno.EMFILE:
+            return None
+        limit = "its limit"
+        try:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            limit = f"its limit, `ulimit -n`, is {soft}; the hard limit is {hard}"
+        except (ImportError, OSError, ValueError):
+            pass
+        return (
+            f"this process has run out of file descriptors ({limit}), so SQLite or the driver "
+            "could not open the database. Reuse one storage object (pass the same SQLStorage to "
+            "every create_study/load_study instead of a URL each time), close storages you are "
+            "done with (storage.close()), or raise the limit (ulimit -n)."
+        )
+    os.close(probe)
+    return None
 
 
 def cannot_open_or_write(exc: BaseException) -> bool:
@@ -162,6 +265,7 @@ def missing_sqlite_file(database: str) -> str | None:
 def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> Engine:
     parsed = parse_url(url)
     kwargs = dict(engine_kwargs)
+    guard: SQLiteFile | None = None
     sqlite = parsed.get_backend_name() == "sqlite"
     in_memory = sqlite and parsed.database in (None, "", ":memory:")
     if sqlite:
@@ -188,6 +292,10 @@ def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> E
                 kwargs.pop("connect_args"),
                 parsed.render_as_string(hide_password=True),
             )
+        elif not parsed.query and "creator" not in kwargs:
+            # A URL with its own query (``?uri=true``, ``?timeout=``) keeps SQLAlchemy's connect.
+            guard = SQLiteFile(parsed.database, kwargs.pop("connect_args"))
+            kwargs["creator"] = guard.connect
     else:
         # No pool_pre_ping: it costs a round trip per transaction; a connection found dead
         # is invalidated and the transaction retried instead (see is_transient).
@@ -219,7 +327,80 @@ def make_engine(url: str, *, read_only: bool = False, **engine_kwargs: Any) -> E
         ) from None
     if sqlite:
         _tune_sqlite(engine, wal=not in_memory and not read_only, read_only=read_only)
+        if guard is not None:
+            _FILES[engine] = guard
     return engine
+
+
+_FILES: weakref.WeakKeyDictionary[Engine, SQLiteFile] = weakref.WeakKeyDictionary()
+
+
+def sqlite_file(engine: Engine) -> SQLiteFile | None:
+    """The guard of the SQLite file a writable engine opens, if it has one."""
+    return _FILES.get(engine)
+
+
+class SQLiteFile:
+    """The database file of a writable SQLite storage, and whether it is still at its path.
+
+    A file deleted or moved while a study runs lost every trial silently (found by a QA pass): open
+    connections go on writing into the unlinked file, and a connection opened later (with
+    SQLite's default ``mode=rwc``) made a new, empty database at the old path. So once the file
+    exists, connections open it with ``mode=rw``, which never creates one, and ``check`` (one
+    ``os.stat``, done at the start of every write transaction) compares the file at the path
+    with the one first opened, by device and inode.
+    """
+
+    def __init__(self, database: str, connect_args: dict[str, Any]) -> None:
+        self.path = os.path.abspath(database)
+        self._connect_args = connect_args
+        self.identity: tuple[int, int] | None = None
+
+    def _found(self) -> tuple[int, int] | None:
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return status.st_dev, status.st_ino
+
+    def check(self) -> None:
+        """Raise ``StorageError`` if the file at the path is not the database first opened."""
+        if self.identity is None:
+            return
+        found = self._found()
+        if found != self.identity:
+            raise StorageError(self._replaced(found))
+
+    def _replaced(self, found: tuple[int, int] | None) -> str:
+        now = (
+            f"there is no file at {self.path} now"
+            if found is None
+            else f"another file is at {self.path} now"
+        )
+        return (
+            f"The SQLite database file {self.path} was deleted, moved or replaced while this "
+            f"process used it ({now}); nothing more is written, since whatever this process "
+            "wrote after that would be lost. Stop the workers, put the database file back "
+            "(or restore a backup, with its -wal file) and run again."
+        )
+
+    def connect(self) -> sqlite3.Connection:
+        # The creator of the engine's pool: every connection, also those opened mid-run.
+        self.check()
+        known = self.identity is not None or os.path.exists(self.path)
+        target = f"file:{quote(self.path)}?mode={'rw' if known else 'rwc'}"
+        try:
+            connection = sqlite3.connect(target, uri=True, **self._connect_args)
+        except sqlite3.Error:
+            self.check()  # vanished between the check and the open: say so, not "unable to open"
+            raise
+        found = self._found()
+        if self.identity is None:
+            self.identity = found
+        elif found != self.identity:
+            connection.close()
+            raise StorageError(self._replaced(found))
+        return connection
 
 
 def _read_only_sqlite(path: str, connect_args: dict[str, Any], shown: str) -> Any:

@@ -20,13 +20,13 @@ import time
 import warnings
 from collections.abc import Callable, Container, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .._frozen import FrozenTrial, StudyDirection, TrialState
+from .._frozen import FrozenTrial, StudyDirection, TrialState, encode_float
 from .._interrupts import interrupts_held
 from .._space import Distribution
 from .._validation import fail, is_int, is_real
@@ -40,11 +40,12 @@ from ._base import (
 from ._cache import StudyCache
 from ._engine import (
     describe_open_error,
+    describe_write_error,
     enable_wal,
-    first_line,
     is_transient,
     make_engine,
     server_epoch,
+    sqlite_file,
 )
 from ._migrate import check_version, create_schema, display_url, stored_version
 from ._rows import aware, distribution, insert_details, load_trials, value_rows
@@ -61,6 +62,9 @@ from ._rules import (
 )
 
 T = TypeVar("T")
+
+# What a recheck (see SQLStorage._run) returns when the write it looks for did not happen.
+_NOT_WRITTEN: Any = object()
 
 _MAX_ATTEMPTS = 15
 _MAX_DELAY = 2.0
@@ -139,10 +143,14 @@ class SQLStorage(BaseStorage):
         self._engine_kwargs = dict(engine_kwargs or {})
         self._engine = make_engine(url, read_only=self.read_only, **self._engine_kwargs)
         self._dialect = self._engine.dialect.name
+        self._file = sqlite_file(self._engine)
         self._shown = display_url(self._engine)
         self._cache: dict[int, StudyCache] = {}
         self._cache_lock = threading.Lock()
         self._last_reap: dict[int, float] = {}
+        # When (time.monotonic) a write of this object last got its lock after waiting longer
+        # than heartbeat_interval: the reaper then spares expired leases (see _spare_after_stall).
+        self._stalled_at: float | None = None
         # None until tunelab's tables are seen: opening a storage (load_study, a read-only
         # command) never creates them, only create_study does.
         self._schema_version: int | None = None
@@ -280,8 +288,20 @@ class SQLStorage(BaseStorage):
             "makes them)."
         )
 
-    def _run(self, work: Callable[[Connection], T], *, write: bool, opening: bool = False) -> T:
-        """Run ``work`` in one transaction, retrying transient errors with jittered backoff."""
+    def _run(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        write: bool,
+        opening: bool = False,
+        recheck: Callable[[Connection], Any] | None = None,
+    ) -> T:
+        """Run ``work`` in one transaction, retrying transient errors with jittered backoff.
+
+        ``recheck``: for a write that must not happen twice. After a connection lost during
+        COMMIT (the write may or may not have happened), each retry first runs it in the
+        transaction: it returns the result of the write it finds was done, or ``_NOT_WRITTEN``.
+        """
         if write and self.read_only:
             raise StorageError(
                 f"{self!r} is read-only; open it with SQLStorage(url) to change studies."
@@ -290,7 +310,10 @@ class SQLStorage(BaseStorage):
             # No study can exist yet: its id or a trial's came from elsewhere.
             raise self._no_schema_error()
         delay = 0.005
+        started = time.monotonic()
+        maybe_written = False
         for attempt in range(_MAX_ATTEMPTS):
+            committing = False
             try:
                 # Reads need no hold: in WAL mode an abandoned reader blocks no writer.
                 hold = interrupts_held() if write else contextlib.nullcontext()
@@ -298,8 +321,22 @@ class SQLStorage(BaseStorage):
                     if write:
                         conn.execution_options(tunelab_write=True)
                     with conn.begin():
-                        return work(conn)
+                        if write:
+                            self._note_stall(time.monotonic() - started)
+                            if self._file is not None:
+                                # Under the write lock: nothing is written into a deleted file.
+                                self._file.check()
+                        if maybe_written and recheck is not None:
+                            done = recheck(conn)
+                            if done is not _NOT_WRITTEN:
+                                return cast(T, done)
+                        result = work(conn)
+                        committing = True
+                    return result
             except DBAPIError as exc:
+                # A server that drops the connection after COMMIT was sent may have committed;
+                # a SQLite COMMIT is local and an error means it did not happen.
+                maybe_written |= committing and self._dialect != "sqlite"
                 retry = is_transient(exc) and attempt < _MAX_ATTEMPTS - 1
                 if not retry:
                     if opening:
@@ -307,13 +344,52 @@ class SQLStorage(BaseStorage):
                             f"Cannot open storage {self._shown}: "
                             f"{describe_open_error(self._engine.url, exc)}"
                         ) from None
-                    raise StorageError(f"Storage {self._shown} failed: {first_line(exc)}.") from exc
+                    raise StorageError(
+                        f"Storage {self._shown} failed: {self._describe_failure(exc)}"
+                    ) from exc
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, _MAX_DELAY)
         raise AssertionError("unreachable")
 
-    def _write(self, work: Callable[[Connection], T]) -> T:
-        return self._run(work, write=True)
+    def _describe_failure(self, exc: DBAPIError) -> str:
+        return describe_write_error(self._engine.url, exc)
+
+    def _reserve_id(self, conn: Connection, table: sa.Table) -> int | None:
+        """A fresh id for a row of ``table`` (PostgreSQL; None on SQLite), so that a retry after
+        a lost COMMIT can look for the row it may have inserted."""
+        if self._dialect != "postgresql":
+            return None
+        column = table.primary_key.columns.values()[0]
+        return int(
+            conn.execute(
+                sa.text("SELECT nextval(pg_get_serial_sequence(:table, :column))"),
+                {"table": table.name, "column": column.name},
+            ).scalar_one()
+        )
+
+    def _note_stall(self, waited: float) -> None:
+        if waited > self.heartbeat_interval:
+            self._stalled_at = time.monotonic()
+
+    def _spare_after_stall(self, waited: float) -> bool:
+        """Whether the reaper must spare expired leases now: this write waited ``waited``
+        seconds for its lock, or another write of this object recently waited long.
+
+        A writer kept waiting (by another program's lock, a long checkpoint, a stalled server)
+        longer than a heartbeat interval knows every other writer was blocked as long, the
+        heartbeats of live workers included; whoever gets the lock first after the holder lets
+        go must not fail their trials before they had a chance to renew. (A QA pass held a
+        SQLite write lock for 40 s: a live worker's 25 s trial was reaped as "worker lost" by
+        another process and its result thrown away.)
+        """
+        self._note_stall(waited)
+        at = self._stalled_at
+        return at is not None and time.monotonic() - at < self.heartbeat_interval
+
+    def _write(
+        self, work: Callable[[Connection], T], *, recheck: Callable[[Connection], Any] | None = None
+    ) -> T:
+        return self._run(work, write=True, recheck=recheck)
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         return self._run(work, write=False)
@@ -447,13 +523,16 @@ class SQLStorage(BaseStorage):
                     f"A study named {study_name!r} already exists in {self!r}. Pass "
                     "load_if_exists=True to continue it, or choose another name."
                 )
-            result = conn.execute(
-                S.studies.insert().values(
-                    study_name=study_name,
-                    directions=json.dumps([d.value for d in directions]),
-                    created_at=_now(),
-                )
-            )
+            if not reserved:
+                reserved.append(self._reserve_id(conn, S.studies))
+            row = {
+                "study_name": study_name,
+                "directions": json.dumps([d.value for d in directions]),
+                "created_at": _now(),
+            }
+            if reserved[0] is not None:
+                row["study_id"] = reserved[0]
+            result = conn.execute(S.studies.insert().values(**row))
             study_id = int(result.inserted_primary_key[0])
             if attrs:
                 conn.execute(
@@ -465,8 +544,18 @@ class SQLStorage(BaseStorage):
                 )
             return study_id
 
+        def recheck(conn: Connection) -> Any:
+            # The reserved id is this call's own: a row with it is the study it created.
+            if not reserved or reserved[0] is None:
+                return _NOT_WRITTEN
+            found = conn.execute(
+                sa.select(S.studies.c.study_id).where(S.studies.c.study_id == reserved[0])
+            ).scalar()
+            return _NOT_WRITTEN if found is None else int(found)
+
+        reserved: list[int | None] = []
         try:
-            return self._write(work)
+            return self._write(work, recheck=recheck)
         except StorageError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # PostgreSQL: a concurrent creator won
                 raise DuplicatedStudyError(
@@ -485,7 +574,13 @@ class SQLStorage(BaseStorage):
             conn.execute(S.study_attrs.delete().where(S.study_attrs.c.study_id == study_id))
             conn.execute(S.studies.delete().where(S.studies.c.study_id == study_id))
 
-        self._write(work)
+        def recheck(conn: Connection) -> Any:
+            gone = conn.execute(
+                sa.select(S.studies.c.study_id).where(S.studies.c.study_id == study_id)
+            ).first()
+            return None if gone is None else _NOT_WRITTEN
+
+        self._write(work, recheck=recheck)
         with self._cache_lock:
             self._cache.pop(study_id, None)
 
@@ -612,8 +707,11 @@ class SQLStorage(BaseStorage):
         return self._read(work)
 
     # -- trials --------------------------------------------------------------------------------
-    def _insert_trial(self, conn: Connection, study_id: int, base: FrozenTrial) -> FrozenTrial:
-        """Insert ``base`` under the next number; the caller holds the study lock."""
+    def _insert_trial(
+        self, conn: Connection, study_id: int, base: FrozenTrial, trial_id: int | None = None
+    ) -> FrozenTrial:
+        """Insert ``base`` under the next number (with id ``trial_id``, if one was reserved);
+        the caller holds the study lock."""
         number = conn.execute(
             sa.select(sa.func.coalesce(sa.func.max(S.trials.c.number), -1) + 1).where(
                 S.trials.c.study_id == study_id
@@ -628,6 +726,9 @@ class SQLStorage(BaseStorage):
         if trial.datetime_complete is None and base.state.is_finished():
             trial.datetime_complete = now
         running = base.state == TrialState.RUNNING
+        row: dict[str, Any] = {}
+        if trial_id is not None:
+            row["trial_id"] = trial_id
         result = conn.execute(
             S.trials.insert().values(
                 study_id=study_id,
@@ -637,6 +738,7 @@ class SQLStorage(BaseStorage):
                 datetime_complete=trial.datetime_complete,
                 fail_reason=trial.fail_reason,
                 lease_expires=self._lease() if running else None,
+                **row,
             )
         )
         trial.trial_id = int(result.inserted_primary_key[0])
@@ -648,11 +750,24 @@ class SQLStorage(BaseStorage):
             template if template is not None else FrozenTrial(number=-1, state=TrialState.RUNNING)
         )
 
+        reserved: list[int | None] = []
+
         def work(conn: Connection) -> FrozenTrial:
             self._lock_study(conn, study_id)
-            return self._insert_trial(conn, study_id, base)
+            if not reserved:
+                reserved.append(self._reserve_id(conn, S.trials))
+            return self._insert_trial(conn, study_id, base, reserved[0])
 
-        return self._write(work)
+        def recheck(conn: Connection) -> Any:
+            # A lost COMMIT that did happen must not leave a second trial (a phantom RUNNING
+            # one, never told): the reserved id is this call's own.
+            if not reserved or reserved[0] is None:
+                return _NOT_WRITTEN
+            return load_trials(conn, S.trials.c.trial_id == reserved[0]).get(
+                reserved[0], _NOT_WRITTEN
+            )
+
+        return self._write(work, recheck=recheck)
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         t = S.trials
@@ -666,6 +781,8 @@ class SQLStorage(BaseStorage):
         if self._read(lambda conn: conn.execute(oldest).scalar()) is None:
             return None
 
+        claimed: list[tuple[int, datetime]] = []
+
         def work(conn: Connection) -> FrozenTrial | None:
             query = (
                 oldest if self._dialect == "sqlite" else oldest.with_for_update(skip_locked=True)
@@ -673,16 +790,28 @@ class SQLStorage(BaseStorage):
             trial_id = conn.execute(query).scalar()
             if trial_id is None:
                 return None
+            started = _now()
+            claimed.append((trial_id, started))
             updated = conn.execute(
                 t.update()
                 .where((t.c.trial_id == trial_id) & (t.c.state == "WAITING"))
-                .values(state="RUNNING", datetime_start=_now(), lease_expires=self._lease())
+                .values(state="RUNNING", datetime_start=started, lease_expires=self._lease())
             )
             if updated.rowcount != 1:
                 return None
             return load_trials(conn, t.c.trial_id == trial_id)[trial_id]
 
-        return self._write(work)
+        def recheck(conn: Connection) -> Any:
+            # The start time, to the microsecond, tells this claim from another process's.
+            if not claimed:
+                return _NOT_WRITTEN
+            trial_id, started = claimed[-1]
+            found = load_trials(conn, t.c.trial_id == trial_id).get(trial_id)
+            if found is None or found.state != TrialState.RUNNING:
+                return _NOT_WRITTEN
+            return found if found.datetime_start == started else _NOT_WRITTEN
+
+        return self._write(work, recheck=recheck)
 
     def set_trial_param(
         self, trial_id: int, name: str, internal_value: float, distribution_: Distribution
@@ -782,7 +911,16 @@ class SQLStorage(BaseStorage):
                 conn.execute(S.trial_values.insert(), value_rows(trial_id, list(values)))
             return load_trials(conn, t.c.trial_id == trial_id)[trial_id]
 
-        finished = self._write(work)
+        def recheck(conn: Connection) -> Any:
+            # A finish that is already stored as it was being written is this call's own.
+            found = load_trials(conn, t.c.trial_id == trial_id).get(trial_id)
+            if found is None or found.state != state or found.fail_reason != fail_reason:
+                return _NOT_WRITTEN
+            wanted = None if values is None else [encode_float(float(v)) for v in values]
+            stored = None if found.values is None else [encode_float(v) for v in found.values]
+            return found if stored == wanted else _NOT_WRITTEN
+
+        finished = self._write(work, recheck=recheck)
         self._remember_finished(finished)
         return finished
 
@@ -910,8 +1048,15 @@ class SQLStorage(BaseStorage):
         if not self._read(lambda conn: conn.execute(sa.select(t.c.trial_id).where(expired)).all()):
             return []  # the usual case: a cheap read, no write lock
 
+        asked = time.monotonic()
+
         def work(conn: Connection) -> list[FrozenTrial]:
-            self._lock_study(conn, study_id)
+            self._lock_study(conn, study_id)  # PostgreSQL waits here, SQLite at BEGIN
+            if self._spare_after_stall(time.monotonic() - asked):
+                # A fresh lease, as if renewed: a worker that is really gone is reaped one
+                # grace_period later, a live one renews meanwhile.
+                conn.execute(t.update().where(expired).values(lease_expires=self._lease()))
+                return []
             limit = retry_failed
             if limit is None:
                 limit = _retry_limit(self._study_attrs(conn, study_id, True))
