@@ -138,12 +138,16 @@ def run_optimize(
         pending.pop(trial.number, None)
         heartbeat.untrack(trial._frozen.trial_id)
 
+    # The sampler ran out (a finished grid). Not a stop: a lost trial found afterwards is
+    # re-queued, and its retry must still run (it used to wait in the queue for good).
+    exhausted = False
     noticed = interrupts_noticed()
     pressed = noticed.__enter__()
     try:
         while True:
             while (
                 executor.free_slots() > 0
+                and not exhausted
                 and not study._stop_flag
                 and (n_trials is None or started < n_trials)
                 and (deadline is None or time.monotonic() < deadline)
@@ -151,7 +155,7 @@ def run_optimize(
                 try:
                     trial = study._ask(None, keep_lease=False)  # renewed by `heartbeat`
                 except GridExhausted:
-                    study.stop()
+                    exhausted = True
                     break
                 pending[trial.number] = trial
                 started += 1
@@ -186,6 +190,7 @@ def run_optimize(
                     # The retry takes the lost trial's place in the budget: the next ask claims
                     # it, so n_trials counts evaluations that were not lost.
                     started -= 1
+                    exhausted = False
                 received.pop(0)
                 settled(outcome.trial)
                 stage = "a callback"

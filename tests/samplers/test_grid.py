@@ -431,3 +431,26 @@ def test_grid_values_take_the_equal_choice_of_another_number_type():
     study.optimize(lambda t: t.suggest_categorical("c", [1.0, 2.0]))
     assert sorted(t.params["c"] for t in study.trials) == [1.0, 2.0]
     assert all(type(t.params["c"]) is float for t in study.trials)
+
+
+def _dies_late_on_trial_0(trial):
+    import os
+    import time
+
+    x = trial.suggest_categorical("x", [0, 1, 2])
+    if trial.number == 0:
+        time.sleep(1.5)  # the other worker runs out the grid meanwhile
+        os._exit(3)
+    return x
+
+
+def test_a_lost_trial_found_after_the_grid_ran_out_is_still_retried(sqlite_url):
+    # Found by a flaky run of the test above under load: the grid's end stopped the run, so
+    # the retry of a worker lost after it waited in the queue for good.
+    study = tl.create_study(
+        storage=sqlite_url, retry_failed=1, sampler=GridSampler({"x": [0, 1, 2]}, seed=0)
+    )
+    study.optimize(_dies_late_on_trial_0, n_jobs=2)
+    done = sorted(t.params["x"] for t in study.trials if t.state == tl.TrialState.COMPLETE)
+    assert done == [0, 1, 2]
+    assert not [t for t in study.trials if t.state == tl.TrialState.WAITING]

@@ -257,19 +257,14 @@ class GridSampler(BaseSampler):
         return all(_value_key(point[name]) == _value_key(v) for name, v in fixed.items())
 
     def after_trial(self, study: Study, trial: FrozenTrial) -> None:
+        # No study.stop() once the grid looks used up (Optuna's GridSampler stops there): a
+        # running trial may yet be lost and its retry queued, and a stopped run never ran it.
+        # The next ask raises GridExhausted instead, which ends optimize once nothing runs.
         key = (id(study._storage), study._study_id)
         with self._lock:
             tried = self._tried.get(key)
             if tried is not None and tried.storage is study._storage:
                 tried.absorb(trial, self._grid_id)
-                # What is known says there are points left: the next ask reads the trials
-                # anyway, and finds out if other workers took them. Only a grid that looks used
-                # up is worth a read here (it may be wrong: a running trial may have failed
-                # before it ran, or a retry been queued).
-                if not tried.waiting and tried.n_taken() < self._n_points:
-                    return
-        if not self.has_more(study):
-            study.stop()
 
     def _value(self, trial: FrozenTrial, name: str, distribution: Distribution) -> Any:
         if name not in self.grid:
