@@ -17,6 +17,14 @@ def failure_reason(exc: BaseException) -> str:
     return INTERRUPTED if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
 
 
+def stopped_reason(exc: BaseException, stage: str) -> str:
+    """The fail reason of a trial still running when ``stage`` (the optimize loop, a callback,
+    a search) raised ``exc`` and the run ended around it."""
+    if isinstance(exc, KeyboardInterrupt):
+        return INTERRUPTED
+    return f"stopped because {stage} raised {type(exc).__name__}"
+
+
 @contextlib.contextmanager
 def interrupts_held() -> Iterator[None]:
     """Hold a Ctrl-C that arrives inside the block until the block has ended.

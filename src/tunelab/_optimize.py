@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._frozen import FrozenTrial, TrialState
 from ._heartbeat import Heartbeat
-from ._interrupts import INTERRUPTED, interrupts_noticed
+from ._interrupts import INTERRUPTED, interrupts_noticed, stopped_reason
 from ._progress import ProgressBar
 from ._trial import TRACEBACK_ATTR
 from ._validation import fail, is_int, non_negative_int_or_none, positive_number_or_none
@@ -209,11 +209,7 @@ def run_optimize(
                 raise KeyboardInterrupt  # swallowed by the objective: the run stops all the same
     except BaseException as exc:
         if reason is None:
-            reason = (
-                INTERRUPTED
-                if isinstance(exc, KeyboardInterrupt)
-                else f"stopped because {stage} raised {type(exc).__name__}"
-            )
+            reason = stopped_reason(exc, stage)
         raise
     finally:
         try:

@@ -236,3 +236,23 @@ def test_weighted_vectorized_metrics_agree_with_the_weighted_scorers(scoring):
     unweighted = bbc_cv_predictions(outputs, y, scorer, tags=tags, classes=classes, n_bootstrap=20)
     assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)
     assert fast != pytest.approx(unweighted, rel=1e-6)
+
+
+def test_fold_balanced_weights_make_pooled_rows_average_as_the_folds_do():
+    from tunelab.sklearn._bbc import fold_balanced_params
+
+    rng = np.random.default_rng(0)
+    loss, weights = rng.uniform(size=50), rng.uniform(0.1, 3.0, size=50)
+    tests = [np.arange(0, 30), np.arange(30, 42), np.arange(42, 50)]
+    fold_mean = np.mean([np.average(loss[t], weights=weights[t]) for t in tests])
+    for routed in ({}, {"sample_weight": weights}):
+        params = fold_balanced_params(routed, tests, 50)
+        w = params["sample_weight"]
+        own = weights if routed else np.ones(50)
+        expected = np.mean([np.average(loss[t], weights=own[t]) for t in tests])
+        assert np.average(loss, weights=w) == pytest.approx(expected)
+        assert w.mean() == pytest.approx(1.0)
+    assert np.average(loss, weights=params["sample_weight"]) == pytest.approx(fold_mean)
+    equal = [np.arange(0, 25), np.arange(25, 50)]
+    assert fold_balanced_params({}, equal, 50) == {}  # nothing to balance: left as it was
+    assert fold_balanced_params({"sample_weight": [1.0, 2.0]}, tests, 50) is None

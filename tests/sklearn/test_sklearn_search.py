@@ -492,3 +492,107 @@ def test_with_metadata_routing_the_default_score_is_the_estimators_own():
     np.testing.assert_array_equal(
         ours.cv_results_["mean_test_score"], grid.cv_results_["mean_test_score"]
     )
+
+
+class _CtrlCOnSecondAsk(RandomSampler):
+    """Raises KeyboardInterrupt while proposing the second configuration, as a Ctrl-C
+    landing while the sampler works would."""
+
+    def __init__(self, seed=None):
+        super().__init__(seed=seed)
+        self.calls = 0
+
+    def sample_one(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == 2:
+            raise KeyboardInterrupt
+        return super().sample_one(*args, **kwargs)
+
+
+@pytest.mark.parametrize("stepwise", [False, True], ids=["folds", "pruner"])
+def test_ctrl_c_while_asking_a_batch_leaves_no_running_trial(iris, tmp_path, stepwise):
+    # Found by a QA pass: with n_jobs=2 the first trial of a batch was asked, then Ctrl-C hit
+    # the second ask outside the try that settles the batch: trial 0 stayed RUNNING for good.
+    from sklearn.linear_model import SGDClassifier
+
+    from tunelab import load_study
+
+    X, y = iris
+    url = f"sqlite:///{tmp_path / 'ki.db'}"
+    extra = {"pruner": True, "n_steps": 2} if stepwise else {}
+    search = SearchCV(
+        SGDClassifier(random_state=0) if stepwise else SVC(),
+        {"alpha" if stepwise else "C": Float(1e-3, 1.0, log=True)},
+        n_trials=6,
+        cv=3,
+        n_jobs=2,
+        sampler=_CtrlCOnSecondAsk(seed=0),
+        storage=url,
+        study_name="ki",
+        **extra,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    trials = load_study("ki", storage=url).trials
+    assert trials and all(t.state.name == "FAIL" for t in trials)
+    assert {t.fail_reason for t in trials} == {"interrupted (KeyboardInterrupt)"}
+
+
+def test_no_finite_score_from_failed_fits_names_the_fit_errors_not_the_scorer():
+    # Found by a QA pass: grouped outer and inner folds left a training fold with one class;
+    # every configuration lost a fold and ended FAIL, and the warning blamed the scorer.
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(90, 2)), np.repeat([0, 1], [60, 30])
+    search = SearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=KFold(3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    messages = [str(w.message) for w in caught if "No configuration got a finite" in str(w.message)]
+    assert len(messages) == 1
+    assert "2 configuration(s) had fits that failed" in messages[0]
+    assert "2 fit(s) failed with: ValueError:" in messages[0]
+    assert "only one class" in messages[0]
+    assert "scorer probably" not in messages[0]
+    assert np.isnan(search.best_score_)
+
+
+def test_a_stored_study_is_not_continued_with_another_scoring(iris, tmp_path):
+    # Found by a QA pass: f1_macro then neg_log_loss in one stored study; best_value then
+    # ranked the values of both metrics together.
+    from tunelab import load_study
+
+    X, y = iris
+    url = f"sqlite:///{tmp_path / 'metric.db'}"
+    kwargs = {"cv": 3, "storage": url, "study_name": "svc"}
+    SearchCV(SVC(probability=True), {"C": [0.1, 1.0]}, scoring="f1_macro", **kwargs).fit(X, y)
+    other = SearchCV(SVC(probability=True), {"C": [0.1, 1.0]}, scoring="neg_log_loss", **kwargs)
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"(?s)scored with 'f1_macro'.*scoring='neg_log_loss'.*new study_name",
+    ):
+        other.fit(X, y)
+    study = load_study("svc", storage=url)
+    assert len(study.trials) == 2  # the refused fit added none
+    assert study.metric_names == ["f1_macro"]  # plots label their value axis with it
+    # The same metric, however it is spelled, continues the study.
+    from sklearn.metrics import get_scorer
+
+    scorer = get_scorer("f1_macro")
+    SearchCV(SVC(), {"C": [0.1, 1.0]}, scoring=scorer, **kwargs).fit(X, y)
+    assert len(load_study("svc", storage=url).trials) == 4
+
+
+def test_the_study_records_the_refit_metric_of_several(iris, tmp_path):
+    X, y = iris
+    url = f"sqlite:///{tmp_path / 'multi.db'}"
+    kwargs = {"cv": 3, "storage": url, "study_name": "multi"}
+    scoring = ["accuracy", "f1_macro"]
+    search = SearchCV(SVC(), {"C": [0.1, 1.0]}, scoring=scoring, refit="f1_macro", **kwargs)
+    assert search.fit(X, y).study_.metric_names == ["f1_macro"]
+    with pytest.raises(InvalidParameterError, match="refit='accuracy'"):
+        SearchCV(SVC(), {"C": [0.1]}, scoring=scoring, refit="accuracy", **kwargs).fit(X, y)
+    # scoring=None on a classifier is its accuracy.
+    plain = SearchCV(SVC(), {"C": [0.1, 1.0]}, cv=3).fit(X, y)
+    assert plain.study_.metric_names == ["accuracy"]

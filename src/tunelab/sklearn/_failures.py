@@ -49,18 +49,44 @@ def report_fit_failures(fold_results: Sequence[dict[str, Any]], n_configurations
     )
 
 
-def report_no_finite_score(states: Sequence[str], scoring: Any) -> None:
-    """Warn once, plainly, when no configuration got a finite CV score: the scorer failed on
-    every one, and best_score_ is NaN with an arbitrary best_params_. A warning, not an error,
-    as GridSearchCV does (scikit-learn's estimator checks fit such searches and expect them to
-    succeed), but one that says what to do instead of a warning per fold."""
+def report_no_finite_score(
+    states: Sequence[str], scoring: Any, fit_errors: Sequence[Sequence[str]] | None = None
+) -> None:
+    """Warn once, plainly, when no configuration got a finite CV score, and say why: fits that
+    failed (``fit_errors[i]``: configuration ``i``'s fit errors), or a scorer that gave NaN on
+    every configuration; best_score_ is then NaN with an arbitrary best_params_. A warning, not
+    an error, as GridSearchCV does (scikit-learn's estimator checks fit such searches and expect
+    them to succeed), but one that says what to do instead of a warning per fold."""
     if not states or any(state != "FAIL" for state in states):
         return
-    warnings.warn(
-        f"No configuration got a finite CV score: scoring={scoring!r} gave NaN on every one of "
-        f"the {len(states)} configuration(s), so best_score_ is NaN and best_params_ means "
-        "nothing. The scorer probably does not fit this task (for example 'roc_auc' on more "
-        "than two classes: use 'roc_auc_ovr'); set error_score='raise' to see its error.",
-        UserWarning,
-        stacklevel=3,
+    errors = list(fit_errors) if fit_errors is not None else [[] for _ in states]
+    n_fit = sum(1 for config in errors if config)
+    n_scorer = len(states) - n_fit
+    advice = (
+        "The scorer probably does not fit this task (for example 'roc_auc' on more than two "
+        "classes: use 'roc_auc_ovr'); set error_score='raise' to see its error."
     )
+    if not n_fit:
+        message = (
+            f"No configuration got a finite CV score: scoring={scoring!r} gave NaN on every one "
+            f"of the {len(states)} configuration(s), so best_score_ is NaN and best_params_ "
+            f"means nothing. {advice}"
+        )
+    else:
+        # Blaming the scorer here sent a QA pass looking at the metric when grouped splits had
+        # left training folds with a single class: the fits had failed, not the scoring.
+        message = (
+            f"No configuration got a finite CV score (0 of {len(states)}), so best_score_ is "
+            f"NaN and best_params_ means nothing. {n_fit} configuration(s) had fits that "
+            "failed, and a failed fit scores error_score (NaN). The fit errors, grouped:\n"
+            f"{_grouped([e for config in errors for e in config])}\n"
+            "Fix what makes these fits fail (splits whose training folds lack a class, for "
+            "example with grouped or unshuffled splits), or give error_score a number to score "
+            "the failed folds; error_score='raise' shows the first error's full traceback."
+        )
+        if n_scorer:
+            message += (
+                f" Besides, scoring={scoring!r} gave NaN on the {n_scorer} configuration(s) "
+                f"whose fits worked. {advice}"
+            )
+    warnings.warn(message, UserWarning, stacklevel=3)

@@ -6,8 +6,8 @@ corrections work on what the search already has, without fitting anything more:
 * BBC-CV (Tsamardinos et al., 2018) over rows (``_bbc.py``): bootstrap the rows' out-of-fold
   predictions, pick the winner in bag, score it out of bag. The primary estimate whenever the
   splits predict every row once, the scorer's predictions can be captured and its score is a
-  mean over rows (accuracy, MSE, log loss, ...): only then do pooled rows measure the quantity
-  the fold scores average.
+  mean over rows (accuracy, MSE, log loss, ...): only then do pooled rows, each weighted by one
+  over its fold's size, measure the quantity the fold scores average.
 * BBC-CV over folds, the same on the score matrix (configurations x folds): the fallback (R²,
   AUC, average precision, F1, custom scorers, ...), and kept beside the per-row estimate as
   ``fold_corrected_score``.

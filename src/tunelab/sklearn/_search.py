@@ -35,6 +35,8 @@ from sklearn.utils.validation import _check_method_params, _num_samples, indexab
 from sklearn import config_context, get_config
 
 from .._frozen import TrialState
+from .._interrupts import stopped_reason
+from .._metric_record import record_metric
 from .._study import create_study
 from ..exceptions import GridExhausted
 from ..pruners import BasePruner
@@ -42,6 +44,7 @@ from ._bbc import (
     ScoreAndRecord,
     assemble,
     bbc_cv_predictions,
+    fold_balanced_params,
     fold_fingerprint,
     record_predictions,
     replayable_scorer,
@@ -65,6 +68,7 @@ from ._racing import (
     warn_if_many_duplicates,
 )
 from ._results import Candidate, build_cv_results
+from ._scoring import metric_name
 from ._space import check_param_names, convert_space
 
 # RandomizedSearchCV's n_iter default, for spaces that cannot be enumerated.
@@ -176,7 +180,7 @@ class SearchCV(BaseSearchCV):
                 self.estimator, n_samples=max(rows + [_num_samples(X)] * bool(self.refit))
             )
 
-        self.study_ = create_study(
+        study = create_study(
             study_name=self.study_name,
             storage=self.storage,
             direction="maximize",
@@ -186,6 +190,18 @@ class SearchCV(BaseSearchCV):
             pruner=pruner,
             load_if_exists=True,
         )
+        # Before any trial: a stored study continued with another scoring would rank the values
+        # of two metrics together (f1_macro beside neg_log_loss), and its sampler learn from both.
+        multimetric = not (
+            self.scoring is None or callable(self.scoring) or isinstance(self.scoring, str)
+        )
+        record_metric(
+            study,
+            metric_name(self.scoring, self.refit, self.estimator),
+            owner="SearchCV",
+            param="refit" if multimetric else "scoring",
+        )
+        self.study_ = study
         points = None
         if converted.finite and self.sampler is None:
             points = converted.enumerate()
@@ -263,7 +279,14 @@ class SearchCV(BaseSearchCV):
         candidates = runner.run(budget, points)
         all_folds = [res for c in candidates for res in c.folds.values()]
         report_fit_failures(all_folds, len(candidates))
-        report_no_finite_score([c.state for c in candidates], self.scoring)
+        report_no_finite_score(
+            [c.state for c in candidates],
+            self.scoring,
+            [
+                [r["fit_error"] for r in c.folds.values() if r["fit_error"] is not None]
+                for c in candidates
+            ],
+        )
 
         first = next(r["test_scores"] for r in all_folds if r["fit_error"] is None)
         self.multimetric_ = isinstance(first, dict)
@@ -500,6 +523,13 @@ def _sample_bbc(
         ]
         y_arr = np.asarray(y)
         classes = np.unique(y_arr) if is_classifier(estimator) else None
+        # Compared with the mean of the fold scores, the bootstrap must weigh rows as that mean
+        # does: unweighted, unequal folds made a "selection optimism" out of fold sizes alone.
+        score_params = fold_balanced_params(
+            score_params, [np.asarray(test) for _, test in splits], n_rows
+        )
+        if score_params is None:
+            return None
         value = bbc_cv_predictions(
             outputs,
             y_arr,
@@ -607,22 +637,25 @@ class _Runner:
             while len(candidates) < budget and (
                 not candidates or deadline is None or time.monotonic() < deadline
             ):
-                batch = self._ask(int(min(batch_size, budget - len(candidates))), points)
-                if not batch:
-                    break
+                batch: list[tuple[Any, Candidate]] = []
+                # The asks are inside the try: a Ctrl-C while the sampler proposes the batch's
+                # second configuration left the first one asked, never told, RUNNING for good.
                 try:
+                    self._ask(int(min(batch_size, budget - len(candidates))), points, batch)
+                    if not batch:
+                        break
                     self._race(parallel, batch)
-                except BaseException:
-                    for trial, cand in batch:
-                        if cand.state == "RUNNING":
-                            cand.state = "FAIL"
-                            self.study.tell(trial, state=TrialState.FAIL, fail_reason="aborted")
+                except BaseException as exc:
+                    self._fail_running(batch, exc)
                     raise
                 candidates.extend(cand for _, cand in batch)
         return candidates
 
-    def _ask(self, n: int, points: list[dict[str, Any]] | None) -> list[tuple[Any, Candidate]]:
-        batch = []
+    def _ask(
+        self, n: int, points: list[dict[str, Any]] | None, into: list[tuple[Any, Candidate]]
+    ) -> None:
+        """Ask up to ``n`` trials, appending each to ``into`` as soon as the study created it,
+        so that the caller can settle every asked trial whatever interrupts the rest."""
         for _ in range(n):
             if points is not None:
                 if not points:
@@ -632,9 +665,25 @@ class _Runner:
                 trial = self.study.ask(self.converted.space)
             except GridExhausted:
                 break
-            params = self.converted.decode(trial.params)
-            batch.append((trial, Candidate(params, len(self.splits), trial_number=trial.number)))
-        return batch
+            cand = Candidate({}, len(self.splits), trial_number=trial.number)
+            into.append((trial, cand))
+            cand.params = self.converted.decode(trial.params)
+
+    def _fail_running(self, asked: list[tuple[Any, Candidate]], exc: BaseException) -> None:
+        """Tell the study that every asked trial still running failed with ``exc``; a trial
+        left RUNNING would look in progress, and hold its lease, for as long as the study
+        lives."""
+        reason = stopped_reason(exc, "the search")
+        for trial, cand in asked:
+            if cand.state != "RUNNING":
+                continue
+            cand.state = "FAIL"
+            try:
+                self.study.tell(
+                    trial, state=TrialState.FAIL, fail_reason=reason, skip_if_finished=True
+                )
+            except Exception:  # the storage may be what failed: the first error matters
+                pass
 
     def _race(self, parallel: Parallel, batch: list[tuple[Any, Candidate]]) -> None:
         n_splits = len(self.splits)
@@ -757,30 +806,27 @@ class _Runner:
                     and len(asked) < budget
                     and (not asked or deadline is None or time.monotonic() < deadline)
                 ):
+                    n_asked = len(asked)
                     with self.lock:
-                        batch = self._ask(1, points)
-                    if not batch:
+                        self._ask(1, points, asked)
+                    if len(asked) == n_asked:
                         exhausted = True
                         break
-                    asked.append(batch[0])
                     if pool is None:
-                        self._evaluate(*batch[0])
+                        self._evaluate(*asked[-1])
                     else:
-                        running[pool.submit(self._evaluate, *batch[0], config)] = batch[0][1]
+                        running[pool.submit(self._evaluate, *asked[-1], config)] = asked[-1][1]
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     del running[future]
                     future.result()
-        except BaseException:
+        except BaseException as exc:
             self.abort.set()
             wait(running)  # each stops at its next step
             with self.lock:
-                for trial, cand in asked:
-                    if cand.state == "RUNNING":
-                        cand.state = "FAIL"
-                        self.study.tell(trial, state=TrialState.FAIL, fail_reason="aborted")
+                self._fail_running(asked, exc)
             raise
         finally:
             if pool is not None:
