@@ -226,9 +226,9 @@ def test_resuming_a_seedless_job_keeps_its_split_and_folds(tmp_path, monkeypatch
 def test_a_changed_seed_keeps_the_studys_split_and_says_so(tmp_path):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     base = "estimator: sklearn.linear_model.Ridge\ndataset: diabetes\n" + RIDGE_SPACE
-    assert run_in(url, write(tmp_path, base + "seed: 3\n"), n_trials=1).note is None
+    assert run_in(url, write(tmp_path, base + "seed: 3\n"), n_trials=1).notes == []
     result = run_in(url, write(tmp_path, base + "seed: 4\n"), n_trials=1)
-    assert result.split_seed == 3 and "seed 3" in result.note
+    assert result.split_seed == 3 and "seed 3" in result.notes[0]
 
 
 def test_ctrl_c_exits_130(tmp_path, monkeypatch):
@@ -263,7 +263,9 @@ def test_a_refused_job_leaves_no_study_behind(tmp_path):
         "estimator: sklearn.linear_model.LogisticRegression\ndataset: iris\ncv: 100\n"
         "space:\n  C: {type: float, low: 0.1, high: 1}\n",
     )
-    assert_one_error_line(tune(tmp_path, job), "cv: 100")
+    proc = tune(tmp_path, job)
+    assert_one_error_line(proc, "cv: 100")
+    assert proc.stdout == ""  # no "Study ... in ..." header for a study that never started
     url = f"sqlite:///{tmp_path / 't.db'}"
     assert not (tmp_path / "t.db").exists() or tl.get_all_study_summaries(url) == []
 
@@ -520,3 +522,52 @@ def test_too_few_rows_of_each_class_names_the_rows_needed(tmp_path):
         run_in(f"sqlite:///{tmp_path / 'c.db'}", job, 1)
     write(tmp_path, "a,y\n" + "".join(f"{i},{'abc'[i // 3]}\n" for i in range(9)), name="d.csv")
     assert run_in(f"sqlite:///{tmp_path / 'c.db'}", job, 1).n_test == 3
+
+
+@pytest.mark.parametrize(("sep", "kind"), [("\t", "tab"), (";", "semicolon")])
+def test_a_csv_that_is_not_comma_separated_is_named_as_such(tmp_path, sep, kind):
+    # The message was "column 'y' is not in d.csv (columns: a\tb\ty)".
+    lines = [sep.join("aby")] + [sep.join(map(str, (i, i % 3, i % 2))) for i in range(30)]
+    write(tmp_path, "\n".join(lines) + "\n", name="d.csv")
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.Ridge\ndataset: {csv: d.csv, target: y}\n" + RIDGE_SPACE,
+    )
+    with pytest.raises(JobFileError) as info:
+        load_data(load_job(job))
+    message = str(info.value)
+    assert message.startswith(f"{job}: dataset.csv: column 'y' is not in d.csv: ")
+    assert f"it looks {kind}-separated, and only comma-separated files are read" in message
+    assert f"sep={sep!r}" in message and "\n" not in message
+
+
+def test_left_out_rows_and_an_index_column_are_noted(tmp_path):
+    # Rows without a target were dropped without a word; a saved pandas index ("Unnamed: 0")
+    # is a row number that predicts the file's order.
+    rows = "".join(
+        f"{i},{i % 7},{i % 3},{'' if i in (4, 8) else (i * 37) % 300}\n" for i in range(120)
+    )
+    write(tmp_path, ",a,b,y\n" + rows, name="d.csv")
+    job = write(
+        tmp_path,
+        "estimator: sklearn.linear_model.Ridge\ndataset: {csv: d.csv, target: y}\n" + RIDGE_SPACE,
+    )
+    result = run_in(f"sqlite:///{tmp_path / 'n.db'}", job, 1)
+    notes = result.notes
+    assert notes[0] == (
+        "2 of the 120 rows of d.csv have no value in the target column 'y'; they were left out"
+    )
+    assert notes[1].startswith("column 'Unnamed: 0' looks like a row index that pandas wrote")
+    proc = tune(tmp_path, job, "--n-trials", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "note: 2 of the 120 rows of d.csv" in proc.stdout
+    assert "\nnote: column 'Unnamed: 0'" in proc.stdout
+
+
+def test_the_study_names_its_metric_for_plots(tmp_path):
+    job = write(tmp_path, RIDGE_SPACE_JOB + "scoring: neg_mean_absolute_error\n")
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    study = run_in(url, job, 1).study
+    assert study.metric_names == ["neg_mean_absolute_error"]
+    study.set_metric_names(["MAE (negated)"])
+    assert run_in(url, job, 1).study.metric_names == ["MAE (negated)"]  # the user's name stays

@@ -135,13 +135,22 @@ def tune(
     if n_trials is None and timeout is None:
         n_trials = 50
     console = _console()
-    console.print(
-        f"Study [bold]{spec.study_name}[/] in {spec.storage}: {spec.estimator} on "
-        f"{spec.dataset.builtin or spec.dataset.csv}, {spec.cv}-fold CV"
-    )
+
+    def announce(notes: list[str]) -> None:
+        console.print(
+            f"Study [bold]{spec.study_name}[/] in {spec.storage}: {spec.estimator} on "
+            f"{spec.dataset.builtin or spec.dataset.csv}, {spec.cv}-fold CV"
+        )
+        for note in notes:
+            console.print(f"note: {note}")
+
     try:
         result = run_job(
-            spec, n_trials=n_trials, timeout=timeout, show_progress_bar=not no_progress
+            spec,
+            n_trials=n_trials,
+            timeout=timeout,
+            show_progress_bar=not no_progress,
+            on_start=announce,
         )
     except KeyboardInterrupt:
         # The shell convention for Ctrl-C (click's default is 1, like any failure).
@@ -150,8 +159,6 @@ def tune(
             "running the job again resumes it",
             code=130,
         )
-    if result.note:
-        console.print(f"note: {result.note}")
     table = Table(title="Best parameters", show_header=True)
     table.add_column("parameter")
     table.add_column("value")

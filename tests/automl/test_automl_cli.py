@@ -255,3 +255,225 @@ def test_ctrl_c_before_the_search_exits_130_with_one_line(
     )
     assert result.exit_code == 130, result.output
     assert result.output.strip() == "error: interrupted"
+
+
+# -- found by the QA pass of the penguins data ----------------------------------------------------
+def test_an_out_that_is_an_input_is_refused_before_anything_is_written(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--out DATA` replaced the training CSV with the model; predict's `--out MODEL` replaced
+    # the model with its predictions, and `--out NEW.csv` the input rows.
+    calls = _no_search(monkeypatch)
+    before = csv.read_bytes()
+    same = f"{csv.parent}/./{csv.name}"  # another spelling of the same file
+    result = CliRunner().invoke(
+        automl_command, [str(csv), "--target", "price", "--time", "60", "--out", same]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"error: --out {same} is the training data {csv}, which writing would overwrite; "
+        "choose another --out\n"
+    )
+    assert calls == [] and csv.read_bytes() == before
+    model = _saved_model(csv, tmp_path)
+    saved = model.read_bytes()
+    for out, what in ((model, "model"), (csv, "data")):
+        result = CliRunner().invoke(predict_command, [str(model), str(csv), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"error: --out {out} is the {what} ")
+        assert result.output.count("\n") == 1
+    assert model.read_bytes() == saved and csv.read_bytes() == before
+
+
+def test_an_out_linked_to_an_input_is_refused(csv: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link.csv"
+    link.symlink_to(csv)
+    result = CliRunner().invoke(automl_command, [str(csv), "--target", "price", "--out", str(link)])
+    assert result.exit_code == 2 and "is the training data" in result.output
+
+
+@pytest.mark.parametrize(("sep", "kind"), [("\t", "tab"), (";", "semicolon")])
+def test_a_file_that_is_not_comma_separated_is_named_as_such(
+    csv: Path, tmp_path: Path, sep: str, kind: str
+) -> None:
+    # The message was "no column 'price'; columns are x\tkind\tz\tprice".
+    other = tmp_path / "other.csv"
+    pd.read_csv(csv).to_csv(other, sep=sep, index=False)
+    result = CliRunner().invoke(
+        automl_command, [str(other), "--target", "price", "--out", str(tmp_path / "m.joblib")]
+    )
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"it looks {kind}-separated, and only comma-separated files are read" in result.output
+    assert f"pd.read_csv({str(other)!r}, sep={sep!r})" in result.output
+    # The command it suggests does convert the file.
+    converted = pd.read_csv(other, sep=sep)
+    assert list(converted.columns) == list(pd.read_csv(csv).columns)
+
+
+def test_delimiter_hint_is_silent_on_a_comma_file_without_the_target() -> None:
+    from tunelab._csv_checks import delimiter_hint
+
+    assert delimiter_hint(pd.DataFrame({"a": [1], "b": [2]}), "y", "d.csv") is None
+    assert delimiter_hint(pd.DataFrame({"a": [1]}), "y", "d.csv") is None
+    hint = delimiter_hint(pd.DataFrame({"x y price": [1]}), "price", "d.csv")
+    assert hint is not None and "only comma-separated files are read" in hint
+
+
+def test_rows_without_a_target_are_counted_in_a_note(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _no_search(monkeypatch)
+    monkeypatch.setattr("tunelab.automl._cli._dump", lambda bundle, out: None)
+    monkeypatch.setattr("tunelab.automl._cli._print_summary", lambda model, out: None)
+    frame = pd.read_csv(csv)
+    frame.loc[[0, 3, 7], "price"] = np.nan
+    holes = tmp_path / "holes.csv"
+    frame.to_csv(holes, index=False)
+    result = CliRunner().invoke(
+        automl_command, [str(holes), "--target", "price", "--out", str(tmp_path / "m.joblib")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        f"note: 3 of the 120 rows of {holes} have no value in the target column 'price'; they "
+        "were left out\n"
+    ) in result.output
+    assert len(calls) == 1
+
+
+@pytest.mark.skipif(not PENGUINS.exists(), reason=f"needs the shared data file {PENGUINS}")
+def test_a_quantity_forced_to_classification_is_refused_as_tune_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # body_mass_g as 94 classes, 24 of them single rows: CV accuracy 0.056, no word of why,
+    # while the same data as a job file was refused.
+    calls = _no_search(monkeypatch)
+    result = CliRunner().invoke(
+        automl_command,
+        [str(PENGUINS), "--target", "body_mass_g", "--task", "classification"]
+        + ["--out", str(tmp_path / "m.joblib")],
+    )
+    assert result.exit_code == 2, result.output
+    assert calls == []
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(
+        "error: 24 of the 94 classes of column 'body_mass_g' have a single row (2700.0, "
+    )
+    assert last.endswith("pass --task regression if the target is a quantity")
+
+
+def test_an_error_after_the_progress_bar_is_the_only_line(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Off a terminal the transient progress bar left a blank line above the error.
+    from tunelab.automl import AutoRegressor
+    from tunelab.exceptions import TunelabError
+
+    def failing(self, X, y, progress=None):
+        progress({"n_trials": 1, "best_score": None})
+        raise TunelabError("All 3 evaluated pipelines failed")
+
+    monkeypatch.setattr(AutoRegressor, "fit", failing)
+    result = CliRunner().invoke(
+        automl_command,
+        [str(csv), "--target", "price", "--time", "60", "--out", str(tmp_path / "m.joblib")],
+    )
+    assert result.exit_code == 2
+    assert result.output == "error: All 3 evaluated pipelines failed\n"
+
+
+def _fake_fitted(ensemble: object) -> object:
+    from types import SimpleNamespace
+
+    board = pd.DataFrame(
+        {
+            "trial": [3, 1],
+            "model": ["hgb", "linear"],
+            "pipeline": ["hgb()", "linear()"],
+            "cv_score": [0.9, 0.8],
+            "cv_std": [0.01, 0.02],
+            "fit_time": [0.5, 0.1],
+            "ensemble_weight": [0.75, 0.25] if ensemble is not None else [0.0, 0.0],
+        }
+    )
+    g = {"metric": "accuracy", "cv_score": 0.9, "holdout_score": None, "n_holdout": 0}
+    return SimpleNamespace(
+        leaderboard_=board,
+        metric_="accuracy",
+        ensemble_=ensemble,
+        generalization_=g,
+        fit_time_=1.0,
+    )
+
+
+def test_the_leaderboard_shows_weight_1_for_the_single_pipeline_used(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The one pipeline that predicts showed weight 0.00 when there was no ensemble.
+    from tunelab.automl._cli import _print_summary
+
+    _print_summary(_fake_fitted(None), "m.joblib")
+    rows = [line for line in capsys.readouterr().out.splitlines() if "()" in line]
+    assert "1.00" in rows[0] and "hgb()" in rows[0]
+    assert "0.00" in rows[1] and "linear()" in rows[1]
+    _print_summary(_fake_fitted(object()), "m.joblib")
+    rows = [line for line in capsys.readouterr().out.splitlines() if "()" in line]
+    assert "0.75" in rows[0] and "0.25" in rows[1]
+
+
+def _categorical_model(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    import joblib
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from tunelab.automl._cli import _levels
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=60), "island": rng.choice(["Biscoe", "Dream"], 60)})
+    y = X["x"] + (X["island"] == "Dream")
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["island"]), remainder="passthrough"
+        ),
+        LinearRegression(),
+    ).fit(X, y)
+    path = tmp_path / "m.joblib"
+    joblib.dump({"model": model, "target": "y", "task": "regression", "levels": _levels(X)}, path)
+    return path, X
+
+
+def test_predict_warns_of_a_categorical_column_of_unseen_levels(tmp_path: Path) -> None:
+    # island lower-cased: every value an unknown level, the column ignored, no word said.
+    model, X = _categorical_model(tmp_path)
+    lower = tmp_path / "lower.csv"
+    X.assign(island=X["island"].str.lower()).to_csv(lower, index=False)
+    result = CliRunner().invoke(predict_command, [str(model), str(lower)])
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1
+    assert "column 'island': 60 of its 60 values (" in warning[0]
+    assert "'dream'" in warning[0] and "it knows 'Biscoe', 'Dream'" in warning[0]
+    same = tmp_path / "same.csv"
+    X.to_csv(same, index=False)
+    result = CliRunner().invoke(predict_command, [str(model), str(same)])
+    assert result.exit_code == 0 and "warning" not in result.output
+
+
+def test_an_index_column_written_by_pandas_is_warned_about(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file sorted by class with its index saved gave CV accuracy 1.0 without a hint.
+    _no_search(monkeypatch)
+    monkeypatch.setattr("tunelab.automl._cli._dump", lambda bundle, out: None)
+    monkeypatch.setattr("tunelab.automl._cli._print_summary", lambda model, out: None)
+    indexed = tmp_path / "indexed.csv"
+    pd.read_csv(csv).to_csv(indexed)
+    args = ["--target", "price", "--out", str(tmp_path / "m.joblib")]
+    result = CliRunner().invoke(automl_command, [str(indexed), *args])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "warning: column 'Unnamed: 0' looks like a row index that pandas wrote"
+    )
+    result = CliRunner().invoke(automl_command, [str(csv), *args])
+    assert "warning" not in result.output

@@ -400,3 +400,58 @@ def test_a_fold_with_no_weight_is_refused_before_the_search():
             time_budget=30, cv=KFold(3), include=["linear"], verbose=0, random_state=0
         ).fit(X, y, sample_weight=w)
     assert time.perf_counter() - began < 5
+
+
+@pytest.mark.parametrize(
+    "hole",
+    [np.nan, None, pd.NA],
+    ids=["nan", "none", "pd.NA"],
+)
+@pytest.mark.parametrize("labels", ["text", "numbers"])
+def test_a_missing_target_is_refused_naming_its_column(hole, labels) -> None:
+    # Found by a QA pass: text labels gave scikit-learn's "Unknown label type: unknown", numbers
+    # a cast warning and then "Input y contains NaN"; the docs promise the column is named.
+    X, codes = load_iris(return_X_y=True)
+    values = np.array(["a", "b", "c"], dtype=object)[codes] if labels == "text" else codes
+    y = pd.Series(values, name="species", dtype=object)
+    y.iloc[[4, 9]] = hole
+    began = time.perf_counter()
+    with pytest.raises(
+        ValueError,
+        match=r"^AutoClassifier: y \(column 'species'\) is missing in 2 of 150 rows \(positions "
+        r"4, 9\); .* drop those rows from X and y first\.$",
+    ):
+        AutoClassifier(time_budget=30, **FAST).fit(X, y)
+    assert time.perf_counter() - began < 5
+
+
+def test_a_missing_regression_target_is_refused_the_same_way() -> None:
+    X, y = load_diabetes(return_X_y=True)
+    y = pd.Series(y, name="progression").astype("Float64")
+    y.iloc[3] = pd.NA
+    with pytest.raises(ValueError, match=r"y \(column 'progression'\) is missing in 1 of 442"):
+        AutoRegressor(time_budget=30, **FAST).fit(X, y)
+
+
+def test_a_stored_study_refuses_a_fit_with_another_metric(tmp_path: Path) -> None:
+    # Found by a QA pass: accuracy trials and neg_log_loss trials were ranked in one study.
+    import tunelab
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    X, y = load_iris(return_X_y=True)
+    params = dict(
+        time_budget=20, max_trials=1, include=["linear"], storage=url, study_name="a", **FAST
+    )
+    AutoClassifier(**params).fit(X, y)
+    study = tunelab.load_study(study_name="a", storage=url)
+    assert study.metric_names == ["accuracy"]  # plots label the value axis with it
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"AutoClassifier: study 'a' holds trials scored with 'accuracy', and "
+        r"metric='neg_log_loss' scores another metric; .* Use a new study_name for "
+        r"'neg_log_loss', or metric='accuracy' to continue this study\.",
+    ):
+        AutoClassifier(**params, metric="neg_log_loss").fit(X, y)
+    assert len(tunelab.load_study(study_name="a", storage=url).trials) == 1
+    AutoClassifier(**params, metric="accuracy").fit(X, y)  # the same metric continues it
+    assert len(tunelab.load_study(study_name="a", storage=url).trials) == 2

@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 
 import click
 
+from .._csv_checks import delimiter_hint, index_column_note
+
 _CLASSIFICATION_MAX_LEVELS = 20
 
 
@@ -33,6 +35,23 @@ def _read_csv(path: str) -> Any:
     if frame.shape[0] == 0:
         _fail(f"{path!r} has no data rows")
     return frame
+
+
+def _refuse_same_file(out: str, inputs: dict[str, str]) -> None:
+    """Refuse an --out that names one of the inputs, which writing would destroy (the training
+    CSV became a pickle; a model became a CSV of its predictions)."""
+    import os
+
+    for what, path in inputs.items():
+        try:
+            same = os.path.samefile(out, path)
+        except OSError:  # one of them does not exist (yet): the paths decide
+            same = os.path.realpath(out) == os.path.realpath(path)
+        if same:
+            _fail(
+                f"--out {out} is the {what} {path}, which writing would overwrite; choose "
+                "another --out"
+            )
 
 
 def infer_task(target: Any) -> str:
@@ -95,13 +114,27 @@ def automl_command(
     from ..exceptions import TunelabError
     from . import AutoClassifier, AutoRegressor
 
+    _refuse_same_file(out, {"training data": data})
     check_writable(out)
     frame = _read_csv(data)
     if target not in frame.columns:
+        hint = delimiter_hint(frame, target, data)
+        if hint is not None:
+            _fail(f"no column {target!r} in {data!r}: {hint}")
         _fail(f"no column {target!r} in {data!r}; columns are {', '.join(map(str, frame.columns))}")
+    rows = len(frame)
     frame = frame[frame[target].notna()]
     if frame.shape[0] < 2:
         _fail(f"column {target!r} has fewer than 2 non-missing values")
+    if len(frame) < rows:
+        # The rows are in neither the search nor the CV score; the count was never said.
+        _note(
+            f"{rows - len(frame)} of the {rows} rows of {data} have no value in the target "
+            f"column {target!r}; they were left out"
+        )
+    index_note = index_column_note(frame, target)
+    if index_note is not None:
+        _note(index_note, "warning")
     y = frame[target]
     X = frame.drop(columns=[target])
     if X.shape[1] == 0:
@@ -109,6 +142,8 @@ def automl_command(
     inferred = task == "auto"
     if inferred:
         task = infer_task(y)
+    if task == "classification":
+        _refuse_single_row_classes(y, target, inferred)
     cls = AutoClassifier if task == "classification" else AutoRegressor
     model = cls(time_budget=time_budget, metric=metric, cv=cv, random_state=seed, verbose=0)
 
@@ -121,6 +156,9 @@ def automl_command(
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            # Off a terminal the bar draws nothing, and only left a blank line above the
+            # error or the leaderboard.
+            disable=not console.is_terminal,
         ) as bar,
         interrupts_noticed() as pressed,
     ):
@@ -172,8 +210,73 @@ def automl_command(
                 "if that is wrong."
             )
         _fail(problem)
-    _dump({"model": model, "target": target, "task": task}, out)
+    _dump({"model": model, "target": target, "task": task, "levels": _levels(X)}, out)
     _print_summary(model, out)
+
+
+def _note(message: str, kind: str = "note") -> None:
+    # On stderr with the errors, so the leaderboard on stdout stays the command's output.
+    click.echo(f"{kind}: {message}", err=True)
+
+
+def _refuse_single_row_classes(y: Any, target: str, inferred: bool) -> None:
+    """What ``tunelab tune`` refuses in a job file, refused here too: a numeric target forced
+    to classification ran, and reported a CV accuracy of 0.06 over 94 classes."""
+    import pandas as pd
+
+    from .._tune import single_row_classes
+
+    single = single_row_classes(y.to_numpy(), f"column {target!r}")
+    if single is None:
+        return
+    if pd.api.types.is_numeric_dtype(y.dtype) and not pd.api.types.is_bool_dtype(y.dtype):
+        fix = (
+            "pass --task regression if the target is a quantity"
+            if not inferred
+            else "pass --task regression if the target is a quantity, or drop those rows"
+        )
+    else:
+        fix = "drop those rows or merge those classes into others"
+    _fail(
+        f"{single}; classification needs 2 rows of every class for its stratified CV folds; {fix}"
+    )
+
+
+def _levels(X: Any) -> dict[str, list[str]]:
+    """The levels each categorical column had at fit, by column name, so that ``predict`` can
+    say when new data holds none of them (such as the same names lower-cased)."""
+    from ._preprocess import MISSING, ColumnTyper, _categories
+
+    typer = ColumnTyper().fit(X)
+    return {
+        str(column): sorted(set(_categories(X[column])) - {MISSING})
+        for column in typer.categorical_
+    }
+
+
+def _warn_unseen_levels(X: Any, levels: dict[str, list[str]]) -> None:
+    """Warn for a categorical column whose values are nearly all levels the model never saw:
+    each becomes an unknown level, the column stops informing the prediction, and nothing
+    said so (a non-number in a numeric column is warned about by the model itself)."""
+    import numpy as np
+
+    from ._preprocess import MISSING, _categories
+
+    for column, known in levels.items():
+        if column not in X.columns:
+            continue
+        values = _categories(X[column])
+        values = values[values != MISSING]
+        unseen = values[~np.isin(values, np.asarray(known, dtype=object))]
+        if len(values) and len(unseen) > len(values) / 2:
+            shown = ", ".join(repr(v) for v in list(dict.fromkeys(unseen))[:3])
+            seen = ", ".join(repr(v) for v in known[:3]) + (", ..." if len(known) > 3 else "")
+            _note(
+                f"column {column!r}: {len(unseen)} of its {len(values)} values ({shown}) are "
+                f"levels the model was not fitted on (it knows {seen}), so they are treated "
+                "as unknown; check their spelling and case",
+                "warning",
+            )
 
 
 # How a joblib file starts: a pickle (protocol 2 and up), or one of the compressors joblib
@@ -223,13 +326,17 @@ def _print_summary(model: Any, out: str) -> None:
     for column in ("rank", "model", "cv score", "± std", "fit s", "weight", "pipeline"):
         table.add_column(column, overflow="fold")
     for rank, row in enumerate(model.leaderboard_.head(10).itertuples(), start=1):
+        weight = row.ensemble_weight
+        if model.ensemble_ is None:
+            # The leader predicts alone; its ensemble weight of 0 read as "not used".
+            weight = 1.0 if rank == 1 else 0.0
         table.add_row(
             str(rank),
             row.model,
             f"{row.cv_score:.4f}",
             f"{row.cv_std:.4f}",
             f"{row.fit_time:.2f}",
-            f"{row.ensemble_weight:.2f}",
+            f"{weight:.2f}",
             row.pipeline,
         )
     console = Console()
@@ -259,6 +366,7 @@ def predict_command(model_path: str, data: str, out: str | None) -> None:
     from ..cli import _cannot_write, check_writable
 
     if out is not None:
+        _refuse_same_file(out, {"model": model_path, "data": data})
         check_writable(out)
     try:
         bundle = joblib.load(model_path)
@@ -286,6 +394,7 @@ def predict_command(model_path: str, data: str, out: str | None) -> None:
         _fail(f"{data!r} lacks column(s) the model was trained on: {', '.join(missing)}")
     if expected:
         X = X[expected]
+    _warn_unseen_levels(X, bundle.get("levels") or {})
     try:
         predictions = pd.DataFrame({target: model.predict(X)})
     except ValueError as exc:

@@ -244,7 +244,7 @@ class _AutoBase(BaseEstimator):
         )
         has_cat = bool(typer.categorical_)
         space = build_space(families, has_cat)
-        study = self._study()
+        study = self._study(metric_name)
         for params in default_configurations(families, has_cat):
             study.enqueue_trial(params)
         data = SearchData(
@@ -395,9 +395,11 @@ class _AutoBase(BaseEstimator):
                 f"({len(test)} test rows; cv={self.cv!r}): {reason.rstrip('.')}{rare}."
             )
 
-    def _study(self) -> Any:
+    def _study(self, metric_name: str) -> Any:
         import tunelab
         from tunelab import samplers
+
+        from .._metric_record import record_metric
 
         # A model-based sampler from tunelab.samplers when this tunelab has one; otherwise the
         # study's default sampler. Either is seeded by random_state.
@@ -407,7 +409,7 @@ class _AutoBase(BaseEstimator):
             if cls is not None:
                 sampler = cls(seed=self.random_state)
                 break
-        return tunelab.create_study(
+        study = tunelab.create_study(
             study_name=self.study_name,
             storage=self.storage,
             direction="maximize",
@@ -415,6 +417,8 @@ class _AutoBase(BaseEstimator):
             seed=None if sampler is not None else self.random_state,
             load_if_exists=self.study_name is not None,
         )
+        record_metric(study, metric_name, owner=type(self).__name__)
+        return study
 
     def _select(
         self, ranked: list[Candidate], data: SearchData
@@ -593,6 +597,7 @@ class AutoClassifier(ClassifierMixin, _AutoBase):
         )
         if len(y_arr) != n:
             raise ValueError(f"X has {n} rows but y has {len(y_arr)}; they must match.")
+        _refuse_missing_target(y, y_arr, type(self).__name__)
         check_classification_targets(y_arr)
         self.classes_, y_codes = np.unique(y_arr, return_inverse=True)
         if len(self.classes_) < 2:
@@ -637,6 +642,7 @@ class AutoRegressor(RegressorMixin, _AutoBase):
         )
         if len(y_arr) != n:
             raise ValueError(f"X has {n} rows but y has {len(y_arr)}; they must match.")
+        _refuse_missing_target(y, y_arr, type(self).__name__)
         try:
             y_arr = y_arr.astype(float)
         except (TypeError, ValueError):
@@ -645,7 +651,9 @@ class AutoRegressor(RegressorMixin, _AutoBase):
                 "Use AutoClassifier for class labels."
             ) from None
         if not np.all(np.isfinite(y_arr)):
-            raise ValueError("Input y contains NaN or infinity; drop those rows first.")
+            raise ValueError(
+                f"{type(self).__name__}: y{_named(y)} contains infinity; drop those rows first."
+            )
         return y_arr, y_arr
 
     @property
@@ -662,6 +670,27 @@ class AutoRegressor(RegressorMixin, _AutoBase):
 
     def predict(self, X: Any) -> np.ndarray:
         return self._predict_raw(X)
+
+
+def _named(y: Any) -> str:
+    name = getattr(y, "name", None)
+    return "" if name is None else f" (column {name!r})"
+
+
+def _refuse_missing_target(y: Any, y_arr: np.ndarray, owner: str) -> None:
+    """A missing label failed deep in scikit-learn: "Unknown label type: unknown" for text
+    labels, a cast warning and "Input y contains NaN" for numbers."""
+    import pandas as pd
+
+    # pd.isna covers None, NaN, pd.NA and NaT in object arrays, which np.isnan cannot read.
+    missing = np.flatnonzero(pd.isna(y_arr))
+    if len(missing):
+        rows = ", ".join(map(str, missing[:5].tolist())) + (", ..." if len(missing) > 5 else "")
+        raise ValueError(
+            f"{owner}: y{_named(y)} is missing in {len(missing)} of {len(y_arr)} rows "
+            f"(positions {rows}); a row without a target can be neither fitted nor scored, so "
+            "drop those rows from X and y first."
+        )
 
 
 def _refuse_infinity(columns: list[str]) -> None:

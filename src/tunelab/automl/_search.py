@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._frozen import TrialState
+from .._interrupts import stopped_reason
 from ..exceptions import TunelabError
 from ._metric import score_predictions
 from ._zoo import build_pipeline, describe, fit_pipeline
@@ -205,11 +206,7 @@ def run_search(
             except BaseException as exc:
                 # Ctrl-C (or any BaseException) inside a fold: the trial must not stay RUNNING
                 # in the storage forever; settle it as Study.optimize does.
-                reason = (
-                    "interrupted (KeyboardInterrupt)"
-                    if isinstance(exc, KeyboardInterrupt)
-                    else f"stopped because the search raised {type(exc).__name__}"
-                )
+                reason = stopped_reason(exc, "the search")
                 try:
                     study.tell(
                         trial, state=TrialState.FAIL, fail_reason=reason, skip_if_finished=True
