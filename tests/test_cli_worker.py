@@ -284,3 +284,29 @@ def test_worker_direction_unlike_the_studys_is_one_line(tmp_path, monkeypatch, c
     assert result.exit_code == 2
     assert "maximize" in result.output and "Traceback" not in result.output
     assert tl.load_study(study_name="s", storage=url).trials == []
+
+
+def test_worker_decides_with_the_pruner_it_is_given(tmp_path, monkeypatch):
+    # Found by a QA pass: a worker could only use the study's default pruner (median).
+    from click.testing import CliRunner
+
+    from tunelab.cli import main
+
+    (tmp_path / "steps.py").write_text(
+        "def objective(trial):\n"
+        "    x = trial.suggest_float('x', 0, 1)\n"
+        "    for step in range(4):\n"
+        "        trial.report(x, step)\n"
+        "        if trial.should_prune():\n"
+        "            raise __import__('tunelab').TrialPruned()\n"
+        "    return x\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    args = ["worker", "--storage", url, "--study", "s", "--objective", "steps:objective"]
+    result = CliRunner().invoke(main, [*args, "--create", "--n-trials", "12", "--pruner", "none"])
+    assert result.exit_code == 0, result.output
+    study = tl.load_study(study_name="s", storage=url)
+    assert all(t.state == tl.TrialState.COMPLETE for t in study.trials)  # median would prune
+    bad = CliRunner().invoke(main, [*args, "--pruner", "bogus"])
+    assert bad.exit_code == 2 and "median" in bad.output

@@ -259,3 +259,14 @@ def test_optunas_older_suggest_spellings_work_and_say_the_current_one():
         "c": tl.Float(0.0, 1.0, step=0.25),
     }
     assert 1e-3 <= a <= 1 and 0 <= b <= 1 and c in (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def test_a_copied_trial_is_the_trial_itself():
+    import copy
+
+    study = tl.create_study()
+    trial = study.ask()
+    holder = copy.deepcopy({"callbacks": [trial]})
+    assert holder["callbacks"][0] is trial and copy.copy(trial) is trial
+    holder["callbacks"][0].report(0.5, 0)
+    assert study.trials[0].intermediate_values == {0: 0.5}

@@ -226,6 +226,16 @@ class Trial(SuggestMethods):
     def freeze(self) -> FrozenTrial:
         return self._frozen.copy()
 
+    # A Trial is a handle on a running trial of a study, not a value: scikit-learn's clone
+    # deep-copies an estimator's parameters, so XGBClassifier(callbacks=[XGBoostPruningCallback
+    # (trial, ...)]) inside cross_val_score reported into a private copy of the study (and of an
+    # in-memory storage) and never pruned. Copies are the trial itself.
+    def __copy__(self) -> Trial:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Trial:
+        return self
+
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._frozen.params!r})"
 

@@ -15,6 +15,7 @@ import click
 from ._jobfile import DEFAULT_STORAGE, default_storage
 from ._json import json_float, json_value
 from .exceptions import InvalidParameterError, StorageError, TunelabError
+from .pruners._registry import PRUNER_NAMES
 
 storage_option = click.option(
     "--storage",
@@ -624,6 +625,13 @@ def _import_objective(spec: str) -> Any:
     show_default=True,
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None)
+@click.option(
+    "--pruner",
+    type=click.Choice(list(PRUNER_NAMES)),
+    default=None,
+    help="The pruner this worker decides with (default: the study's default, median for one "
+    "objective). Give every worker of a study the same one.",
+)
 @click.option("--create", is_flag=True, help="Create the study if it does not exist.")
 @click.option(
     "--direction",
@@ -649,6 +657,7 @@ def worker(
     timeout: float | None,
     sampler: str,
     seed: int | None,
+    pruner: str | None,
     create: bool,
     directions: tuple[str, ...],
     keep_going: bool,
@@ -657,10 +666,12 @@ def worker(
     from ._frozen import FrozenTrial, TrialState
     from ._study import create_study, load_study
     from .exceptions import StudyNotFoundError
+    from .pruners._registry import pruner_from_name
     from .samplers._registry import sampler_from_name
 
     func = _import_objective(objective)
     chosen = sampler_from_name(sampler, seed)
+    deciding = pruner_from_name(pruner) if pruner is not None else None
     study = None
     if create and not directions:
         # Without --direction an existing study is joined as it is (a maximize study too);
@@ -670,6 +681,7 @@ def worker(
                 study_name=study_name,
                 storage=storage,
                 sampler=chosen,
+                pruner=deciding,
                 seed=seed if chosen is None else None,
             )
         except StudyNotFoundError:
@@ -679,6 +691,7 @@ def worker(
             study_name=study_name,
             storage=storage,
             sampler=chosen,
+            pruner=deciding,
             seed=seed if chosen is None else None,
             directions=list(directions) or None,
             load_if_exists=True,
@@ -689,6 +702,7 @@ def worker(
             study_name=study_name,
             storage=storage,
             sampler=chosen,
+            pruner=deciding,
             seed=seed if chosen is None else None,
         )
     _check_import_finished(study, storage)

@@ -54,3 +54,24 @@ def test_bad_key_and_direction_mismatch():
         match="The 'observation_key' parameter of XGBoostPruningCallback must be",
     ):
         XGBoostPruningCallback(tl.create_study().ask(), "logloss")
+
+
+def test_a_cloned_estimators_callback_reports_into_the_study():
+    # Found by a QA pass: clone() deep-copies the callbacks, and the copied trial reported into
+    # a private copy of an in-memory study, so cross-validated XGBClassifiers never pruned.
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] > 0).astype(int)
+    study = tl.create_study(pruner=NopPruner())
+    trial = study.ask()
+    model = xgb.XGBClassifier(
+        n_estimators=3,
+        max_depth=2,
+        n_jobs=1,
+        eval_metric="logloss",
+        callbacks=[XGBoostPruningCallback(trial, "validation_0-logloss")],
+    )
+    clone(model).fit(X[:90], y[:90], eval_set=[(X[90:], y[90:])], verbose=False)
+    assert sorted(study.trials[0].intermediate_values) == [0, 1, 2]
