@@ -430,3 +430,22 @@ def test_tunelab_warnings_are_one_line_on_the_command_line(runner, optuna_like_d
     assert result.exit_code == 0
     lines = [line for line in result.output.splitlines() if "Optuna database" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "UserWarning" not in lines[0]
+
+
+@pytest.mark.parametrize("command", ["tune", "automl", "worker"])
+@pytest.mark.parametrize("seconds", ["nan", "inf", "-1", "0"])
+def test_a_time_limit_that_is_not_a_positive_finite_number_is_refused_up_front(
+    runner, tmp_path, command, seconds
+):
+    # Found by a QA pass: `tune --timeout nan` created the study, then failed naming
+    # Study.optimize's 'timeout'; an empty study stayed behind.
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    args = {
+        "tune": ["tune", str(EXAMPLES / "ridge_diabetes.yaml"), "--storage", url, "--timeout"],
+        "automl": ["automl", "data.csv", "--target", "y", "--time"],
+        "worker": ["worker", "--storage", url, "--study", "s", "--objective", "m:f", "--timeout"],
+    }[command]
+    result = runner.invoke(main, [*args, seconds])
+    assert result.exit_code == 2
+    assert "positive, finite number of seconds" in result.output
+    assert not (tmp_path / "t.db").exists()

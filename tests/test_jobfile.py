@@ -64,6 +64,7 @@ space:
         ("cv: five", r"job.yaml: cv: must be an int >= 2, got 'five'"),
         ("n_trials: 0", r"job.yaml: n_trials: must be a positive int, got 0"),
         ("timeout: -3", r"job.yaml: timeout: must be a positive number of seconds"),
+        ("trial_timeout: 0", r"job.yaml: trial_timeout: must be a positive number of seconds"),
         (
             "scoring: acuracy",
             r"job.yaml: scoring: unknown scorer 'acuracy' \(did you mean 'accuracy'\?\)",

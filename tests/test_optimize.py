@@ -749,3 +749,20 @@ def test_another_librarys_trial_pruned_fails_the_trial_with_a_hint():
         study.optimize(obj, n_trials=1)
     assert "raise tunelab.TrialPruned to prune" in info.value.__notes__[0]
     assert study.trials[0].fail_reason.endswith("raise tunelab.TrialPruned to prune)")
+
+
+def test_the_timeout_counts_the_executors_start_up():
+    # Found by a QA pass: a Dask LocalCluster's start-up (seconds) was not counted, so a 10 s
+    # run took 15 s; Optuna counts from the call.
+    import time
+
+    from tunelab.execution import InlineExecutor
+
+    class SlowToStart(InlineExecutor):
+        def start(self, objective, trial_timeout=None):
+            time.sleep(0.6)
+            super().start(objective, trial_timeout)
+
+    study = tl.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), timeout=0.3, executor=SlowToStart())
+    assert study.trials == []

@@ -571,3 +571,32 @@ def test_the_study_names_its_metric_for_plots(tmp_path):
     assert study.metric_names == ["neg_mean_absolute_error"]
     study.set_metric_names(["MAE (negated)"])
     assert run_in(url, job, 1).study.metric_names == ["MAE (negated)"]  # the user's name stays
+
+
+def test_a_job_files_trial_timeout_stops_a_slow_configuration(tmp_path):
+    # Found by a QA pass: a job file had no way to cap one slow configuration.
+    (tmp_path / "slow.py").write_text(
+        "import time\n"
+        "from sklearn.linear_model import Ridge\n"
+        "class SlowRidge(Ridge):\n"
+        "    def fit(self, X, y, sample_weight=None):\n"
+        "        if self.alpha > 1:\n"
+        "            time.sleep(30)\n"
+        "        return super().fit(X, y, sample_weight)\n"
+    )
+    job = write(
+        tmp_path,
+        "estimator: slow.SlowRidge\ndataset: diabetes\ntrial_timeout: 1\nn_jobs: 1\n"
+        "space:\n  alpha: [0.5, 5.0]\nsampler: grid\n",
+    )
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        result = run_in(f"sqlite:///{tmp_path / 'slow.db'}", job, n_trials=2)
+    finally:
+        sys.path.remove(str(tmp_path))
+    states = {t.params["alpha"]: t for t in result.study.trials}
+    assert states[0.5].state == tl.TrialState.COMPLETE
+    assert states[5.0].state == tl.TrialState.FAIL
+    assert "trial_timeout" in states[5.0].fail_reason

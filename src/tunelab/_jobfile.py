@@ -49,6 +49,7 @@ class JobSpec:
     cv: int = 5
     n_trials: int | None = None
     timeout: float | None = None
+    trial_timeout: float | None = None
     storage: str = DEFAULT_STORAGE
     study_name: str | None = None
     sampler: str = "auto"
@@ -70,6 +71,7 @@ _KEYS: dict[str, str] = {
     "cv": "an int >= 2",
     "n_trials": "a positive int",
     "timeout": "a positive number of seconds",
+    "trial_timeout": "a positive number of seconds",
     "storage": "a database URL",
     "study_name": "a string",
     "sampler": "one of " + ", ".join(SAMPLER_NAMES),
@@ -335,10 +337,12 @@ def load_job(path: str | Path) -> JobSpec:
         spec.cv = _int(path, "cv", data["cv"], 2)
     if "n_trials" in data and data["n_trials"] is not None:
         spec.n_trials = _int(path, "n_trials", data["n_trials"], 1)
-    if "timeout" in data and data["timeout"] is not None:
-        spec.timeout = _number(path, "timeout", data["timeout"])
-        if spec.timeout <= 0:
-            raise _err(path, "timeout", f"must be {_KEYS['timeout']}, got {data['timeout']!r}")
+    for key in ("timeout", "trial_timeout"):
+        if key in data and data[key] is not None:
+            seconds = _number(path, key, data[key])
+            if seconds <= 0:
+                raise _err(path, key, f"must be {_KEYS[key]}, got {data[key]!r}")
+            setattr(spec, key, seconds)
     for key in ("storage", "study_name"):
         if key in data and data[key] is not None:
             if not isinstance(data[key], str) or not data[key]:

@@ -112,6 +112,10 @@ def run_optimize(
             "supported with it. Use n_jobs (worker processes) or drop trial_timeout."
         )
     study._stop_flag = False
+    # The budget counts from here, the executor's start-up included (a Dask LocalCluster takes
+    # seconds: a 10 s run took 15 s when its clock started after it), as Optuna counts it.
+    began = time.monotonic()
+    deadline = None if timeout is None else began + timeout
     # Before any thread exists (heartbeat, progress bar): worker processes may be forked.
     executor.start(objective, trial_timeout)
     try:
@@ -122,8 +126,6 @@ def run_optimize(
         raise
     heartbeat = Heartbeat(study._storage).start()
     inline_objective = isinstance(executor, InlineExecutor)
-    began = time.monotonic()
-    deadline = None if timeout is None else began + timeout
     started = 0
     # The loop's own account, whatever the executor knows: every trial asked and not yet told,
     # and outcomes taken out of the executor and not yet recorded. However the loop ends (a

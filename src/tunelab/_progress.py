@@ -36,17 +36,18 @@ class ProgressBar:
             Progress,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
 
         self._by_time = n_trials is None and timeout is not None
         self._done = 0
         if self._by_time:
             # The bar measures seconds: labelled "trials", "3/3" read as three trials done.
+            # It follows the clock, not the trials: moved only when a trial ended, it sat at
+            # 0.0 s through a 40 s first trial, which looks like a hang.
             columns: tuple[Any, ...] = (
                 TextColumn("[bold]time"),
-                BarColumn(),
-                TextColumn("{task.completed:.1f}/{task.total:.1f} s"),
+                _clock_bar(BarColumn),
+                _budget_column(timeout),
                 TextColumn("{task.fields[trials]}"),
             )
         else:
@@ -55,8 +56,10 @@ class ProgressBar:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TimeRemainingColumn(),
+                _remaining_column(timeout),
             )
+            if timeout is not None:
+                columns += (_budget_column(timeout),)
         self._progress = Progress(*columns, TextColumn("{task.fields[best]}"), transient=False)
         self._task = self._progress.add_task(
             "optimize", total=n_trials if not self._by_time else timeout, best="", trials=""
@@ -85,3 +88,61 @@ class ProgressBar:
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+def _clock_bar(bar_column: type) -> Any:
+    """A bar filled by the time elapsed (of the task's total, the budget)."""
+    from rich.progress_bar import ProgressBar as Bar
+
+    class ClockBar(bar_column):  # type: ignore[misc, valid-type]
+        def render(self, task: Any) -> Any:
+            elapsed = task.elapsed or 0.0
+            return Bar(
+                total=task.total,
+                completed=min(elapsed, task.total or elapsed),
+                width=None if self.bar_width is None else max(1, self.bar_width),
+                pulse=False,
+                animation_time=task.get_time(),
+                style=self.style,
+                complete_style=self.complete_style,
+                finished_style=self.finished_style,
+                pulse_style=self.pulse_style,
+            )
+
+    return ClockBar()
+
+
+def _budget_column(timeout: float) -> Any:
+    """ "12/30 s": seconds elapsed of the budget, live."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class BudgetColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            elapsed = min(task.elapsed or 0.0, timeout)
+            return Text(f"{elapsed:.0f}/{timeout:.0f} s", style="progress.elapsed")
+
+    return BudgetColumn()
+
+
+def _remaining_column(timeout: float | None) -> Any:
+    """Time left at the trials' pace, but never past the budget: with n_trials=1000 and
+    timeout=8 it read 16 minutes as the run ended at 8 s."""
+    from datetime import timedelta
+
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RemainingColumn(ProgressColumn):
+        max_refresh = 0.5
+
+        def render(self, task: Any) -> Text:
+            left = task.time_remaining
+            if timeout is not None:
+                budget_left = max(0.0, timeout - (task.elapsed or 0.0))
+                left = budget_left if left is None else min(left, budget_left)
+            if left is None:
+                return Text("-:--:--", style="progress.remaining")
+            return Text(str(timedelta(seconds=int(left))), style="progress.remaining")
+
+    return RemainingColumn()

@@ -257,6 +257,7 @@ def run_job(
         n_trials=n_trials,
         timeout=timeout,
         n_jobs=job.n_jobs,
+        trial_timeout=job.trial_timeout,
         catch=(Exception,),
         show_progress_bar=show_progress_bar,
     )

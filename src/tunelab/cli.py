@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
+from ._click_types import SECONDS
 from ._jobfile import DEFAULT_STORAGE, default_storage
 from ._json import json_float, json_value
 from .exceptions import InvalidParameterError, StorageError, TunelabError
@@ -94,7 +95,7 @@ def main() -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=SECONDS,
     default=None,
     help="Seconds; overrides the job file.",
 )
@@ -615,9 +616,7 @@ def _import_objective(spec: str) -> Any:
 @click.option(
     "--n-trials", type=click.IntRange(min=1), default=None, help="Trials this worker runs."
 )
-@click.option(
-    "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds."
-)
+@click.option("--timeout", type=SECONDS, default=None, help="Seconds.")
 @click.option(
     "--sampler",
     type=click.Choice(["auto", "random", "qmc", "tpe", "gp", "cmaes"]),

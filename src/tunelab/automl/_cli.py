@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
+from .._click_types import SECONDS
 from .._csv_checks import delimiter_hint, index_column_note
 
 _CLASSIFICATION_MAX_LEVELS = 20
@@ -73,7 +74,7 @@ def infer_task(target: Any) -> str:
 @click.option(
     "--time",
     "time_budget",
-    type=click.FloatRange(min=0, min_open=True),
+    type=SECONDS,
     default=120.0,
     show_default=True,
     help="Seconds for the whole fit, final refit included.",
