@@ -654,7 +654,7 @@ def test_a_progress_bar_by_time_shows_seconds_and_trials():
     finally:
         bar.close()
     text = console.file.getvalue()
-    assert "time" in text and "1.2/3.0 s" in text and "2 trials" in text
+    assert "time" in text and "0/3 s" in text and "2 trials" in text  # the clock: see test_progress
 
 
 def _dies_once(trial):
