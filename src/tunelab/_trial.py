@@ -165,11 +165,7 @@ class Trial(SuggestMethods):
     def report(self, value: float, step: int) -> None:
         """Record an intermediate objective value at ``step`` (an epoch, a fold, a round)."""
         value, step = check_report(value, step)
-        if len(self.study.directions) > 1:
-            raise InvalidParameterError(
-                "Trial.report takes one value; this study has several objectives. Use "
-                "Trial.report_values(values, step)."
-            )
+        refuse_report_with_several_objectives(len(self.study.directions))
         self.study._set_intermediate_value(self._frozen, step, value)
 
     def report_values(self, values: Sequence[float], step: int) -> None:
@@ -252,6 +248,16 @@ def check_report(value: Any, step: Any, owner: str = "Trial.report") -> tuple[fl
             f"0-d array or tensor). Got {value!r} instead."
         )
     return number, checked_step(step, owner)
+
+
+def refuse_report_with_several_objectives(n_objectives: int) -> None:
+    """``report`` takes one value: in a study of several objectives it is refused, on the
+    driver's Trial and on a worker's alike."""
+    if n_objectives > 1:
+        raise InvalidParameterError(
+            "Trial.report takes one value; this study has several objectives. Use "
+            "Trial.report_values(values, step)."
+        )
 
 
 def checked_step(step: Any, owner: str) -> int:

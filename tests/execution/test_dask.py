@@ -512,3 +512,82 @@ def test_a_cluster_that_starts_without_workers_has_time_to_add_some(thread_clust
         study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, executor=executor)
     assert [t.state for t in study.trials] == [tl.TrialState.COMPLETE] * 3
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def two_objectives_reporting(trial):
+    x = trial.suggest_float("x", 0, 1)
+    try:
+        trial.report(x, 0)
+    except tl.InvalidParameterError as exc:
+        trial.set_user_attr("report_error", str(exc))
+    return x, 1 - x
+
+
+def test_a_report_in_a_multi_objective_study_raises_on_dask_as_with_n_jobs(client):
+    # Found by a QA pass: n_jobs=1 and 2 raise "use report_values"; Dask sent the report
+    # without waiting and dropped the driver's error without a word.
+    study = tl.create_study(directions=["minimize", "minimize"])
+    study.optimize(two_objectives_reporting, n_trials=2, executor=tl.DaskExecutor(client))
+    for t in study.trials:
+        assert t.intermediate_values == {}
+        assert t.user_attrs["report_error"].startswith("Trial.report takes one value")
+
+
+def keeps_the_previous_trial(trial):
+    import sys
+
+    # Every task unpickles the objective afresh: keep the handle where the worker process does.
+    kept = sys.__dict__.setdefault("_tunelab_test_kept_trials", {})
+    x = trial.suggest_float("x", 0, 1)
+    previous = kept.get("trial")
+    if previous is not None:
+        try:
+            previous.report(999.0, 7)
+            trial.set_user_attr("late", "accepted")
+        except Exception as exc:
+            trial.set_user_attr("late", f"{type(exc).__name__}: {exc}")
+        trial.set_user_attr("previous", previous.number)
+    kept["trial"] = trial
+    trial.report(x, 0)
+    return x
+
+
+def test_a_report_through_a_finished_trial_s_handle_is_refused_on_dask(client):
+    # Found by a QA pass: it was sent without waiting and dropped; n_jobs=1 raises.
+    client.run(lambda: __import__("sys").__dict__.pop("_tunelab_test_kept_trials", None))
+    study = tl.create_study()
+    study.optimize(keeps_the_previous_trial, n_trials=4, executor=tl.DaskExecutor(client))
+    late = [t for t in study.trials if "late" in t.user_attrs]
+    assert len(late) >= 2  # two worker processes, four trials
+    for t in late:
+        number = t.user_attrs["previous"]
+        assert t.user_attrs["late"] == (
+            f"TrialAlreadyFinishedError: Trial {number} is already finished (COMPLETE); "
+            "a finished trial cannot be changed."
+        )
+    assert all(list(t.intermediate_values) == [0] for t in study.trials)
+
+
+def test_a_report_the_driver_refuses_is_logged_on_dask(client, caplog):
+    # A report is sent without waiting; an error only the driver can find (here: the trial was
+    # told meanwhile) used to vanish.
+    from distributed import Queue
+
+    study = tl.create_study()
+    executor = tl.DaskExecutor(client)
+    executor.start(lambda t: time.sleep(5))
+    try:
+        trial = study.ask()
+        executor.submit(trial)
+        study.tell(trial, 1.0)
+        requests = Queue(f"{executor._prefix}-requests", client=client)
+        requests.put((trial.number, 0, "report", pickle.dumps((0.5, 3))))
+        with caplog.at_level(logging.WARNING, logger="tunelab"):
+            deadline = time.monotonic() + 10
+            while "report" not in caplog.text and time.monotonic() < deadline:
+                executor._serve_requests()
+                time.sleep(0.05)
+    finally:
+        executor.shutdown(cancel=True)
+    assert f"A report from trial {trial.number}'s objective was not recorded" in caplog.text
+    assert "already finished (COMPLETE)" in caplog.text

@@ -37,7 +37,7 @@ from ._base import (
     sendable_result,
 )
 from ._process import _ship
-from ._remote_trial import RemoteTrial, serve_call
+from ._remote_trial import RemoteTrial, acts_on_trial, finished_error, serve_call
 
 if TYPE_CHECKING:
     from .._space import Distribution
@@ -89,6 +89,10 @@ _BEGAN = "began"
 _TOOK = "took"
 # Messages the task sends without waiting for the driver's answer.
 _UNANSWERED = frozenset({_TOOK, "report"})
+# A report made once the objective has returned (through a handle kept for later, by a thread
+# still running): it waits for the driver's answer, which refuses it for a finished trial as
+# n_jobs=1 does. Sent without waiting, it was dropped without a word.
+_LATE_REPORT = "late report"
 # The last message: the outcome itself. A task's return value lives on its worker until
 # gathered, and dies with it; sent through the queue (held by the scheduler) it survives a
 # worker killed by another trial right after this one finished.
@@ -107,6 +111,7 @@ def _run_trial_on_worker(
     queue_prefix: str,
     trial_timeout: float | None,
     reply_check_seconds: float,
+    n_objectives: int | None = None,
 ) -> bytes:
     from distributed import Queue, get_client
 
@@ -116,6 +121,7 @@ def _run_trial_on_worker(
     # (number, attempt, method, pickled arguments): see the module's docstring.
     requests.put((number, attempt, _BEGAN, _pack(None)))
     key = _task_key(queue_prefix, number, attempt)
+    ended = threading.Event()  # the objective has returned: see _LATE_REPORT
 
     def call(method: str, args: tuple[Any, ...]) -> Any:
         try:
@@ -125,9 +131,12 @@ def _run_trial_on_worker(
                 f"trial {number}'s {method} call could not be sent to the driver: "
                 f"{describe_error(exc)}"
             ) from exc
-        requests.put((number, attempt, method, blob))
         if method in _UNANSWERED:
-            return None
+            if not ended.is_set():
+                requests.put((number, attempt, method, blob))
+                return None
+            method = _LATE_REPORT if method == "report" else "suggest"
+        requests.put((number, attempt, method, blob))
         while True:
             try:
                 status, result = pickle.loads(replies.get(timeout=reply_check_seconds))
@@ -147,7 +156,14 @@ def _run_trial_on_worker(
     # With the distributions of the params it already has (a retried or enqueued trial), a
     # repeated suggest of those names is checked here, without a round trip to the driver.
     trial = _WorkerTrial(
-        call, number, params, user_attrs, start, prefetched, distributions=distributions
+        call,
+        number,
+        params,
+        user_attrs,
+        start,
+        prefetched,
+        distributions=distributions,
+        n_objectives=n_objectives,
     )
     timer = (
         None if trial_timeout is None else _interrupt_after(trial_timeout, threading.get_ident())
@@ -159,6 +175,7 @@ def _run_trial_on_worker(
     finally:
         if timer is not None:
             timer.cancel()
+        ended.set()
     text = None
     if error is not None:
         text = describe_error(error)
@@ -295,6 +312,7 @@ class DaskExecutor(Executor):
         self._warned_no_workers = False
         self._next_workers_check = 0.0
         self._gone: str | None = None  # why the run cannot go on (no worker for too long)
+        self._study: Any = None  # the study of the trials dispatched (known from the first)
 
     @property
     def n_workers(self) -> int:
@@ -337,12 +355,14 @@ class DaskExecutor(Executor):
             self._prefix,
             self._trial_timeout,
             _REPLY_CHECK_SECONDS,
+            len(study.directions),
             key=_task_key(self._prefix, trial.number, attempt),
             pure=False,
         )
         self._running[trial.number] = _Running(
             trial, future, time.monotonic(), attempt, charged=charged, free=free
         )
+        self._study = study
 
     def running(self) -> list[Trial]:
         return [r.trial for r in self._running.values()]
@@ -363,14 +383,19 @@ class DaskExecutor(Executor):
         for number, attempt, method, blob in requests:
             entry = self._running.get(number)
             answered = method not in (_BEGAN, _RESULT, *_UNANSWERED)
+            if method == _LATE_REPORT:
+                method = "report"
             if entry is None or entry.attempt != attempt or entry.given_up is not None:
-                # An attempt given up on (reported lost while Dask had in fact moved it to a
-                # live worker, or stopped for overrunning) can still be running. Left without
-                # an answer it would wait forever and hold its worker thread, starving every
-                # task queued behind it; answered with an error, it ends.
+                reply = self._refuse(number, attempt, entry, method, blob)
                 if answered:
-                    self._send_reply(number, attempt, ("error", _abandoned(number, attempt)))
+                    # An attempt given up on (reported lost while Dask had in fact moved it to
+                    # a live worker, or stopped for overrunning) can still be running. Left
+                    # without an answer it would wait forever and hold its worker thread,
+                    # starving every task queued behind it; answered with an error, it ends.
+                    self._send_reply(number, attempt, reply)
                     self._reply_queues.pop((number, attempt), None)
+                elif method == "report" and reply[0] == "error":
+                    _warn_report(number, reply[1])
                 continue
             if method == _BEGAN:
                 entry.began = True
@@ -396,9 +421,30 @@ class DaskExecutor(Executor):
                 serve_call(entry.trial, "suggest", args)
                 continue
             answer = serve_call(entry.trial, method, args)
-            if method != "report":
+            if answered:
                 self._answer(entry, method, answer)
+            elif answer[0] == "error":
+                # The task did not wait for an answer: it checked what it could (the value, the
+                # step, the number of objectives), and what only the driver finds is logged.
+                _warn_report(number, answer[1])
         return len(requests)
+
+    def _refuse(
+        self, number: int, attempt: int, entry: _Running | None, method: str, blob: bytes
+    ) -> tuple[str, Any]:
+        """The answer to a request from a task whose trial is not running here (any more): the
+        error n_jobs=1 gives for a finished trial, or a study's view served as for any
+        trial; an attempt given up on while its trial still runs (or waits) is told so."""
+        if entry is None and self._study is not None:
+            try:
+                if not acts_on_trial(method):
+                    return serve_call(_OnStudy(self._study), method, pickle.loads(blob))
+                error = finished_error(self._study, number)
+            except Exception as exc:
+                return "error", exc
+            if error is not None:
+                return "error", error
+        return "error", _abandoned(number, attempt)
 
     def _answer(self, entry: _Running, method: str, answer: tuple[str, Any]) -> None:
         """Send the task its answer. One that does not pickle reaches the objective as an error
@@ -630,6 +676,19 @@ class DaskExecutor(Executor):
             if cluster is not None:
                 cluster.close()
         self._client = None
+
+
+class _OnStudy:
+    """Serves a task's study calls (``trial.study`` reads and writes) once its trial is over."""
+
+    def __init__(self, study: Any) -> None:
+        self.study = study
+
+
+def _warn_report(number: int, error: BaseException) -> None:
+    logger.warning(
+        "A report from trial %d's objective was not recorded: %s", number, describe_error(error)
+    )
 
 
 def _forget(future: Any) -> None:

@@ -46,7 +46,7 @@ from ._base import (
     sendable_error,
     sendable_result,
 )
-from ._remote_trial import RemoteTrial, serve_call
+from ._remote_trial import RemoteTrial, acts_on_trial, serve_call, stale_call_error
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -147,18 +147,32 @@ def _worker_main(conn: Connection, payload: bytes, inherited: list[Connection]) 
     # what the objective drops when it is pickled (a database connection, a client).
     objective = pickle.loads(payload)
 
-    def call(method: str, args: tuple[Any, ...]) -> Any:
-        conn.send(("call", method, args))
-        status, result = conn.recv()
-        if status == "error":
-            raise result
-        return result
+    # One pipe serves the objective's every thread: a call sends and reads its answer under
+    # the lock, so each thread gets its own reply. The main loop holds it too from sending a
+    # trial's result until the next trial arrives: a thread the finished trial left running
+    # then calls while the driver knows this worker runs another trial, and is refused.
+    lock = threading.Lock()
 
-    while True:
-        try:
+    def caller(number: int) -> Callable[[str, tuple[Any, ...]], Any]:
+        def call(method: str, args: tuple[Any, ...]) -> Any:
+            with lock:
+                # Sent by the objective's own thread only: the driver takes the time it waits
+                # for the answer off the trial's clock (trial_timeout).
+                main = threading.current_thread() is threading.main_thread()
+                conn.send(("call", number, method, args, time.monotonic() if main else None))
+                status, result = conn.recv()
+            if status == "error":
+                raise result
+            return result
+
+        return call
+
+    try:
+        with lock:
             message = conn.recv()
-        except EOFError:
-            message = None
+    except EOFError:
+        message = None
+    while True:
         if message is None:
             _stop_children()
             _stop_group()
@@ -167,15 +181,24 @@ def _worker_main(conn: Connection, payload: bytes, inherited: list[Connection]) 
         try:
             # Until this arrives, the driver knows the trial never ran here should the worker
             # die: a kill meant for an idle worker often lands after the next trial was sent.
-            conn.send(("started",))
+            # The time tells it when the trial's clock started.
+            with lock:
+                conn.send(("started", time.monotonic()))
         except OSError:  # the driver is gone
             return
-        trial = RemoteTrial(call, number, params, user_attrs, start, distributions=distributions)
+        trial = RemoteTrial(
+            caller(number), number, params, user_attrs, start, distributions=distributions
+        )
         kind, values, error, tb = run_objective(objective, trial, interrupt_is_error=True)
-        try:
-            _send_done(conn, kind, values, error, tb)
-        except OSError:  # the driver is gone
-            return
+        with lock:
+            try:
+                _send_done(conn, kind, values, error, tb)
+            except OSError:  # the driver is gone
+                return
+            try:
+                message = conn.recv()
+            except EOFError:
+                message = None
 
 
 def _send_done(
@@ -256,7 +279,10 @@ class _Worker:
         self.process.start()
         child.close()
         self.trial: Trial | None = None
+        # The trial's clock (trial_timeout): from when the worker started it, less the time its
+        # objective waited for the driver's answers (a callback or the sampler kept it busy).
         self.started_at = 0.0
+        self.waited = 0.0
         # It tells the driver when it starts a trial, before the objective runs.
         self.began = False  # it started ``trial``
         self.proven = False  # it started a trial once: it can load the objective
@@ -325,7 +351,8 @@ class ProcessExecutor(Executor):
     def _hand(self, worker: _Worker, trial: Trial) -> None:
         worker.trial = trial
         worker.began = False
-        worker.started_at = time.monotonic()
+        worker.started_at = time.monotonic()  # until the worker says when it started
+        worker.waited = 0.0
         try:
             worker.conn.send(
                 (
@@ -347,67 +374,90 @@ class ProcessExecutor(Executor):
     def wait(self, timeout: float | None) -> list[Outcome]:
         deadline = None if timeout is None else time.monotonic() + timeout
         outcomes: list[Outcome] = []
-        while not outcomes:
+        # The first look waits for nothing: what workers sent while the driver was busy (a
+        # callback, the sampler) is read before any trial is judged overrunning. Results in a
+        # pipe were thrown away, their trials failed "timed out".
+        pause: float | None = 0.0
+        while True:
+            if not any(w.trial is not None for w in self._workers):
+                return outcomes
+            outcomes.extend(self._serve_ready(pause))
+            if outcomes:
+                return outcomes
             outcomes.extend(self._stop_overrunning())
-            busy = [w for w in self._workers if w.trial is not None]
-            if not busy or outcomes:
+            if outcomes:
                 return outcomes
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return outcomes
+            pause = None if deadline is None else deadline - now
             if self._trial_timeout is not None:
-                # Wake up when the oldest running trial reaches its limit.
-                oldest = min(w.started_at for w in busy)
-                until_limit = max(0.0, oldest + self._trial_timeout - time.monotonic()) + 0.01
-                remaining = until_limit if remaining is None else min(remaining, until_limit)
-            handles: dict[Any, _Worker] = {}
-            for w in self._workers:
-                if w.trial is not None:
-                    handles[w.conn] = w
-                    handles[w.process.sentinel] = w
-                elif w.proven:
-                    # Replaced now, not at the next submit: what its objective started ends
-                    # with it. Not one that never started a trial: it may be unable to (the
-                    # objective does not load), and its replacements would die one after another.
-                    handles[w.process.sentinel] = w
-            ready = wait(list(handles), remaining)
-            if not ready and deadline is not None and time.monotonic() >= deadline:
-                return outcomes
-            for handle in ready:
-                worker = handles[handle]
-                if worker not in self._workers:  # replaced earlier in this round
-                    continue
-                if worker.trial is not None:
-                    outcome = self._serve(worker, handle is worker.conn)
-                    if outcome is not None:
-                        outcomes.append(outcome)
-                elif worker.has_exited():  # idle, perhaps only since it sent its result
-                    self._renew(_bury(worker))
+                # Wake up when the first running trial reaches its limit.
+                first = min(self._limit_at(w) for w in self._workers if w.trial is not None)
+                until_limit = max(0.0, first - now) + 0.01
+                pause = until_limit if pause is None else min(pause, until_limit)
+
+    def _serve_ready(self, pause: float | None) -> list[Outcome]:
+        """Serve the workers that sent something (waiting up to ``pause`` for one)."""
+        outcomes: list[Outcome] = []
+        handles: dict[Any, _Worker] = {}
+        for w in self._workers:
+            if w.trial is not None:
+                handles[w.conn] = w
+                handles[w.process.sentinel] = w
+            elif w.proven:
+                # Replaced now, not at the next submit: what its objective started ends
+                # with it. Not one that never started a trial: it may be unable to (the
+                # objective does not load), and its replacements would die one after another.
+                handles[w.process.sentinel] = w
+        for handle in wait(list(handles), pause):
+            worker = handles[handle]
+            if worker not in self._workers:  # replaced earlier in this round
+                continue
+            if worker.trial is not None:
+                outcome = self._serve(worker, handle is worker.conn)
+                if outcome is not None:
+                    outcomes.append(outcome)
+            elif worker.has_exited():  # idle, perhaps only since it sent its result
+                self._renew(_bury(worker))
         return outcomes
+
+    def _limit_at(self, worker: _Worker) -> float:
+        assert self._trial_timeout is not None
+        return worker.started_at + worker.waited + self._trial_timeout
 
     def _stop_overrunning(self) -> list[Outcome]:
         if self._trial_timeout is None:
             return []
-        now = time.monotonic()
-        overrunning = [
-            w
-            for w in self._workers
-            if w.trial is not None and now - w.started_at >= self._trial_timeout
-        ]
+        outcomes: list[Outcome] = []
+        overrunning = []
+        for worker in list(self._workers):
+            if worker.trial is None or time.monotonic() < self._limit_at(worker):
+                continue
+            # What it sent since the last look is read first: its result, or a call whose
+            # wait for the answer moves its limit.
+            while worker.trial is not None and worker in self._workers and worker.conn.poll():
+                outcome = self._serve(worker, True)
+                if outcome is not None:
+                    outcomes.append(outcome)
+            if worker.trial is not None and time.monotonic() >= self._limit_at(worker):
+                overrunning.append(worker)
         if not overrunning:
-            return []
+            return outcomes
         # SIGTERM first: the objective's helpers that ignore it (joblib's resource tracker) see
         # their parent go and delete what it left in /dev/shm. They get the whole grace period,
         # even once the worker is gone, since that is when they start; SIGKILL ends the rest.
+        # The other workers' calls wait meanwhile, off their trials' clocks.
         for worker in overrunning:
             _signal_tree(worker.process, signal.SIGTERM)
         time.sleep(_TERMINATE_GRACE_SECONDS)
-        stopped = []
         for worker in overrunning:
             _signal_tree(worker.process, signal.SIGKILL)
             text = (
                 f"trial timed out after {self._trial_timeout:g} s (trial_timeout) and was stopped"
             )
-            stopped.append(self._replace(worker, "error", TrialTimeoutError(text), text))
-        return stopped
+            outcomes.append(self._replace(worker, "error", TrialTimeoutError(text), text))
+        return outcomes
 
     def _serve(self, worker: _Worker, conn_ready: bool) -> Outcome | None:
         trial = worker.trial
@@ -428,10 +478,18 @@ class ProcessExecutor(Executor):
             return self._replace(worker, "invalid", None, text)
         if message[0] == "started":
             worker.began = worker.proven = True
+            # Its clock starts here, not when the trial was sent: a fresh worker first loads
+            # the objective. (time.monotonic is one clock for every process of a machine.)
+            worker.started_at = max(worker.started_at, message[1])
             return None
         if message[0] == "call":
-            _, method, args = message
-            status, result = serve_call(trial, method, args)
+            _, number, method, args, sent_at = message
+            if number != trial.number and acts_on_trial(method):
+                # Served on the trial running now, it would land there (a stale handle kept
+                # in a cache, a thread still reporting for its finished trial).
+                status, result = "error", stale_call_error(trial.study, number, method)
+            else:
+                status, result = serve_call(trial, method, args)
             if status == "error":
                 result = sendable_error(result)
             try:
@@ -441,6 +499,9 @@ class ProcessExecutor(Executor):
             except Exception as exc:  # the answer does not pickle: the objective sees why
                 answer = f"the driver could not send its answer to {method}: {describe_error(exc)}"
                 worker.conn.send(("error", RuntimeError(answer)))
+            if sent_at is not None:
+                now = time.monotonic()
+                worker.waited += max(0.0, now - max(sent_at, worker.started_at))
             return None
         _, kind, values, error, text, tb = message
         worker.trial = None

@@ -16,8 +16,9 @@ from .._space import (
     Distribution,
 )
 from .._suggest import SuggestMethods
-from .._trial import Trial, check_report, check_suggest
+from .._trial import Trial, check_report, check_suggest, refuse_report_with_several_objectives
 from .._validation import json_attr
+from ..storage._rules import check_writable
 
 # The only Trial methods a worker may invoke on the driver.
 REMOTE_METHODS = frozenset(
@@ -109,9 +110,13 @@ class RemoteTrial(SuggestMethods):
         prefetched: dict[str, tuple[Distribution, Any]] | None = None,
         *,
         distributions: Mapping[str, Distribution] | None = None,
+        n_objectives: int | None = None,
     ) -> None:
         self._call = call
         self.number = number
+        # Given by executors that send reports without waiting for an answer, so that a report
+        # in a multi-objective study fails where it was made, as with n_jobs=1.
+        self._n_objectives = n_objectives
         self._params = dict(params)
         # Distributions of ``_params``; a sender that does not pass them leaves the check of a
         # repeated suggest of those names to the driver.
@@ -178,6 +183,8 @@ class RemoteTrial(SuggestMethods):
     def report(self, value: float, step: int) -> None:
         # Checked here too, because some executors send reports without waiting for an answer.
         value, step = check_report(value, step)  # plain numbers cross to the driver
+        if self._n_objectives is not None:
+            refuse_report_with_several_objectives(self._n_objectives)
         self._call("report", (value, step))
         self._intermediate[step] = value
 
@@ -226,6 +233,37 @@ class RemoteTrial(SuggestMethods):
 
     def __repr__(self) -> str:
         return f"RemoteTrial(number={self.number}, params={self._params!r})"
+
+
+def acts_on_trial(method: str) -> bool:
+    """Whether a worker's call reads or changes its own trial (rather than the study): such a
+    call through the handle of a trial that is no longer running is refused, as with n_jobs=1."""
+    return method in REMOTE_METHODS or method == "read"
+
+
+def finished_error(study: Any, number: int) -> BaseException | None:
+    """What n_jobs=1 raises for a change to trial ``number`` of ``study`` once it is finished
+    (None while it is not, or if the study has no such trial)."""
+    trials = study.get_trials(deepcopy=False)
+    # Numbers run 0, 1, 2, ... without a gap, so the list's index is the number.
+    frozen = trials[number] if 0 <= number < len(trials) else None
+    if frozen is None or frozen.number != number:
+        return None
+    try:
+        check_writable(frozen)
+    except Exception as exc:
+        return exc
+    return None
+
+
+def stale_call_error(study: Any, number: int, method: str) -> BaseException:
+    """The error for a call made through trial ``number``'s handle after that trial left the
+    worker (a handle kept in a cache, a thread still reporting): what n_jobs=1 raises for a
+    finished trial. Served on the trial the worker runs now, it used to land there."""
+    return finished_error(study, number) or RuntimeError(
+        f"Trial.{method} was called through trial {number}'s handle, but trial {number} is not "
+        "the one running in this worker; call it on the trial the objective was given."
+    )
 
 
 def serve_call(trial: Any, method: str, args: tuple[Any, ...]) -> tuple[str, Any]:
