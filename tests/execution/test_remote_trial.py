@@ -226,3 +226,19 @@ def test_a_worker_trial_reads_user_attrs_back_as_stored():
         study.optimize(keep_a_tuple, n_trials=2, n_jobs=n_jobs)
         views[n_jobs] = [t.user_attrs for t in study.trials]
     assert views[2] == views[1] == [{"pair": [1, "a"], "seen": "list"}] * 2
+
+
+def copies_the_trial(trial: Any) -> float:
+    import copy
+
+    x = trial.suggest_float("x", 0, 1)
+    copied = copy.deepcopy([trial])[0]  # as clone() copies a callback that holds the trial
+    copied.report(x, 0)
+    return x if copied is trial else float("nan")
+
+
+def test_a_copied_remote_trial_is_the_trial_itself():
+    study = tl.create_study(seed=0)
+    study.optimize(copies_the_trial, n_trials=1, n_jobs=2)
+    (trial,) = study.trials
+    assert trial.state == tl.TrialState.COMPLETE and trial.intermediate_values == {0: trial.value}

@@ -231,6 +231,14 @@ class RemoteTrial(SuggestMethods):
             f"Trial.{name}."
         )
 
+    # A handle, as Trial is (see Trial.__deepcopy__): scikit-learn's clone deep-copies the
+    # pruning callbacks that hold it.
+    def __copy__(self) -> RemoteTrial:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RemoteTrial:
+        return self
+
     def __repr__(self) -> str:
         return f"RemoteTrial(number={self.number}, params={self._params!r})"
 
