@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
 
 from tunelab import InvalidParameterError
@@ -455,3 +456,74 @@ def test_a_stored_study_refuses_a_fit_with_another_metric(tmp_path: Path) -> Non
     assert len(tunelab.load_study(study_name="a", storage=url).trials) == 1
     AutoClassifier(**params, metric="accuracy").fit(X, y)  # the same metric continues it
     assert len(tunelab.load_study(study_name="a", storage=url).trials) == 2
+
+
+class _SlowClassifier(ClassifierMixin, BaseEstimator):
+    """A logistic regression whose every fit takes ``delay`` seconds more."""
+
+    def __init__(self, delay: float = 0.4) -> None:
+        self.delay = delay
+
+    def fit(self, X, y, sample_weight=None):
+        from sklearn.linear_model import LogisticRegression
+
+        time.sleep(self.delay)
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def _slow_forest(monkeypatch: pytest.MonkeyPatch, delay: float) -> None:
+    from tunelab.automl import _zoo
+
+    model = _zoo._model
+
+    def slow(params, task, *args):
+        return _SlowClassifier(delay) if params["model"] == "rf" else model(params, task, *args)
+
+    monkeypatch.setattr(_zoo, "_model", slow)
+
+
+def test_a_first_pipeline_too_slow_for_the_budget_stops_after_its_first_fold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by a QA pass: include=['rf'] on 8,000 rows ran the first forest's whole 5-fold CV
+    # (16.6 s) in a 5 s budget, since the first configuration was never cut.
+    _slow_forest(monkeypatch, 0.4)
+    X, y = make_classification(120, 4, random_state=0)
+    outcomes: list[str] = []
+    model = AutoClassifier(time_budget=1.5, include=["rf"], cv=5, verbose=0, random_state=0)
+    with pytest.warns(UserWarning, match=r"'rf': 0\.\d\ds a fold\), so it was scored on 1 of"):
+        model.fit(X, y, progress=lambda d: outcomes.append(d["outcome"]))
+    # One fold and the refit (0.8 s), not five folds and the refit (2.4 s).
+    assert model.fit_time_ < 1.5 * 1.1
+    assert outcomes == ["partial"]
+    assert model.leaderboard_["model"].tolist() == ["rf"]
+    trial = model.study_.trials[0]
+    assert trial.user_attrs["stopped"] == "time budget: scored on 1 of 5 folds"
+    assert len(trial.intermediate_values) == 1
+    assert model.score(X, y) > 0.7
+
+
+def test_a_stored_study_does_not_pile_up_waiting_trials(tmp_path: Path) -> None:
+    # Found by a QA pass: every fit enqueued all the default configurations and left the ones
+    # it did not reach WAITING (8, 16, 24 after three fits of a stored study).
+    import tunelab
+    from tunelab import TrialState
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    X, y = load_iris(return_X_y=True)
+    params = dict(time_budget=20, max_trials=1, storage=url, study_name="w", **FAST)
+    for _ in range(3):
+        AutoClassifier(**params).fit(X, y)
+        study = tunelab.load_study(study_name="w", storage=url)
+        assert not study.get_trials(states=(TrialState.WAITING,))
+    # Each fit ran the next default the study had not seen: the linear model, then the next.
+    models = [t.params["model"] for t in study.trials]
+    assert models[0] == "linear" and len(set(models)) == 3

@@ -13,6 +13,7 @@ from tunelab.automl._search import (
     Candidate,
     SearchData,
     raced_out,
+    ranked,
     reserve,
     run_search,
     threads,
@@ -132,3 +133,12 @@ def test_a_family_too_dear_to_start_is_skipped_and_the_search_goes_on() -> None:
     assert result.n_skipped >= 1
     # It ends when nothing fits any more, not at max_trials.
     assert result.n_trials < 10
+
+
+def test_a_configuration_scored_on_fewer_folds_ranks_after_every_full_one() -> None:
+    # Its mean covers the folds it ran (cut short by the budget), maybe the easy ones.
+    partial = Candidate(0, {"model": "rf"}, [0.99], [1.0], np.zeros(3), None, rows=np.arange(1))
+    full = [_cand([0.8, 0.8], number=1), _cand([0.9, 0.7], number=2)]
+    assert [c.number for c in ranked([partial, *full])] == [1, 2, 0]
+    # Nor is it the incumbent that racing pairs fold scores with.
+    assert reserve([partial], growth=1.0) > 0

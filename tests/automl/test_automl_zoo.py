@@ -52,7 +52,8 @@ def test_default_configurations_lie_in_the_space(task: str, has_cat: bool) -> No
 
 
 def test_include_exclude_and_kernel_cutoff() -> None:
-    names = [f.name for f in choose_families(["rf", "svm"], None, 10**6, CLASSIFICATION, "t")]
+    with pytest.warns(UserWarning, match="include names 'svm', which is left out above 5,000"):
+        names = [f.name for f in choose_families(["rf", "svm"], None, 10**6, CLASSIFICATION, "t")]
     assert names == ["rf", "svm"]  # named explicitly, so kept on large data
     names = [f.name for f in choose_families(None, ["rf"], 10**6, CLASSIFICATION, "t")]
     assert "rf" not in names and "svm" not in names and "linear" in names
@@ -60,6 +61,34 @@ def test_include_exclude_and_kernel_cutoff() -> None:
         choose_families(["forest"], None, 10, CLASSIFICATION, "t")
     with pytest.raises(InvalidParameterError, match="leave no model"):
         choose_families(["rf"], ["rf"], 10, CLASSIFICATION, "t")
+
+
+def test_a_kernel_model_named_in_include_on_large_data_warns_about_the_budget() -> None:
+    # Found by a QA pass: include=['svm'] searched an SVM on 30,000 rows without a word, and
+    # its first fold alone outlasted the budget.
+    with pytest.warns(UserWarning, match=r"'svm'.*6,000 rows one fold may take longer"):
+        choose_families(["svm"], None, 6000, CLASSIFICATION, "t")
+    with pytest.warns(UserWarning, match=r"'knn'.*50,000 rows"):
+        choose_families(["knn", "linear"], None, 60000, REGRESSION, "t")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        choose_families(["svm", "knn"], None, 5000, CLASSIFICATION, "t")
+
+
+def test_the_cheapest_included_family_comes_first() -> None:
+    # Found by a QA pass: with include=['rf', ...] the forest, the dearest default, came first,
+    # and the first configuration is the one the budget cannot skip.
+    families = choose_families(["rf", "et"], None, 200, CLASSIFICATION, "t")
+    assert [c["model"] for c in default_configurations(families, False)] == ["et", "rf"]
+    families = choose_families(["rf", "svm", "mlp"], None, 200, CLASSIFICATION, "t")
+    assert default_configurations(families, False)[0]["model"] == "mlp"
+    # Without an include the linear model stays first and the order is unchanged.
+    families = choose_families(None, None, 200, CLASSIFICATION, "t")
+    assert [c["model"] for c in default_configurations(families, True)] == [
+        f.name for f in families
+    ]
 
 
 def test_svm_has_epsilon_only_for_regression() -> None:

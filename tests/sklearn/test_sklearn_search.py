@@ -596,3 +596,69 @@ def test_the_study_records_the_refit_metric_of_several(iris, tmp_path):
     # scoring=None on a classifier is its accuracy.
     plain = SearchCV(SVC(), {"C": [0.1, 1.0]}, cv=3).fit(X, y)
     assert plain.study_.metric_names == ["accuracy"]
+
+
+class _SleepyKnob(Knob):
+    """A Knob whose every fit takes ``delay`` seconds."""
+
+    def __init__(self, q: float = 0.0, jitter: float = 0.0, delay: float = 0.3):
+        super().__init__(q=q, jitter=jitter)
+        self.delay = delay
+
+    def fit(self, X, y=None):
+        time.sleep(self.delay)
+        return super().fit(X, y)
+
+
+@pytest.mark.parametrize("racing", [False, True])
+def test_past_the_timeout_a_parallel_batch_stops_at_the_next_fold(racing):
+    # Found by a QA pass: the deadline was tested before a batch only, and the first batch of
+    # n_jobs=2 configurations ran all its folds (42.9 s for timeout=10). Now the first
+    # configuration's folds go first, and the other one stops once the time is up.
+    X, y = knob_data(60)
+    search = SearchCV(
+        _SleepyKnob(delay=0.3),
+        {"q": Float(0.0, 1.0)},
+        n_trials=None,
+        timeout=0.7,
+        cv=5,
+        n_jobs=2,
+        racing=racing,
+        random_state=0,
+    )
+    began = time.perf_counter()
+    with parallel_config(backend="threading"):
+        search.fit(X, y)
+    searched = time.perf_counter() - began - search.refit_time_
+    # Rounds of two fits (0.3 s): the first configuration's folds 1-2, 3-4, then its fold 5
+    # beside the second one's fold 1 (0.9 s); both in full would take 1.5 s.
+    assert searched < 1.3, searched
+    r = search.cv_results_
+    assert list(r["state"]) == ["COMPLETE", "PRUNED"]
+    assert list(r["n_folds_evaluated"]) == [5, 1]
+    assert search.best_index_ == 0  # best_score_ is a full CV score
+    stopped = search.study_.trials[1]
+    assert stopped.user_attrs["stopped"] == "time budget ran out (timeout=0.7s)"
+
+
+def test_past_the_timeout_a_serial_search_stops_at_the_next_fold():
+    X, y = knob_data(60)
+    search = SearchCV(
+        _SleepyKnob(delay=0.1),
+        {"q": Float(0.0, 1.0)},
+        n_trials=None,
+        timeout=0.65,
+        cv=5,
+        racing=False,
+        random_state=0,
+    )
+    began = time.perf_counter()
+    search.fit(X, y)
+    searched = time.perf_counter() - began - search.refit_time_
+    # The second configuration starts at 0.5 s and stops after its second fold, at 0.7 s,
+    # not after its fifth (1.0 s).
+    assert searched < 0.9, searched
+    r = search.cv_results_
+    assert list(r["state"]) == ["COMPLETE", "PRUNED"]
+    assert r["n_folds_evaluated"][1] < 5
+    assert search.best_index_ == 0

@@ -24,6 +24,7 @@ from ._search import (
     SearchFailedError,
     SearchResult,
     predict_block,
+    ranked,
     run_search,
     threads,
 )
@@ -245,8 +246,6 @@ class _AutoBase(BaseEstimator):
         has_cat = bool(typer.categorical_)
         space = build_space(families, has_cat)
         study = self._study(metric_name)
-        for params in default_configurations(families, has_cat):
-            study.enqueue_trial(params)
         data = SearchData(
             X=X_train,
             y=y_arr[train_idx],
@@ -262,13 +261,24 @@ class _AutoBase(BaseEstimator):
             refit_rows=len(frame),
             sample_weight=None if weight is None else weight[train_idx],
         )
-        result = run_search(data, study, space, end, self.max_trials, progress, _clock)
+        result = run_search(
+            data,
+            study,
+            space,
+            end,
+            self.max_trials,
+            progress,
+            _clock,
+            defaults=default_configurations(families, has_cat),
+        )
         self.study_ = study
         self.n_trials_ = result.n_trials
         if not result.candidates:
             self._no_candidate(result)
-        ranked = sorted(result.candidates, key=lambda c: -c.cv_score)
-        members, weights, oof_single, oof_ensemble = self._select(ranked, data)
+        if result.cut_short is not None:
+            self._warn_cut_short(result.cut_short)
+        order = ranked(result.candidates)
+        members, weights, oof_single, oof_ensemble = self._select(order, data)
         # The ensemble is used only if it beats the best single pipeline out of fold and its
         # members' refits fit in what is left of the budget.
         remaining = start + self.time_budget - _clock()
@@ -277,8 +287,8 @@ class _AutoBase(BaseEstimator):
             len(members) > 1 and oof_ensemble > oof_single and refit_cost <= remaining * 0.9
         )
         if not use_ensemble:
-            members, weights = [ranked[0]], [1.0]
-        self.leaderboard_ = self._leaderboard(ranked, members if use_ensemble else [], weights)
+            members, weights = [order[0]], [1.0]
+        self.leaderboard_ = self._leaderboard(order, members if use_ensemble else [], weights)
         self._refit(frame, y_arr, weight, members, weights, use_ensemble)
         self.cv_score_ = oof_ensemble if use_ensemble else oof_single
         self.generalization_ = self._generalization(
@@ -395,6 +405,18 @@ class _AutoBase(BaseEstimator):
                 f"({len(test)} test rows; cv={self.cv!r}): {reason.rstrip('.')}{rare}."
             )
 
+    def _warn_cut_short(self, cut: dict[str, Any]) -> None:
+        # Issued here: the search loop silences the warnings of its hundreds of fits.
+        hint = "" if cut["model"] == "linear" else ", or include 'linear' (the cheapest model)"
+        warnings.warn(
+            f"{type(self).__name__}: time_budget={self.time_budget}s is too small for one "
+            f"cross-validation of the first pipeline ({cut['model']!r}: {cut['fold_time']:.2f}s "
+            f"a fold), so it was scored on {cut['folds']} of its {cut['n_splits']} folds and "
+            f"refitted; its CV score covers those folds only. Give a larger time_budget{hint}.",
+            UserWarning,
+            stacklevel=3,
+        )
+
     def _study(self, metric_name: str) -> Any:
         import tunelab
         from tunelab import samplers
@@ -423,13 +445,20 @@ class _AutoBase(BaseEstimator):
     def _select(
         self, ranked: list[Candidate], data: SearchData
     ) -> tuple[list[Candidate], list[float], float, float]:
-        def oof_score(pred: np.ndarray) -> float:
+        def oof_score(pred: np.ndarray, rows: np.ndarray | None = None) -> float:
+            if rows is None:
+                return score_predictions(
+                    data.scorer, data.task, data.y, pred, data.K, data.sample_weight, data.classes
+                )
+            # Only the rows of the folds it ran have out-of-fold predictions.
+            weight = data.weights(rows)
             return score_predictions(
-                data.scorer, data.task, data.y, pred, data.K, data.sample_weight, data.classes
+                data.scorer, data.task, data.y[rows], pred[rows], data.K, weight, data.classes
             )
 
-        single = oof_score(ranked[0].oof)
-        pool = ranked[:ENSEMBLE_POOL]
+        single = oof_score(ranked[0].oof, ranked[0].rows)
+        # Ensemble selection pools every row's out-of-fold prediction: only full CV runs.
+        pool = [c for c in ranked[:ENSEMBLE_POOL] if not c.partial]
         if self.ensemble_size < 2 or len(pool) < 2:
             return [ranked[0]], [1.0], single, single
         counts, ens = greedy_selection([c.oof for c in pool], oof_score, self.ensemble_size)
@@ -548,9 +577,11 @@ class _AutoBase(BaseEstimator):
         # Every pipeline in exactly one part, so the parts add up to the total; the ones the
         # budget cut short were left out and the line did not add up.
         budget = result.n_skipped + result.n_stopped
+        cut = result.cut_short
+        short = "" if cut is None else f" (1 on {cut['folds']} of {cut['n_splits']} folds)"
         print(
             f"{type(self).__name__}: {result.n_trials} pipelines in {self.fit_time_:.1f}s "
-            f"({len(result.candidates)} complete, {result.n_raced} raced out, "
+            f"({len(result.candidates)} complete{short}, {result.n_raced} raced out, "
             f"{result.n_failed} failed, {budget} cut by the time budget); "
             f"CV {self.metric_} = {self.cv_score_:.4f} "
             f"({'ensemble of ' + str(len(self.ensemble_.members)) if self.ensemble_ else 'single'})",

@@ -19,6 +19,11 @@ for a first fold, or for a family not tried yet ten times the dearest family's) 
 the configuration is dropped and the search goes on with the families that still fit. It ends
 when no family's first fold fits in what is left. The deadline itself leaves room for the
 final refit, estimated from the CV fit times of the current leaders.
+
+The first configuration is never skipped, so that a fit always ends with a model; once one of
+its folds shows that the rest and the refit cannot end before the deadline, it stops and is
+kept, scored on the folds it ran (ranked after every full CV run, never raced against nor
+ensembled).
 """
 
 from __future__ import annotations
@@ -60,6 +65,13 @@ class Candidate:
     fit_times: list[float]
     oof: np.ndarray
     holdout: np.ndarray | None
+    # The test rows of the folds it ran, when the time budget stopped it before the last one
+    # (the first configuration only); None when it ran every fold.
+    rows: np.ndarray | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.rows is not None
 
     @property
     def cv_score(self) -> float:
@@ -121,6 +133,15 @@ class SearchResult:
     n_stopped: int = 0
     n_skipped: int = 0
     failures: Counter = field(default_factory=Counter)
+    # Set when the first configuration was scored on fewer folds than the CV has, because its
+    # remaining folds and the refit could not fit in the budget: what fit warns with.
+    cut_short: dict[str, Any] | None = None
+
+
+def ranked(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Best first; a configuration scored on fewer folds after every one scored on all (its
+    mean over the folds it ran is not comparable, and it may have run only easy ones)."""
+    return sorted(candidates, key=lambda c: (c.partial, -c.cv_score))
 
 
 def predict_block(model: Any, X: Any, classes: np.ndarray | None) -> np.ndarray:
@@ -168,7 +189,7 @@ def raced_out(scores: Sequence[float], incumbent: Candidate) -> bool:
 
 def reserve(candidates: Sequence[Candidate], growth: float) -> float:
     """Seconds the search leaves for the final refit of the current leaders."""
-    leaders = sorted(candidates, key=lambda c: -c.cv_score)[:RESERVED_REFITS]
+    leaders = ranked(candidates)[:RESERVED_REFITS]
     return float(sum(c.refit_estimate(growth) for c in leaders))
 
 
@@ -180,14 +201,19 @@ def run_search(
     max_trials: int | None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    defaults: Sequence[dict[str, Any]] = (),
 ) -> SearchResult:
-    """Search until ``end`` (a ``clock`` time) minus the refit reserve, or ``max_trials``."""
+    """Search until ``end`` (a ``clock`` time) minus the refit reserve, or ``max_trials``.
+
+    ``defaults`` are enqueued one at a time, each just before it is asked (see
+    ``_enqueue_next``)."""
     from threadpoolctl import threadpool_limits
 
     result = SearchResult()
     family_cost: dict[str, float] = {}
     families = _families(space)
     skipped_in_a_row = 0
+    pending = list(defaults)
     # BLAS and OpenMP threads beyond n_jobs oversubscribe a shared machine (a 25x slowdown of
     # small fits was measured on a loaded 2-core box); models get their threads from n_jobs.
     with warnings.catch_warnings(), threadpool_limits(threads(data.n_jobs)):
@@ -198,6 +224,8 @@ def run_search(
                 data, result, families, family_cost, end, clock
             ):
                 break
+            if pending:
+                _enqueue_next(study, pending)
             trial = study.ask(space)
             result.n_trials += 1
             params = trial.params
@@ -215,7 +243,7 @@ def run_search(
                     pass
                 raise
             if progress is not None:
-                best = max(result.candidates, key=lambda c: c.cv_score, default=None)
+                best = ranked(result.candidates)[0] if result.candidates else None
                 progress(
                     {
                         "n_trials": result.n_trials,
@@ -235,6 +263,27 @@ def run_search(
 
 # Consecutive configurations whose first fold did not fit before the search gives up.
 MAX_SKIPPED_IN_A_ROW = 25
+
+
+def _enqueue_next(study: Any, pending: list[dict[str, Any]]) -> None:
+    """Queue the next default configuration that the study has not seen, unless trials are
+    already waiting (those left by an earlier fit run first).
+
+    Queued all at once, the defaults a budget did not reach stayed WAITING in a stored study,
+    and every later fit added its own (a QA pass counted 8, 16, 24 after three fits). Queued one
+    at a time, right before the ask that runs it, a fit leaves no WAITING trial of its own; and
+    ``skip_if_exists`` passes over a default an earlier fit of the study already ran.
+    """
+    from .._frozen import TrialState
+
+    if study.get_trials(states=(TrialState.WAITING,), deepcopy=False):
+        return
+    while pending:
+        params = pending.pop(0)
+        before = len(study.get_trials(states=(TrialState.WAITING,), deepcopy=False))
+        study.enqueue_trial(params, skip_if_exists=True)
+        if len(study.get_trials(states=(TrialState.WAITING,), deepcopy=False)) > before:
+            return
 
 
 def _families(space: dict[str, Any]) -> list[str]:
@@ -283,7 +332,13 @@ def _evaluate(
 ) -> str:
     study = trial.study
     model = params["model"]
-    incumbent = max(result.candidates, key=lambda c: c.cv_score, default=None)
+    # Racing pairs fold scores, so only a configuration scored on every fold can lead it.
+    full = [c for c in result.candidates if not c.partial]
+    incumbent = max(full, key=lambda c: c.cv_score, default=None)
+    # The very first configuration (the cheapest default) is never skipped, so that every fit
+    # ends with a model even when the budget is too small for anything else; it is only cut
+    # short once a fold shows the rest cannot fit (see below).
+    first = not result.candidates and result.n_trials == 1
     n = len(data.y)
     oof = np.zeros((n, data.K)) if data.K else np.zeros(n)
     holdout_sum: np.ndarray | None = None
@@ -292,9 +347,7 @@ def _evaluate(
     slowest = family_cost.get(model, _unseen_family_cost(family_cost))
     for k, (train, test) in enumerate(data.splits):
         deadline = end - reserve(result.candidates, data.growth)
-        # The very first configuration (the cheapest default) always finishes, so that every
-        # fit ends with a model even when the budget is too small for anything else.
-        if (result.candidates or result.n_trials > 1) and clock() + slowest > deadline:
+        if not first and clock() + slowest > deadline:
             # Only this configuration is dropped: a cheaper family may still fit, and
             # run_search ends the search once none does.
             trial.set_user_attr("stopped", "time budget")
@@ -338,6 +391,26 @@ def _evaluate(
             study.tell(trial, state=TrialState.PRUNED)
             result.n_raced += 1
             return "raced"
+        left = len(data.splits) - k - 1
+        if first and left and clock() + (left + data.growth * REFIT_SAFETY) * slowest > end:
+            # Finishing every fold overran a 5 s budget by 17 s (a 100-tree forest on 8,000
+            # rows); the folds run so far still give a model, scored on them.
+            rows = np.concatenate([test for _, test in data.splits[: k + 1]])
+            holdout = None if holdout_sum is None else holdout_sum / (k + 1)
+            result.candidates.append(
+                Candidate(trial.number, params, scores, fit_times, oof, holdout, rows=rows)
+            )
+            result.cut_short = {
+                "model": model,
+                "folds": k + 1,
+                "n_splits": len(data.splits),
+                "fold_time": slowest,
+            }
+            trial.set_user_attr(
+                "stopped", f"time budget: scored on {k + 1} of {len(data.splits)} folds"
+            )
+            study.tell(trial, float(np.mean(scores)))
+            return "partial"
     holdout = None if holdout_sum is None else holdout_sum / len(data.splits)
     result.candidates.append(Candidate(trial.number, params, scores, fit_times, oof, holdout))
     study.tell(trial, float(np.mean(scores)))

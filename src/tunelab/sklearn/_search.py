@@ -644,7 +644,10 @@ class _Runner:
                     self._ask(int(min(batch_size, budget - len(candidates))), points, batch)
                     if not batch:
                         break
-                    self._race(parallel, batch)
+                    if deadline is None:
+                        self._race(parallel, batch)
+                    else:
+                        self._race_until(parallel, batch, deadline, batch_size)
                 except BaseException as exc:
                     self._fail_running(batch, exc)
                     raise
@@ -718,6 +721,102 @@ class _Runner:
             alive = [(t, c) for t, c in alive if not self._stopped(t, c, done)]
         for trial, cand in alive:
             self._finish(trial, cand)
+
+    def _race_until(
+        self,
+        parallel: Parallel,
+        batch: list[tuple[Any, Candidate]],
+        deadline: float,
+        workers: int,
+    ) -> None:
+        """``_race`` against the clock: folds run in rounds of about ``workers`` fits, and past
+        the deadline every configuration stops at its next fold boundary but the one the search
+        needs finished.
+
+        ``_race`` ran every fold of a batch in one go, so two configurations' full CV outlasted
+        a 10 s timeout by 33 s (QA). Until one configuration has run every fold (nothing to
+        select yet), the first one alive must finish and its folds go first, so it is done
+        early and the others stop once the time is up; after that nothing must finish.
+        """
+        n_splits = len(self.splits)
+        alive = list(batch)
+        while alive:
+            must = alive[0][1] if self.incumbent is None else None
+            if time.monotonic() >= deadline:
+                for trial, cand in alive:
+                    if cand is not must:
+                        self._out_of_time(trial, cand)
+                alive = [(t, c) for t, c in alive if c is must]
+                if not alive:
+                    break
+            # The first configuration's folds go first (it alone must finish), then the next
+            # one's, so that about `workers` fits run in each round.
+            tasks: list[tuple[Any, Candidate, int]] = []
+            for trial, cand in alive:
+                done = len(cand.folds)
+                step = n_splits
+                if self.racing is not None and self.incumbent is not None:
+                    # Racing decides after every fold with the early screen, as in _race;
+                    # without it, nothing is decided before min_folds.
+                    step = 1 if self.racing.early_screen else max(1, self.racing.min_folds - done)
+                room = workers - len(tasks)
+                tasks.extend(
+                    (trial, cand, k) for k in range(done, min(n_splits, done + step, done + room))
+                )
+                if len(tasks) >= workers:
+                    break
+            # A worker left idle by racing's one fold at a time takes a configuration's next
+            # fold: free in wall time (a lone racer ran half as fast as a batch without it).
+            ahead = True
+            while len(tasks) < workers and ahead:
+                ahead = False
+                for trial, cand in alive:
+                    k = len(cand.folds) + sum(c is cand for _, c, _ in tasks)
+                    if k < n_splits and len(tasks) < workers:
+                        tasks.append((trial, cand, k))
+                        ahead = True
+            outs = parallel(
+                delayed(_fit_score_record)(
+                    clone(self.base),
+                    self.X,
+                    self.y,
+                    train=self.splits[k][0],
+                    test=self.splits[k][1],
+                    parameters=cand.params,
+                    record_scorer=self.record_scorer,
+                    fingerprint=k < self.twin_folds and self.look_for_duplicates,
+                    **self.fit_kwargs,
+                )
+                for _, cand, k in tasks
+            )
+            for (trial, cand, k), out in zip(tasks, outs):
+                cand.folds[k] = out
+                trial.report(self._score(out), k)
+            still = []
+            for trial, cand in alive:
+                if cand.folds and self._stopped(trial, cand, len(cand.folds)):
+                    continue
+                if cand.complete:
+                    self._finish(trial, cand)
+                    continue
+                still.append((trial, cand))
+            alive = still
+
+    def _out_of_time(self, trial: Any, cand: Candidate) -> None:
+        """Stop a configuration the timeout caught between folds, as racing stops one."""
+        cand.state = "PRUNED"
+        reason = f"time budget ran out (timeout={self.search.timeout}s)"
+        trial.set_user_attr("stopped", reason)
+        scores = [self._score(cand.folds[k]) for k in range(len(cand.folds))]
+        if scores and math.isfinite(float(np.mean(scores))):
+            self.study.tell(trial, float(np.mean(scores)), state=TrialState.PRUNED)
+        else:
+            self.study.tell(trial, state=TrialState.PRUNED)
+        if self.search.verbose > 1:
+            print(
+                f"[SearchCV] trial {trial.number} stopped after {len(cand.folds)}/"
+                f"{len(self.splits)} folds: {reason}: {cand.params}"
+            )
 
     def _stopped(self, trial: Any, cand: Candidate, done: int) -> bool:
         scores = np.array([self._score(cand.folds[k]) for k in range(done)])
