@@ -700,27 +700,31 @@ class _Runner:
             else:
                 upto = max(done + 1, min(self.racing.min_folds, n_splits))
             tasks = [(trial, cand, k) for trial, cand in alive for k in range(done, upto)]
-            outs = parallel(
-                delayed(_fit_score_record)(
-                    clone(self.base),
-                    self.X,
-                    self.y,
-                    train=self.splits[k][0],
-                    test=self.splits[k][1],
-                    parameters=cand.params,
-                    record_scorer=self.record_scorer,
-                    fingerprint=k < self.twin_folds and self.look_for_duplicates,
-                    **self.fit_kwargs,
-                )
-                for _, cand, k in tasks
-            )
-            for (trial, cand, k), out in zip(tasks, outs):
-                cand.folds[k] = out
-                trial.report(self._score(out), k)
+            self._run_folds(parallel, tasks)
             done = upto
             alive = [(t, c) for t, c in alive if not self._stopped(t, c, done)]
         for trial, cand in alive:
             self._finish(trial, cand)
+
+    def _run_folds(self, parallel: Parallel, tasks: list[tuple[Any, Candidate, int]]) -> None:
+        """Fit and score fold ``k`` of each task's configuration, in parallel, and record it."""
+        outs = parallel(
+            delayed(_fit_score_record)(
+                clone(self.base),
+                self.X,
+                self.y,
+                train=self.splits[k][0],
+                test=self.splits[k][1],
+                parameters=cand.params,
+                record_scorer=self.record_scorer,
+                fingerprint=k < self.twin_folds and self.look_for_duplicates,
+                **self.fit_kwargs,
+            )
+            for _, cand, k in tasks
+        )
+        for (trial, cand, k), out in zip(tasks, outs):
+            cand.folds[k] = out
+            trial.report(self._score(out), k)
 
     def _race_until(
         self,
@@ -775,23 +779,7 @@ class _Runner:
                     if k < n_splits and len(tasks) < workers:
                         tasks.append((trial, cand, k))
                         ahead = True
-            outs = parallel(
-                delayed(_fit_score_record)(
-                    clone(self.base),
-                    self.X,
-                    self.y,
-                    train=self.splits[k][0],
-                    test=self.splits[k][1],
-                    parameters=cand.params,
-                    record_scorer=self.record_scorer,
-                    fingerprint=k < self.twin_folds and self.look_for_duplicates,
-                    **self.fit_kwargs,
-                )
-                for _, cand, k in tasks
-            )
-            for (trial, cand, k), out in zip(tasks, outs):
-                cand.folds[k] = out
-                trial.report(self._score(out), k)
+            self._run_folds(parallel, tasks)
             still = []
             for trial, cand in alive:
                 if cand.folds and self._stopped(trial, cand, len(cand.folds)):
