@@ -671,39 +671,26 @@ def worker(
     func = _import_objective(objective)
     chosen = sampler_from_name(sampler, seed)
     deciding = pruner_from_name(pruner) if pruner is not None else None
+    opened = dict(
+        study_name=study_name,
+        storage=storage,
+        sampler=chosen,
+        pruner=deciding,
+        seed=seed if chosen is None else None,
+    )
     study = None
     if create and not directions:
         # Without --direction an existing study is joined as it is (a maximize study too);
         # only a new one gets the default direction.
         try:
-            study = load_study(
-                study_name=study_name,
-                storage=storage,
-                sampler=chosen,
-                pruner=deciding,
-                seed=seed if chosen is None else None,
-            )
+            study = load_study(**opened)
         except StudyNotFoundError:
             pass
     if create and study is None:
-        study = create_study(
-            study_name=study_name,
-            storage=storage,
-            sampler=chosen,
-            pruner=deciding,
-            seed=seed if chosen is None else None,
-            directions=list(directions) or None,
-            load_if_exists=True,
-        )
+        study = create_study(**opened, directions=list(directions) or None, load_if_exists=True)
     elif study is None:
         _require_database(storage, "there is no study to join (pass --create to start one)")
-        study = load_study(
-            study_name=study_name,
-            storage=storage,
-            sampler=chosen,
-            pruner=deciding,
-            seed=seed if chosen is None else None,
-        )
+        study = load_study(**opened)
     _check_import_finished(study, storage)
     have = [d.name.lower() for d in study.directions]
     if directions and list(directions) != have:
