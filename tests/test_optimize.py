@@ -5,6 +5,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import tunelab as tl
@@ -90,6 +91,11 @@ def test_bad_return_values_fail_the_trial(caplog):
         (None, "returned None; it must return a float"),  # a forgotten `return`
         ((1.0, 2.0), "1 objective(s) but 2 value(s)"),
         ([], "1 objective(s) but 0 value(s)"),
+        # Found by a QA pass: numpy's complex was stored as its real part (with a
+        # ComplexWarning), and an int too large for a float was quoted whole, every digit.
+        (np.complex128(1 + 2j), "a complex number has no order"),
+        (1 + 0j, "a complex number has no order"),
+        (10**400, "0...000000000000 (401 characters) (int); an int this large"),
     ],
 )
 def test_a_result_tell_cannot_take_fails_the_trial_and_the_study_goes_on(n_jobs, result, reason):

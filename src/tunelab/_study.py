@@ -612,8 +612,9 @@ class Study:
         else:
             if as_float(values) is None:
                 return None, (
-                    f"the objective returned {values!r} ({type(values).__name__}); "
-                    "it must return a float (or one float per objective)"
+                    f"the objective returned {_shown(values)} ({type(values).__name__}); "
+                    f"{_why_not_a_float(values)}it must return a float (or one float per "
+                    "objective)"
                 )
             items = [values]
         if len(items) != len(self.directions):
@@ -625,7 +626,11 @@ class Study:
         for v in items:
             f = as_float(v)
             if f is None:
-                return None, f"the objective returned {v!r}, which is not a number"
+                why = _why_not_a_float(v).rstrip("; ")
+                return None, (
+                    f"the objective returned {_shown(v)}, which is not a real number"
+                    + (f" ({why})" if why else "")
+                )
             if math.isnan(f):
                 return None, _NAN_RESULT
             floats.append(f)
@@ -985,6 +990,21 @@ def _check_foreign_distribution(owner: str, name: str, distribution: Any) -> Non
         "one; give tunelab.Float, tunelab.Int or tunelab.Categorical (docs/storage.md, 'Trials "
         "from an Optuna database', converts Optuna's)."
     )
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut short: a fail reason quoted a 400-digit int whole."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}...{text[-12:]} ({len(text)} characters)"
+
+
+def _why_not_a_float(value: Any) -> str:
+    """What makes a number that is not a float unusable, when it is not obvious ('; ' ended)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "an int this large does not fit in a float; "
+    if isinstance(value, complex) or "complex" in str(getattr(value, "dtype", "")):
+        return "a complex number has no order; "
+    return ""
 
 
 def _default_sampler(seed: int | None) -> BaseSampler:

@@ -134,11 +134,16 @@ def as_float(value: Any) -> float | None:
     """``float(value)`` for one objective value or report, None for what is not one: anything
     ``float()`` takes (numpy and torch scalars, 0-d arrays, ``Decimal``) but strings, booleans,
     sequences and arrays (Study._check_values explains why)."""
-    if isinstance(value, (str, bytes, bool)) or isinstance(value, Sequence) or array_ndim(value):
+    if isinstance(value, (str, bytes, bool, complex)) or isinstance(value, Sequence):
+        return None
+    if array_ndim(value):
         return None
     dtype = getattr(value, "dtype", None)
     if dtype is not None and (getattr(dtype, "kind", None) == "b" or str(dtype) == "torch.bool"):
         return None  # numpy's and torch's booleans, refused like Python's
+    if dtype is not None and (getattr(dtype, "kind", None) == "c" or "complex" in str(dtype)):
+        # float() of a numpy complex drops the imaginary part with only a ComplexWarning.
+        return None
     try:
         return float(value)
     except Exception:  # TypeError, ValueError, or whatever a __float__ raises

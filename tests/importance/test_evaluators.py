@@ -103,3 +103,25 @@ def test_infinite_values_are_left_out(study_of):
     study = study_of("inf", UNIT, lambda p: math.inf if p["b"] > 0.9 else p["a"], n=60)
     shares = get_param_importances(study, CorrelationRatioImportanceEvaluator())
     assert list(shares)[0] == "a"
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-12, 1e300])
+def test_importance_does_not_depend_on_the_objectives_scale(scale):
+    # Found by a QA pass: values around 1e-8 read as a constant objective (equal shares and a
+    # warning), and values around 1e300 overflowed.
+    import warnings
+
+    import tunelab as tl
+    from tunelab.importance import get_param_importances
+
+    study = tl.create_study(sampler=tl.samplers.RandomSampler(seed=0))
+    study.optimize(
+        lambda t: (
+            scale * (t.suggest_float("x", -1, 1) ** 2 + 0.1 * t.suggest_float("y", -1, 1) ** 2)
+        ),
+        n_trials=40,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shares = get_param_importances(study)
+    assert shares["x"] > 0.9

@@ -103,7 +103,27 @@ def build_design(
             if name in t.params:
                 X[r, c] = dist.to_unit(t.params[name])
     inactive = (X < 0).mean(axis=0)
-    return Design(names, dists, X, np.asarray(ys, dtype=float), inactive, _parents(X, dists))
+    return Design(
+        names, dists, X, _unit_spread(np.asarray(ys, dtype=float)), inactive, _parents(X, dists)
+    )
+
+
+def _unit_spread(y: np.ndarray) -> np.ndarray:
+    """``y`` centred and scaled to unit standard deviation (as is when constant).
+
+    Importances are shares of variance, the same at any scale, but the evaluators' numerics are
+    not: an objective around 1e-8 fell under fANOVA's "constant tree" threshold (every
+    parameter got an equal share and a warning that the objective may be constant), and one
+    around 1e300 overflowed when squared. Divided by its largest magnitude first, so that the
+    spread itself can be computed."""
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if peak == 0.0:
+        return y
+    shrunk = y / peak
+    spread = float(shrunk.std())
+    if spread == 0.0:
+        return y
+    return (shrunk - shrunk.mean()) / spread
 
 
 def _parents(X: np.ndarray, dists: Sequence[Distribution]) -> list[tuple[int, ...]]:
