@@ -14,7 +14,11 @@ How the model treats the harder cases:
 * **Running trials (constant liar).** RUNNING trials of other workers count as the worst
   observations for the parameters they already have, so parallel workers spread out.
 * **PRUNED trials** rank after every COMPLETE one: further steps first, then the last
-  intermediate value. FAIL trials are ignored.
+  intermediate value.
+* **Failed configurations.** A FAIL trial whose objective raised or returned NaN counts among the
+  bad observations, as a running trial does for the constant liar, so the sampler steers away
+  from regions that fail (Optuna's TPE ignores them: with NaN over a quarter of the range, 27
+  of 30 trials failed); one failed by its run (a lost worker, an interrupt) is ignored.
 * **Several objectives.** COMPLETE trials are ranked by non-dominated front; the last front
   that fits is cut by crowding distance (spread points first).
 """
@@ -33,6 +37,7 @@ from .._constraints import check_constraints_func, violation
 from .._frozen import StudyDirection, TrialState
 from .._pareto import rank_fronts
 from .._space import Distribution
+from .._trial import failed_by_configuration
 from .._validation import fail, is_int, is_real, seed_or_none
 from ..pruners._base import TRIAL_GROUP_ATTR
 from ._base import BaseSampler, fresh_seed, sample_uniform, trial_rng
@@ -153,10 +158,18 @@ class _History:
 class _Snapshot:
     """What one trial's suggestions are drawn from: the good/bad split and the running trials."""
 
-    def __init__(self, history: _History, good: np.ndarray, running: list[FrozenTrial]) -> None:
+    def __init__(
+        self,
+        history: _History,
+        good: np.ndarray,
+        running: list[FrozenTrial],
+        failed: list[FrozenTrial] | None = None,
+    ) -> None:
         self.history = history
         self.good = good
         self.running = running
+        # Trials whose configuration failed: bad observations for the parameters they have.
+        self.failed = failed or []
         self.numbers = np.asarray(history.numbers, dtype=float)
         # Rows are in the order trials were first seen, which differs between a live run and a
         # resumed one; the model reads them in trial-number order so that suggestions depend
@@ -339,6 +352,7 @@ class TPESampler(BaseSampler):
         group = trial.system_attrs.get(TRIAL_GROUP_ATTR)
         history = self._history(study, group)
         running: list[FrozenTrial] = []
+        failed: list[FrozenTrial] = []
         with history.lock:
             # The one pass over the study's trials for this suggestion: new finished trials
             # join the history, running ones become constant-liar observations.
@@ -356,7 +370,9 @@ class TPESampler(BaseSampler):
                     and t.trial_id != trial.trial_id
                 ):
                     running.append(t)
-            snap = _Snapshot(history, self._split(history), running)
+                elif state == TrialState.FAIL and t.params and failed_by_configuration(t):
+                    failed.append(t)
+            snap = _Snapshot(history, self._split(history), running, failed)
         with self._lock:
             self._snapshots[key] = snap
             while len(self._snapshots) > _MAX_SNAPSHOTS:
@@ -424,7 +440,7 @@ class TPESampler(BaseSampler):
         x_bad, n_bad = x[bad], numbers[bad]
         liars = [
             t
-            for t in snap.running
+            for t in (*snap.running, *snap.failed)
             if all(t.distributions.get(n) == c.distribution for n, c in zip(names, columns))
         ]
         if liars:
