@@ -44,8 +44,11 @@ class GPSampler(BaseSampler):
       stepped floats live on their unit cells and proposals are snapped to a cell, categoricals
       enter through a mismatch (Hamming) term with their own lengthscale.
     * **Targets.** Values (negated for ``maximize``) are standardised and Yeo-Johnson warped
-      (``output_warping``), so heavy-tailed losses do not flatten the model; infinities are
-      clipped to the finite extremes.
+      (``output_warping``), so heavy-tailed losses do not flatten the model. Values more than
+      10 robust deviations (median absolute deviation of the distinct values) above the median
+      are first compressed into one more deviation, so a penalty of any size (``return 1e10``
+      for an invalid configuration) does not flatten it either; infinities are clipped to the
+      finite extremes.
     * **Fit.** Hyperparameters are MAP estimates (log-normal lengthscale prior scaled with the
       dimension, gamma noise prior with a floor of 1e-6) found by L-BFGS-B with analytic
       gradients, warm-started from the previous fit. Beyond 100 observations they are refitted
@@ -62,8 +65,10 @@ class GPSampler(BaseSampler):
       believer): the model becomes certain there, so concurrent trials get different points.
     * **Trial states.** COMPLETE trials train the model, and so do PRUNED ones at their last
       reported value, never better than the median COMPLETE value (a value from a few steps or
-      folds is not a final one, but "stopped for looking worse" is worth knowing); FAIL trials
-      are ignored.
+      folds is not a final one, but "stopped for looking worse" is worth knowing). FAIL trials
+      whose configuration is at fault (the objective raised or returned NaN) enter at the worst
+      finished value, so the acquisition does not choose them again; FAIL trials lost by their
+      run (a lost worker, an interrupt) are ignored.
     * **Start and define-by-run.** The first ``n_startup_trials`` trials follow a scrambled
       Sobol sequence seeded by ``seed``. A parameter outside the joint space (conditional on
       an earlier choice) gets a one-dimensional GP fitted on the completed trials that have it,
@@ -472,4 +477,12 @@ def _median_as_modelled(y: np.ndarray) -> float:
     finite = y[np.isfinite(y)]
     if len(finite):
         y = np.clip(y, finite.min(), finite.max())
-    return float(np.median(y))
+    if not len(y):
+        return math.nan
+    # np.median averages the two middle values by summing them, which overflows for values
+    # near the largest float (1e308 and 1e308 gave inf, with a RuntimeWarning); halving each
+    # first cannot.
+    n = len(y)
+    middle = np.partition(y, [(n - 1) // 2, n // 2])
+    lo, hi = float(middle[(n - 1) // 2]), float(middle[n // 2])
+    return lo if lo == hi else lo / 2 + hi / 2

@@ -27,6 +27,12 @@ _NOISE_BOUNDS = (math.log(1e-10), math.log(2.0))
 # Target magnitudes outside this band are rescaled before standardising (see _standardise).
 _RESCALE_ABOVE = 1e100
 _RESCALE_BELOW = 1e-100
+# Median absolute deviation of a normal sample, in standard deviations: with it, Gaussian-like
+# values reach the Yeo-Johnson fit on about the scale that standardising gave them.
+_MAD_TO_SD = 1.4826
+# Beyond this many robust deviations above the median a value is compressed into one more
+# deviation (see _limit_far_values): no normal sample goes that far, a penalty value does.
+_SOFT_LIMIT = 10.0
 
 
 # -- kernel -------------------------------------------------------------------------------------
@@ -55,10 +61,12 @@ def pairwise_sq(A: np.ndarray, B: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
 def warp_outputs(y: np.ndarray, method: str = "yeo-johnson") -> np.ndarray:
     """Map objective values (to minimise) to roughly standard-normal targets.
 
-    Infinite values are clipped to the finite extremes. "yeo-johnson" standardises, fits a
-    Yeo-Johnson power by maximum likelihood (lambda kept in [-2, 2]) and standardises again, so
-    a few huge losses do not flatten the rest of the surface; "rank" maps ranks to normal
-    quantiles (immune to any tail, blind to magnitudes); "none" only standardises.
+    Infinite values are clipped to the finite extremes. "yeo-johnson" softly limits values far
+    above the rest (see _limit_far_values), standardises, fits a Yeo-Johnson power by maximum
+    likelihood (lambda kept in [-2, 2]) and standardises again, so neither heavy tails nor a
+    penalty value of any size (``1e10`` for an invalid configuration) flatten the rest of the
+    surface; "rank" maps ranks to normal quantiles (immune to any tail, blind to magnitudes);
+    "none" only standardises, and one huge value squeezes all others together.
     """
     y = np.asarray(y, dtype=float)
     finite = np.isfinite(y)
@@ -70,8 +78,10 @@ def warp_outputs(y: np.ndarray, method: str = "yeo-johnson") -> np.ndarray:
         from scipy.stats import rankdata
 
         return ndtri((rankdata(y) - 0.5) / len(y))
-    y = _standardise(y)
-    if method == "yeo-johnson" and len(y) >= 3 and np.ptp(y) > 0:
+    if method != "yeo-johnson" or len(y) < 3:
+        return _standardise(y)
+    y = _standardise(_limit_far_values(y))
+    if np.ptp(y) > 0:
         from scipy.optimize import minimize_scalar
 
         res = minimize_scalar(
@@ -79,6 +89,44 @@ def warp_outputs(y: np.ndarray, method: str = "yeo-johnson") -> np.ndarray:
         )
         y = _standardise(yeo_johnson(y, float(res.x)))
     return y
+
+
+def _limit_far_values(y: np.ndarray) -> np.ndarray:
+    """``y`` itself, unless some values lie more than ``_SOFT_LIMIT`` robust standard
+    deviations above the median: then ``y`` in those units (deviations from the median), with
+    the far values compressed smoothly into one more deviation.
+
+    Standardising first, as the warping did alone, let a penalty value set the scale: beside
+    1e10 the ordinary losses all became -0.5 to 8 digits, and no power transform could separate
+    them again (spread of 20 ordinary targets 2.9 without the penalty, 2e-8 with it, 0 with
+    1e100), so the GP saw a flat surface. Here no value, however large, sits more than
+    ``_SOFT_LIMIT + 1`` deviations above the median. The median and the median absolute
+    deviation ignore up to half the values, and they are taken over the distinct values: one
+    penalty (or the worst value failed trials get, or clipped infinities) repeated by most
+    trials is one level of the surface, and counted per trial it would be the median itself.
+
+    Only the upper side is limited: low values are the good ones, whose differences the model
+    exists to resolve (Hartmann-6's few deep values sit far below a bulk near 0, and limiting
+    them cost the sampler benchmark). Values within the limit are returned unchanged, so the
+    targets of ordinary objectives are the standardised-then-warped ones bit for bit.
+    """
+    scaled = _rescaled(y)
+    distinct = np.unique(scaled)
+    centre = float(np.median(distinct))
+    deviation = _MAD_TO_SD * float(np.median(np.abs(distinct - centre)))
+    # Distinct values a few roundings apart are equal for the model, not a unit of spread.
+    if not deviation > 1e-10 * abs(centre):
+        return y
+    with np.errstate(over="ignore"):  # infinite deviations are dealt with below
+        z = (scaled - centre) / deviation
+    excess = z - _SOFT_LIMIT
+    far = excess > 0
+    if not far.any():
+        return y
+    # 1 - 1/(1 + e) rather than e/(1 + e): an infinite excess (a deviation near the smallest
+    # float) must give 1, not NaN. For the same reason -inf is kept finite below.
+    z[far] = _SOFT_LIMIT + 1.0 - 1.0 / (1.0 + excess[far])
+    return np.maximum(z, -np.finfo(float).max)
 
 
 def yeo_johnson(y: np.ndarray, lam: float) -> np.ndarray:
@@ -109,15 +157,23 @@ def yeo_johnson_llf(lam: float, y: np.ndarray) -> float:
     return -0.5 * len(y) * math.log(variance) + (lam - 1.0) * jacobian
 
 
-def _standardise(y: np.ndarray) -> np.ndarray:
+def _rescaled(y: np.ndarray) -> np.ndarray:
+    """``y`` times a power of two that brings extreme magnitudes near 1.
+
+    The variance squares the deviations, which overflows near 1e154 (and underflows near
+    1e-162): the targets would all become 0 or NaN. Standardising (and _limit_far_values) is
+    scale-free and scaling by a power of two is exact, so the result is what unbounded
+    arithmetic would give (short of values under 1e-300 of the largest, which vanish in the
+    mean anyway). Ordinary magnitudes are returned as they are, so their targets keep their bits.
+    """
     scale = float(np.abs(y).max()) if len(y) else 0.0
     if scale > _RESCALE_ABOVE or 0.0 < scale < _RESCALE_BELOW:
-        # The variance squares the deviations, which overflows near 1e154 (and underflows near
-        # 1e-162): the targets would all become 0 or NaN. Standardising is scale-free and
-        # scaling by a power of two is exact, so the result is what unbounded arithmetic would
-        # give (short of values under 1e-300 of the largest, which vanish in the mean anyway).
-        # Ordinary magnitudes do not take this branch, so their targets keep their bits.
-        y = np.ldexp(y, -int(np.frexp(scale)[1]))
+        return np.ldexp(y, -int(np.frexp(scale)[1]))
+    return y
+
+
+def _standardise(y: np.ndarray) -> np.ndarray:
+    y = _rescaled(y)
     sd = y.std()
     # Equal values have a std of rounding noise, not 0; standardised by it they would be
     # spread to +-1 as if they differed.
