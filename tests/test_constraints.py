@@ -160,7 +160,9 @@ def test_model_based_samplers_steer_into_the_feasible_region(cls):
         for s in range(3)
     ]
     without = [_feasible_share_and_regret(cls(seed=s), n_trials) for s in range(3)]
-    assert np.mean([s for s, _ in with_c]) > np.mean([s for s, _ in without]) + 0.2
+    # The margin is the constraints' doing: the GP's late trials without constraints went from
+    # 7% to 29% feasible when its warping stopped letting far values flatten the model.
+    assert np.mean([s for s, _ in with_c]) > np.mean([s for s, _ in without]) + 0.1
     assert np.mean([r for _, r in with_c]) < np.mean([r for _, r in without])
 
 
