@@ -654,7 +654,7 @@ def test_a_progress_bar_by_time_shows_seconds_and_trials():
     bar = ProgressBar(True, None, 3.0, study)
     try:
         for trial in study.trials:
-            bar.update(trial, 1.25)
+            bar.update(trial)
         console = Console(file=io.StringIO(), width=120)
         console.print(bar._progress.make_tasks_table(bar._progress.tasks))
     finally:

@@ -36,3 +36,15 @@ def test_time_left_never_exceeds_the_budget():
         assert "0:00:01" in shown and "6/8 s" in shown
     finally:
         bar.close()
+
+
+def test_the_bars_clock_is_the_budgets():
+    # The budget counts from the call, the executor's start-up included (a Dask cluster takes
+    # seconds); a bar counting from its own creation lagged behind it by that much.
+    import time
+
+    bar = ProgressBar(True, None, 10.0, tl.create_study(), began=time.monotonic() - 4.2)
+    try:
+        assert "4/10 s" in _shown(bar, 0.0)
+    finally:
+        bar.close()

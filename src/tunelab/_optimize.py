@@ -120,7 +120,7 @@ def run_optimize(
     executor.start(objective, trial_timeout)
     try:
         study.sampler.plan(study, n_trials, getattr(executor, "n_workers", 1))
-        progress = ProgressBar(show_progress_bar, n_trials, timeout, study)
+        progress = ProgressBar(show_progress_bar, n_trials, timeout, study, began)
     except BaseException:
         executor.shutdown(cancel=True)
         raise
@@ -166,7 +166,7 @@ def run_optimize(
                 if reused is not None:
                     settled(trial)
                     stage = "a callback"
-                    _after_trial(study, reused, progress, callbacks, began, gc_after_trial)
+                    _after_trial(study, reused, progress, callbacks, gc_after_trial)
                     stage = "optimize"
                     continue
                 executor.submit(trial)
@@ -196,7 +196,7 @@ def run_optimize(
                 received.pop(0)
                 settled(outcome.trial)
                 stage = "a callback"
-                _after_trial(study, frozen, progress, callbacks, began, gc_after_trial)
+                _after_trial(study, frozen, progress, callbacks, gc_after_trial)
                 stage = "optimize"
                 if outcome.error is not None and not _is_caught(outcome.error, caught):
                     error = error or outcome
@@ -228,7 +228,6 @@ def _after_trial(
     frozen: FrozenTrial,
     progress: ProgressBar,
     callbacks: Sequence[Callback],
-    began: float,
     full_collect: bool,
 ) -> None:
     if full_collect:
@@ -237,7 +236,7 @@ def _after_trial(
         gc.collect()
     if logger.isEnabledFor(logging.INFO):  # finding the best reads every trial: only if shown
         _log_finished(study, frozen)
-    progress.update(frozen, time.monotonic() - began)
+    progress.update(frozen)
     for cb in callbacks:
         cb(study, frozen)
 

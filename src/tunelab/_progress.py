@@ -13,8 +13,15 @@ if TYPE_CHECKING:
 
 class ProgressBar:
     def __init__(
-        self, enabled: bool, n_trials: int | None, timeout: float | None, study: Study
+        self,
+        enabled: bool,
+        n_trials: int | None,
+        timeout: float | None,
+        study: Study,
+        began: float | None = None,
     ) -> None:
+        """``began``: the ``time.monotonic()`` the run's budget counts from (the executor's
+        start-up included), so that the bar's clock is the budget's."""
         self._progress: Any = None
         self._best: float | None = None
         if not enabled:
@@ -64,9 +71,12 @@ class ProgressBar:
         self._task = self._progress.add_task(
             "optimize", total=n_trials if not self._by_time else timeout, best="", trials=""
         )
+        if began is not None:
+            # Rich's clock is time.monotonic too; its task would count from its own creation.
+            self._progress.tasks[0].start_time = began
         self._progress.start()
 
-    def update(self, trial: FrozenTrial, elapsed: float) -> None:
+    def update(self, trial: FrozenTrial) -> None:
         if self._progress is None:
             return
         if self._single and trial.state == TrialState.COMPLETE and trial.values:
@@ -80,7 +90,7 @@ class ProgressBar:
         if self._by_time:
             self._done += 1
             trials = f"{self._done} trial{'s' if self._done != 1 else ''}"
-            self._progress.update(self._task, completed=elapsed, best=label, trials=trials)
+            self._progress.update(self._task, best=label, trials=trials)
         else:
             self._progress.advance(self._task)
             self._progress.update(self._task, best=label)

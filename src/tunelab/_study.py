@@ -704,6 +704,15 @@ class Study:
         study does not evaluate its starting points again (a failed one is queued again). Two
         processes enqueueing the same point at the same moment may both queue it.
         """
+        self._enqueue(params, user_attrs, skip_if_exists)
+
+    def _enqueue(
+        self,
+        params: Mapping[str, Any],
+        user_attrs: Mapping[str, Any] | None = None,
+        skip_if_exists: bool = False,
+    ) -> bool:
+        """``enqueue_trial``, saying whether it queued a trial (False: one like it exists)."""
         if not isinstance(params, Mapping):
             raise fail("params", "Study.enqueue_trial", "a dict of parameter values", params)
         fixed = {name: plain_scalar(v) for name, v in params.items()}
@@ -718,7 +727,7 @@ class Study:
                     "keeps one distribution within a study: enqueue a value inside it."
                 )
         if skip_if_exists and self._has_trial_with(fixed):
-            return
+            return False
         template = FrozenTrial(
             number=-1,
             state=TrialState.WAITING,
@@ -726,6 +735,7 @@ class Study:
             system_attrs={FIXED_PARAMS_ATTR: fixed},
         )
         self._storage.create_trial(self._study_id, template)
+        return True
 
     def _has_trial_with(self, params: Mapping[str, Any]) -> bool:
         for t in self.get_trials(deepcopy=False):

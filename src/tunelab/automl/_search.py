@@ -274,15 +274,10 @@ def _enqueue_next(study: Any, pending: list[dict[str, Any]]) -> None:
     at a time, right before the ask that runs it, a fit leaves no WAITING trial of its own; and
     ``skip_if_exists`` passes over a default an earlier fit of the study already ran.
     """
-    from .._frozen import TrialState
-
     if study.get_trials(states=(TrialState.WAITING,), deepcopy=False):
         return
     while pending:
-        params = pending.pop(0)
-        before = len(study.get_trials(states=(TrialState.WAITING,), deepcopy=False))
-        study.enqueue_trial(params, skip_if_exists=True)
-        if len(study.get_trials(states=(TrialState.WAITING,), deepcopy=False)) > before:
+        if study._enqueue(pending.pop(0), skip_if_exists=True):
             return
 
 
